@@ -1,0 +1,119 @@
+// Package keys names every Redis key and pub/sub channel the services use.
+//
+// All names start with a configurable prefix (REDIS_PREFIX, default "chat").
+// Keys of one room carry the room id as a hash tag ("{42}") so that the room's
+// metadata, members, history, presence and channels live on one Redis Cluster
+// slot and the Lua send path can touch them in one script. Keys of one user
+// carry "{u<id>}" so per-user views are one read. Session hashes carry no tag
+// and spread over the cluster.
+//
+// The README's "Redis layout" section documents each name; keep the two in step.
+package keys
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Space builds names under one prefix. The zero value is not usable; call New.
+type Space struct {
+	prefix string
+}
+
+// New returns the name space for prefix. The prefix must be non-empty and
+// must not contain braces (they would break the hash tags) or white space.
+func New(prefix string) (Space, error) {
+	if prefix == "" {
+		return Space{}, fmt.Errorf("redis prefix is empty")
+	}
+	if strings.ContainsAny(prefix, "{} \t\r\n") {
+		return Space{}, fmt.Errorf("redis prefix %q must not contain braces or white space", prefix)
+	}
+	return Space{prefix: prefix}, nil
+}
+
+// MustNew is New for prefixes known to be valid (tests, constants).
+func MustNew(prefix string) Space {
+	s, err := New(prefix)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Prefix returns the prefix this space was built with.
+func (s Space) Prefix() string { return s.prefix }
+
+func (s Space) room(id int64, suffix string) string {
+	return s.prefix + ":room:{" + strconv.FormatInt(id, 10) + "}:" + suffix
+}
+
+func (s Space) user(id int64, suffix string) string {
+	return s.prefix + ":user:{u" + strconv.FormatInt(id, 10) + "}:" + suffix
+}
+
+// RoomIDs is the string counter that allocates room ids (INCR).
+func (s Space) RoomIDs() string { return s.prefix + ":ids:room" }
+
+// RoomMeta is the hash of a room: id, type, name, createdBy, createdAt,
+// lastSeq (the per-room sequence) and lastMessageAt (unix ms).
+func (s Space) RoomMeta(id int64) string { return s.room(id, "meta") }
+
+// RoomMembers is the set of member user ids of a room.
+func (s Space) RoomMembers(id int64) string { return s.room(id, "members") }
+
+// RoomHistory is the sorted set of a room's messages: score seq, member the
+// message JSON exactly as delivered to subscribers.
+func (s Space) RoomHistory(id int64) string { return s.room(id, "history") }
+
+// RoomSessions is the registry's per-room view: hash session id -> user id,
+// for sessions that connected "into" the room (CONNECT chatRoomId).
+func (s Space) RoomSessions(id int64) string { return s.room(id, "sessions") }
+
+// RoomPresence is the hash user id -> number of that user's sessions in the
+// room; a field exists only while the count is positive.
+func (s Space) RoomPresence(id int64) string { return s.room(id, "presence") }
+
+// RoomMessages is the pub/sub channel carrying a room's chat messages. Each
+// payload is the message JSON, identical to the history entry.
+func (s Space) RoomMessages(id int64) string { return s.room(id, "messages") }
+
+// RoomEvents is the pub/sub channel carrying a room's non-chat events
+// (ENTER, LEAVE, MEMBER_ADDED, MEMBER_REMOVED, ...), JSON with a "type".
+func (s Space) RoomEvents(id int64) string { return s.room(id, "events") }
+
+// UserRooms is the set of room ids a user is a member of.
+func (s Space) UserRooms(id int64) string { return s.user(id, "rooms") }
+
+// UserSessions is the registry's per-user view: hash session id -> room id
+// ("0" when the session is in no room).
+func (s Space) UserSessions(id int64) string { return s.user(id, "sessions") }
+
+// Direct is the string key mapping an unordered user pair to its direct
+// room id; a and b may be given in any order.
+func (s Space) Direct(a, b int64) string {
+	if a > b {
+		a, b = b, a
+	}
+	return s.prefix + ":direct:" + strconv.FormatInt(a, 10) + ":" + strconv.FormatInt(b, 10)
+}
+
+// Session is the registry hash of one live session: sessionId, userId,
+// roomId, node, connectedAt, remoteAddr.
+func (s Space) Session(sessionID string) string { return s.prefix + ":session:" + sessionID }
+
+// Nodes is the sorted set of live ws nodes scored by their last heartbeat
+// (unix ms). Nodes silent for longer than the node TTL are reaped.
+func (s Space) Nodes() string { return s.prefix + ":nodes" }
+
+// NodeSessions is the set of session ids registered by one ws node.
+func (s Space) NodeSessions(node string) string { return s.prefix + ":node:" + node + ":sessions" }
+
+// NodeControl is the pub/sub channel on which one ws node receives control
+// commands (disconnect sessions, ...), JSON.
+func (s Space) NodeControl(node string) string { return s.prefix + ":node:" + node + ":control" }
+
+// Control is the pub/sub channel every ws node listens to for commands that
+// concern all nodes (membership revoked, ...), JSON.
+func (s Space) Control() string { return s.prefix + ":control" }

@@ -1,0 +1,206 @@
+// Package messages is the one send path of the system, shared by STOMP SEND
+// and REST POST, and the reader of room history.
+//
+// Send runs send.lua: membership check, per-room sequence number, history
+// append with trimming, and publish on the room's channel, in one atomic
+// step and one Redis round trip. The published payload is byte-for-byte the
+// stored history entry.
+package messages
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/wire"
+)
+
+//go:embed send.lua
+var sendLua string
+
+var sendScript = redis.NewScript(sendLua)
+
+// Sentinel errors of Send. Their texts are safe to show to clients.
+var (
+	// ErrRoomNotFound means the room does not exist.
+	ErrRoomNotFound = errors.New("room not found")
+	// ErrNotMember means the sender is not a member of the room.
+	ErrNotMember = errors.New("sender is not a member of the room")
+	// ErrBadReceiver means rcvId names a user outside the room.
+	ErrBadReceiver = errors.New("rcvId is not a member of the room")
+	// ErrEmpty means the message text is empty or only white space.
+	ErrEmpty = errors.New("message is empty")
+	// ErrTooLong means the message text exceeds the configured maximum.
+	ErrTooLong = errors.New("message is too long")
+	// ErrInvalidText means the message text is not valid UTF-8.
+	ErrInvalidText = errors.New("message is not valid UTF-8")
+)
+
+// Config configures a Store.
+type Config struct {
+	// MaxBytes bounds a message text in UTF-8 bytes; default 4096.
+	MaxBytes int
+	// HistoryLen is how many messages each room keeps; default 100000.
+	HistoryLen int
+}
+
+// Store sends messages and reads history. It is safe for concurrent use.
+type Store struct {
+	rdb  redis.UniversalClient
+	keys keys.Space
+	cfg  Config
+	now  func() time.Time
+}
+
+// NewStore returns a Store; zero fields of cfg take their defaults.
+func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 4096
+	}
+	if cfg.HistoryLen <= 0 {
+		cfg.HistoryLen = 100000
+	}
+	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now}
+}
+
+// MaxBytes is the configured maximum message size.
+func (s *Store) MaxBytes() int { return s.cfg.MaxBytes }
+
+// Send stores and publishes one message from sender into room. rcv may be 0;
+// in a direct room it is then filled with the other member. It returns the
+// message as stored, and its JSON.
+func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string) (wire.Message, []byte, error) {
+	if err := s.Validate(text); err != nil {
+		return wire.Message{}, nil, err
+	}
+	if roomID <= 0 || sender <= 0 || rcv < 0 {
+		return wire.Message{}, nil, ErrRoomNotFound
+	}
+	now := s.now()
+	enc, _ := json.Marshal(text)
+	tail := `,"message":` + string(enc) + `,"sentAt":"` + wire.FormatTime(now) + `"}`
+	ks := []string{s.keys.RoomMeta(roomID), s.keys.RoomMembers(roomID), s.keys.RoomHistory(roomID), s.keys.RoomMessages(roomID)}
+	res, err := sendScript.Run(ctx, s.rdb, ks, roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli()).Text()
+	if err != nil {
+		return wire.Message{}, nil, mapScriptErr(err, roomID)
+	}
+	var m wire.Message
+	if err := json.Unmarshal([]byte(res), &m); err != nil {
+		return wire.Message{}, nil, fmt.Errorf("decode sent message of room %d: %w", roomID, err)
+	}
+	return m, []byte(res), nil
+}
+
+// Validate checks a message text without sending it.
+func (s *Store) Validate(text string) error {
+	switch {
+	case !utf8.ValidString(text):
+		return ErrInvalidText
+	case strings.TrimSpace(text) == "":
+		return ErrEmpty
+	case len(text) > s.cfg.MaxBytes:
+		return fmt.Errorf("%w: at most %d bytes", ErrTooLong, s.cfg.MaxBytes)
+	}
+	return nil
+}
+
+func mapScriptErr(err error, roomID int64) error {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "NOROOM"):
+		return ErrRoomNotFound
+	case strings.HasPrefix(msg, "NOTMEMBER"):
+		return ErrNotMember
+	case strings.HasPrefix(msg, "NORCV"):
+		return ErrBadReceiver
+	}
+	return fmt.Errorf("send to room %d: %w", roomID, err)
+}
+
+// Query selects a page of history by seq. Zero Before/After mean unbounded.
+type Query struct {
+	Before int64 // only seq < Before
+	After  int64 // only seq > After
+	Limit  int   // default 50, at most 500
+	// Ascending returns oldest first; the default is newest first, except
+	// that a query with only After set is ascending (the page right after).
+	Ascending bool
+}
+
+// Page is a history page: raw message JSON in the order asked for.
+type Page struct {
+	Messages []json.RawMessage
+	// HasMore reports whether more messages match beyond this page.
+	HasMore bool
+}
+
+// History returns a page of a room's history.
+func (s *Store) History(ctx context.Context, roomID int64, q Query) (Page, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > 500 {
+		q.Limit = 500
+	}
+	min, max := "-inf", "+inf"
+	if q.After > 0 {
+		min = "(" + strconv.FormatInt(q.After, 10)
+	}
+	if q.Before > 0 {
+		max = "(" + strconv.FormatInt(q.Before, 10)
+	}
+	asc := q.Ascending || (q.After > 0 && q.Before == 0)
+	by := &redis.ZRangeBy{Min: min, Max: max, Count: int64(q.Limit) + 1}
+	var vals []string
+	var err error
+	if asc {
+		vals, err = s.rdb.ZRangeByScore(ctx, s.keys.RoomHistory(roomID), by).Result()
+	} else {
+		vals, err = s.rdb.ZRevRangeByScore(ctx, s.keys.RoomHistory(roomID), by).Result()
+	}
+	if err != nil {
+		return Page{}, fmt.Errorf("read history of room %d: %w", roomID, err)
+	}
+	p := Page{HasMore: len(vals) > q.Limit}
+	if p.HasMore {
+		vals = vals[:q.Limit]
+	}
+	p.Messages = make([]json.RawMessage, len(vals))
+	for i, v := range vals {
+		p.Messages[i] = json.RawMessage(v)
+	}
+	return p, nil
+}
+
+// Since returns up to limit messages with seq > after, oldest first, and the
+// room's oldest retained seq (0 when history is empty), so callers can tell
+// whether history still reaches back to after+1.
+func (s *Store) Since(ctx context.Context, roomID, after int64, limit int) (msgs [][]byte, oldest int64, err error) {
+	var rng *redis.StringSliceCmd
+	var first *redis.ZSliceCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		rng = p.ZRangeByScore(ctx, s.keys.RoomHistory(roomID), &redis.ZRangeBy{
+			Min: "(" + strconv.FormatInt(after, 10), Max: "+inf", Count: int64(limit)})
+		first = p.ZRangeWithScores(ctx, s.keys.RoomHistory(roomID), 0, 0)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read history of room %d after %d: %w", roomID, after, err)
+	}
+	for _, v := range rng.Val() {
+		msgs = append(msgs, []byte(v))
+	}
+	if f := first.Val(); len(f) == 1 {
+		oldest = int64(f[0].Score)
+	}
+	return msgs, oldest, nil
+}

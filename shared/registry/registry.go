@@ -1,0 +1,256 @@
+// Package registry keeps the cluster-wide session registry in Redis.
+//
+// Each live STOMP session is a hash (keys.Session) written at CONNECT by the
+// ws node that holds it, plus entries in three views: the node's session set
+// (for cleanup when a node dies), the user's session hash and, when the
+// session is in a room, the room's session hash and presence counter.
+//
+// Removal is exactly once: Remove atomically takes the session hash (take.lua);
+// only the caller that took it cleans the views and announces LEAVE.
+package registry
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/wire"
+)
+
+//go:embed take.lua
+var takeLua string
+
+var takeScript = redis.NewScript(takeLua)
+
+// Session is one registry entry.
+type Session struct {
+	ID          string `json:"sessionId"`
+	UserID      int64  `json:"userId"`
+	RoomID      int64  `json:"roomId,omitempty"`
+	Node        string `json:"node"`
+	ConnectedAt string `json:"connectedAt"`
+	RemoteAddr  string `json:"remoteAddr"`
+}
+
+// Registry reads and writes sessions. It is safe for concurrent use.
+type Registry struct {
+	rdb  redis.UniversalClient
+	keys keys.Space
+	pub  *events.Publisher
+}
+
+// New returns a Registry that announces ENTER/LEAVE through pub.
+func New(rdb redis.UniversalClient, ks keys.Space, pub *events.Publisher) *Registry {
+	return &Registry{rdb: rdb, keys: ks, pub: pub}
+}
+
+// Register writes s and its views. When s is in a room and is the user's
+// first session there, it announces ENTER and reports entered.
+func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err error) {
+	var presence *redis.IntCmd
+	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, r.keys.Session(s.ID), "sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
+			"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr)
+		p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
+		p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
+		if s.RoomID > 0 {
+			p.HSet(ctx, r.keys.RoomSessions(s.RoomID), s.ID, s.UserID)
+			presence = p.HIncrBy(ctx, r.keys.RoomPresence(s.RoomID), strconv.FormatInt(s.UserID, 10), 1)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("register session %s: %w", s.ID, err)
+	}
+	if presence != nil && presence.Val() == 1 {
+		ev := wire.Event{Type: wire.EventEnter, ChatRoomID: s.RoomID, UserID: s.UserID}
+		return true, r.pub.Room(ctx, ev)
+	}
+	return false, nil
+}
+
+// Remove ends session id: it takes the session hash and cleans its views.
+// Only the first caller for a session gets removed == true; it also
+// announces LEAVE (with reason) when this was the user's last session in
+// the room.
+func (r *Registry) Remove(ctx context.Context, id, reason string) (s Session, removed bool, err error) {
+	vals, err := takeScript.Run(ctx, r.rdb, []string{r.keys.Session(id)}).StringSlice()
+	if err != nil {
+		return Session{}, false, fmt.Errorf("take session %s: %w", id, err)
+	}
+	if len(vals) == 0 {
+		return Session{}, false, nil
+	}
+	s = fromPairs(vals)
+	var presence *redis.IntCmd
+	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
+		p.HDel(ctx, r.keys.UserSessions(s.UserID), s.ID)
+		if s.RoomID > 0 {
+			p.HDel(ctx, r.keys.RoomSessions(s.RoomID), s.ID)
+			presence = p.HIncrBy(ctx, r.keys.RoomPresence(s.RoomID), strconv.FormatInt(s.UserID, 10), -1)
+		}
+		return nil
+	})
+	if err != nil {
+		return s, true, fmt.Errorf("clean views of session %s: %w", id, err)
+	}
+	if presence != nil && presence.Val() <= 0 {
+		// Drop the zero counter unless a new session raced in meanwhile.
+		field := strconv.FormatInt(s.UserID, 10)
+		r.rdb.Eval(ctx, `if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') <= 0 then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0`,
+			[]string{r.keys.RoomPresence(s.RoomID)}, field)
+		ev := wire.Event{Type: wire.EventLeave, ChatRoomID: s.RoomID, UserID: s.UserID, Reason: reason}
+		if err := r.pub.Room(ctx, ev); err != nil {
+			return s, true, err
+		}
+	}
+	return s, true, nil
+}
+
+// Get returns one session, or ok == false when it is not registered.
+func (r *Registry) Get(ctx context.Context, id string) (s Session, ok bool, err error) {
+	m, err := r.rdb.HGetAll(ctx, r.keys.Session(id)).Result()
+	if err != nil {
+		return Session{}, false, fmt.Errorf("load session %s: %w", id, err)
+	}
+	if len(m) == 0 {
+		return Session{}, false, nil
+	}
+	pairs := make([]string, 0, 2*len(m))
+	for k, v := range m {
+		pairs = append(pairs, k, v)
+	}
+	return fromPairs(pairs), true, nil
+}
+
+// UserSessions returns the user's live sessions as session id -> room id.
+func (r *Registry) UserSessions(ctx context.Context, userID int64) (map[string]int64, error) {
+	m, err := r.rdb.HGetAll(ctx, r.keys.UserSessions(userID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load sessions of user %d: %w", userID, err)
+	}
+	out := make(map[string]int64, len(m))
+	for sid, room := range m {
+		out[sid], _ = strconv.ParseInt(room, 10, 64)
+	}
+	return out, nil
+}
+
+// RoomPresence returns user id -> number of sessions in the room.
+func (r *Registry) RoomPresence(ctx context.Context, roomID int64) (map[int64]int, error) {
+	m, err := r.rdb.HGetAll(ctx, r.keys.RoomPresence(roomID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load presence of room %d: %w", roomID, err)
+	}
+	out := make(map[int64]int, len(m))
+	for uid, n := range m {
+		id, err1 := strconv.ParseInt(uid, 10, 64)
+		c, err2 := strconv.Atoi(n)
+		if err1 == nil && err2 == nil && c > 0 {
+			out[id] = c
+		}
+	}
+	return out, nil
+}
+
+// SessionCounts returns, for each user, how many live sessions they have.
+func (r *Registry) SessionCounts(ctx context.Context, userIDs []int64) (map[int64]int, error) {
+	cmds := make([]*redis.IntCmd, len(userIDs))
+	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, u := range userIDs {
+			cmds[i] = p.HLen(ctx, r.keys.UserSessions(u))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count sessions: %w", err)
+	}
+	out := make(map[int64]int, len(userIDs))
+	for i, u := range userIDs {
+		out[u] = int(cmds[i].Val())
+	}
+	return out, nil
+}
+
+// Beat records that node is alive now.
+func (r *Registry) Beat(ctx context.Context, node string, now time.Time) error {
+	if err := r.rdb.ZAdd(ctx, r.keys.Nodes(), redis.Z{Score: float64(now.UnixMilli()), Member: node}).Err(); err != nil {
+		return fmt.Errorf("heartbeat of node %s: %w", node, err)
+	}
+	return nil
+}
+
+// Reap removes every session of nodes whose last heartbeat is older than
+// ttl (announcing LEAVE with reason "node-lost") and forgets those nodes.
+// It returns the number of sessions removed. Any node may call it; races
+// between reapers are harmless.
+func (r *Registry) Reap(ctx context.Context, now time.Time, ttl time.Duration) (int, error) {
+	dead, err := r.rdb.ZRangeByScore(ctx, r.keys.Nodes(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(now.Add(-ttl).UnixMilli(), 10)}).Result()
+	if err != nil {
+		return 0, fmt.Errorf("find dead nodes: %w", err)
+	}
+	n := 0
+	for _, node := range dead {
+		removed, err := r.Forget(ctx, node, "node-lost")
+		n += removed
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Forget removes every session of node and the node itself, for a node that
+// died or is shutting down. It returns the number of sessions it removed.
+func (r *Registry) Forget(ctx context.Context, node, reason string) (int, error) {
+	ids, err := r.rdb.SMembers(ctx, r.keys.NodeSessions(node)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("list sessions of node %s: %w", node, err)
+	}
+	n := 0
+	for _, id := range ids {
+		_, removed, err := r.Remove(ctx, id, reason)
+		if err != nil {
+			return n, err
+		}
+		if removed {
+			n++
+		}
+	}
+	if err := r.rdb.ZRem(ctx, r.keys.Nodes(), node).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return n, fmt.Errorf("forget node %s: %w", node, err)
+	}
+	r.rdb.Del(ctx, r.keys.NodeSessions(node))
+	return n, nil
+}
+
+func fromPairs(vals []string) Session {
+	var s Session
+	for i := 0; i+1 < len(vals); i += 2 {
+		v := vals[i+1]
+		switch vals[i] {
+		case "sessionId":
+			s.ID = v
+		case "userId":
+			s.UserID, _ = strconv.ParseInt(v, 10, 64)
+		case "roomId":
+			s.RoomID, _ = strconv.ParseInt(v, 10, 64)
+		case "node":
+			s.Node = v
+		case "connectedAt":
+			s.ConnectedAt = v
+		case "remoteAddr":
+			s.RemoteAddr = v
+		}
+	}
+	return s
+}

@@ -1,0 +1,3 @@
+module github.com/roomwire/roomwire/ws
+
+go 1.26.8
