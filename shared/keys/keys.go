@@ -117,3 +117,17 @@ func (s Space) NodeControl(node string) string { return s.prefix + ":node:" + no
 // Control is the pub/sub channel every ws node listens to for commands that
 // concern all nodes (membership revoked, ...), JSON.
 func (s Space) Control() string { return s.prefix + ":control" }
+
+// RoomOfMessages returns the room id of a RoomMessages channel name.
+func (s Space) RoomOfMessages(channel string) (int64, bool) {
+	rest, ok := strings.CutPrefix(channel, s.prefix+":room:{")
+	if !ok {
+		return 0, false
+	}
+	id, ok := strings.CutSuffix(rest, "}:messages")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil && n > 0
+}

@@ -1,0 +1,185 @@
+// Command ws is the STOMP-over-WebSocket node. Run any number side by side
+// against one Redis. Configuration is by environment; see the README.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/roomwire/roomwire/shared/config"
+	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/ws/internal/fanout"
+	"github.com/roomwire/roomwire/ws/internal/gateway"
+	"github.com/roomwire/roomwire/ws/internal/node"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "ws:", err)
+		os.Exit(1)
+	}
+}
+
+// settings are the ws-only environment settings.
+type settings struct {
+	addr            string
+	nodeID          string
+	origins         []string
+	heartbeat       time.Duration
+	nodeTTL         time.Duration
+	shutdownTimeout time.Duration
+	maxMessage      int
+	historyLen      int
+	maxFrame        int
+	queueFrames     int
+	queueBytes      int
+	connectTimeout  time.Duration
+}
+
+func load(getenv func(string) string) (settings, error) {
+	s := settings{addr: getenv("WS_ADDR"), nodeID: getenv("NODE_ID"), origins: config.List(getenv, "WS_ALLOWED_ORIGINS")}
+	if s.addr == "" {
+		s.addr = ":8081"
+	}
+	if s.nodeID == "" {
+		host, _ := os.Hostname()
+		s.nodeID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	var errs []error
+	add := func(err error) { errs = append(errs, err) }
+	var err error
+	s.heartbeat, err = config.Duration(getenv, "WS_HEARTBEAT", 10*time.Second)
+	add(err)
+	s.nodeTTL, err = config.Duration(getenv, "NODE_TTL", 30*time.Second)
+	add(err)
+	s.shutdownTimeout, err = config.Duration(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second)
+	add(err)
+	s.connectTimeout, err = config.Duration(getenv, "WS_CONNECT_TIMEOUT", 10*time.Second)
+	add(err)
+	s.maxMessage, err = config.Int(getenv, "MAX_MESSAGE_BYTES", 4096, 1)
+	add(err)
+	s.historyLen, err = config.Int(getenv, "HISTORY_LEN", 100000, 1)
+	add(err)
+	s.maxFrame, err = config.Int(getenv, "WS_MAX_FRAME_BYTES", 64<<10, 1024)
+	add(err)
+	s.queueFrames, err = config.Int(getenv, "WS_QUEUE_FRAMES", 4096, 1)
+	add(err)
+	s.queueBytes, err = config.Int(getenv, "WS_QUEUE_BYTES", 4<<20, 1024)
+	add(err)
+	return s, errors.Join(errs...)
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	common, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	set, err := load(getenv)
+	if err != nil {
+		return err
+	}
+	log := common.Logger(os.Stderr).With("service", "ws", "node", set.nodeID)
+	if common.DevMode && getenv("JWT_SECRET") == "" {
+		log.Warn("DEV_MODE: using the public development JWT secret; never do this in production")
+	}
+	verifier, err := common.Verifier()
+	if err != nil {
+		return err
+	}
+	rdb, err := common.Redis()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	ks := common.Keys()
+	pub := events.NewPublisher(rdb, ks)
+	reg := registry.New(rdb, ks, pub)
+	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen})
+	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: backfill{msgs: msgs, keys: ks}})
+	gw := gateway.New(gateway.Config{
+		NodeID: set.nodeID, AllowedOrigins: set.origins, Logger: log,
+		HeartbeatOut: set.heartbeat, HeartbeatIn: set.heartbeat, ConnectTimeout: set.connectTimeout,
+		MaxFrameBytes: set.maxFrame, QueueFrames: set.queueFrames, QueueBytes: set.queueBytes,
+	}, gateway.Deps{
+		Keys: ks, Verifier: verifier, Hub: hub, Sessions: reg,
+		Members: room.NewStore(rdb, ks, room.Config{}), Sender: msgs, History: msgs,
+	})
+	nd := node.New(node.Config{ID: set.nodeID, TTL: set.nodeTTL, Logger: log}, ks, reg, gw, hub)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", gw)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","node":%q}`+"\n", set.nodeID)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := rdb.Ping(pctx).Err(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"status":"redis unreachable"}`)
+			return
+		}
+		fmt.Fprintf(w, `{"status":"ready","node":%q,"sessions":%d}`+"\n", set.nodeID, gw.Sessions())
+	})
+	srv := &http.Server{Addr: set.addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
+
+	bg, stopBg := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = hub.Run(bg) }()
+	go func() { defer wg.Done(); nd.Run(bg) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("ws node listening", "addr", set.addr, "path", "/ws")
+
+	select {
+	case err = <-errc:
+		log.Error("listener failed", "err", err)
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), set.shutdownTimeout)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := gw.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	nd.Leave(sctx)
+	stopBg()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// backfill lets the hub read a chat channel's history to close seq gaps.
+type backfill struct {
+	msgs *messages.Store
+	keys keys.Space
+}
+
+func (b backfill) Since(ctx context.Context, channel string, after int64) ([][]byte, error) {
+	roomID, ok := b.keys.RoomOfMessages(channel)
+	if !ok {
+		return nil, nil
+	}
+	msgs, _, err := b.msgs.Since(ctx, roomID, after, 1000)
+	return msgs, err
+}

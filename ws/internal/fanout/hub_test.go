@@ -1,0 +1,212 @@
+package fanout_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/ws/internal/fanout"
+)
+
+var srv *redistest.Server
+
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }
+
+type recorder struct {
+	mu   sync.Mutex
+	msgs []*fanout.Msg
+}
+
+func (r *recorder) Deliver(m *fanout.Msg) {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, m)
+	r.mu.Unlock()
+}
+
+func (r *recorder) seqs() []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]int64, len(r.msgs))
+	for i, m := range r.msgs {
+		out[i] = m.Seq
+	}
+	return out
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type backfill struct {
+	msgs *messages.Store
+	keys keys.Space
+}
+
+func (b backfill) Since(ctx context.Context, channel string, after int64) ([][]byte, error) {
+	id, _ := b.keys.RoomOfMessages(channel)
+	m, _, err := b.msgs.Since(ctx, id, after, 1000)
+	return m, err
+}
+
+type fixture struct {
+	hub  *fanout.Hub
+	keys keys.Space
+	msgs *messages.Store
+	room int64
+}
+
+func start(t *testing.T) fixture {
+	t.Helper()
+	rdb := srv.Client(t)
+	ks := keys.MustNew(redistest.Prefix(t))
+	msgs := messages.NewStore(rdb, ks, messages.Config{})
+	r, _, err := room.NewStore(rdb, ks, room.Config{}).CreateDirect(context.Background(), 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := fanout.New(rdb, fanout.Config{Backfill: backfill{msgs, ks}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = hub.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return fixture{hub: hub, keys: ks, msgs: msgs, room: r.ID}
+}
+
+func TestSubscribesOnlyWhileInterested(t *testing.T) {
+	f := start(t)
+	ch := f.keys.RoomMessages(f.room)
+	a, b := &recorder{}, &recorder{}
+	ctx := context.Background()
+	if err := f.hub.Subscribe(ctx, ch, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.hub.Subscribe(ctx, ch, b); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.hub.Channels(); n != 1 {
+		t.Fatalf("channels = %d, want 1", n)
+	}
+	f.hub.Unsubscribe(ch, a)
+	f.hub.Unsubscribe(ch, b)
+	if n := f.hub.Channels(); n != 0 {
+		t.Fatalf("channels after unsubscribe = %d, want 0", n)
+	}
+	// Nobody is interested: the node receives nothing of the room.
+	before := f.hub.Stats().Received
+	for i := 0; i < 5; i++ {
+		if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probe := &recorder{}
+	if err := f.hub.Subscribe(ctx, ch, probe); err != nil { // flushes the connection
+		t.Fatal(err)
+	}
+	if got := f.hub.Stats().Received - before; got != 0 {
+		t.Fatalf("received %d messages of a room without local subscribers", got)
+	}
+}
+
+func TestDeliversInSeqOrderToEverySubscriber(t *testing.T) {
+	f := start(t)
+	ch := f.keys.RoomMessages(f.room)
+	subs := []*recorder{{}, {}, {}}
+	for _, s := range subs {
+		if err := f.hub.Subscribe(context.Background(), ch, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 200
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n/4; i++ {
+				_, _, _ = f.msgs.Send(context.Background(), f.room, 1, 0, fmt.Sprint(i))
+			}
+		}()
+	}
+	wg.Wait()
+	for i, s := range subs {
+		eventually(t, fmt.Sprint("subscriber ", i), func() bool { return len(s.seqs()) == n })
+		for j, seq := range s.seqs() {
+			if seq != int64(j+1) {
+				t.Fatalf("subscriber %d: seqs %v not 1..%d in order", i, s.seqs(), n)
+			}
+		}
+	}
+}
+
+func TestGapIsBackfilledFromHistory(t *testing.T) {
+	f := start(t)
+	ch := f.keys.RoomMessages(f.room)
+	r := &recorder{}
+	if err := f.hub.Subscribe(context.Background(), ch, r); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "one")
+	eventually(t, "first message", func() bool { return len(r.seqs()) == 1 })
+	// Messages 2..4 reach history but are never published (as when the
+	// pub/sub connection was down); message 5 is published normally.
+	rdb := srv.Client(t)
+	for i := 2; i <= 4; i++ {
+		p := fmt.Sprintf(`{"id":"%d-%d","chatRoomId":%d,"seq":%d,"sendId":1,"message":"lost"}`, f.room, i, f.room, i)
+		rdb.ZAdd(ctx, f.keys.RoomHistory(f.room), redisZ(float64(i), p))
+		rdb.HSet(ctx, f.keys.RoomMeta(f.room), "lastSeq", i)
+	}
+	_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "five")
+	eventually(t, "backfilled messages", func() bool { return len(r.seqs()) == 5 })
+	if got := fmt.Sprint(r.seqs()); got != "[1 2 3 4 5]" {
+		t.Fatalf("seqs = %s", got)
+	}
+	if f.hub.Stats().Backfilled != 3 {
+		t.Fatalf("backfilled = %d, want 3", f.hub.Stats().Backfilled)
+	}
+	// A duplicate publish is dropped.
+	p, _ := rdb.ZRangeByScore(ctx, f.keys.RoomHistory(f.room), zr("5", "5")).Result()
+	rdb.Publish(ctx, ch, p[0])
+	_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "six")
+	eventually(t, "sixth message", func() bool { return len(r.seqs()) == 6 })
+	if got := fmt.Sprint(r.seqs()); got != "[1 2 3 4 5 6]" {
+		t.Fatalf("seqs after duplicate = %s", got)
+	}
+}
+
+func TestReconnectCatchesUp(t *testing.T) {
+	f := start(t)
+	ch := f.keys.RoomMessages(f.room)
+	r := &recorder{}
+	ctx := context.Background()
+	if err := f.hub.Subscribe(ctx, ch, r); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "before")
+	eventually(t, "first message", func() bool { return len(r.seqs()) == 1 })
+	// Kill the hub's pub/sub connection; send while it is down.
+	rdb := srv.Client(t)
+	if err := rdb.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "during")
+	}
+	eventually(t, "catch-up after reconnect", func() bool { return len(r.seqs()) == 4 })
+	if got := fmt.Sprint(r.seqs()); got != "[1 2 3 4]" {
+		t.Fatalf("seqs = %s", got)
+	}
+}

@@ -1,0 +1,268 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/ws/internal/fanout"
+	"github.com/roomwire/roomwire/ws/internal/gateway"
+	"github.com/roomwire/roomwire/ws/internal/node"
+	"github.com/roomwire/roomwire/ws/internal/stomp"
+)
+
+var srv *redistest.Server
+
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }
+
+var secret = []byte("test-secret")
+
+// env is one ws node (gateway + hub + node duties) on a private key prefix.
+type env struct {
+	t     testing.TB
+	rdb   *redis.Client
+	keys  keys.Space
+	rooms *room.Store
+	msgs  *messages.Store
+	reg   *registry.Registry
+	gw    *gateway.Server
+	url   string
+}
+
+func newEnv(t testing.TB, mutate func(*gateway.Config)) *env {
+	t.Helper()
+	rdb := srv.Client(t)
+	ks := keys.MustNew(redistest.Prefix(t))
+	e := &env{t: t, rdb: rdb, keys: ks}
+	e.rooms = room.NewStore(rdb, ks, room.Config{})
+	e.msgs = messages.NewStore(rdb, ks, messages.Config{MaxBytes: 40000})
+	e.reg = registry.New(rdb, ks, events.NewPublisher(rdb, ks))
+	verifier, err := auth.NewVerifier(auth.Config{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	hub := fanout.New(rdb, fanout.Config{Logger: log})
+	cfg := gateway.Config{NodeID: "node-" + ks.Prefix(), Logger: log, WriteTimeout: 2 * time.Second}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	e.gw = gateway.New(cfg, gateway.Deps{Keys: ks, Verifier: verifier, Members: e.rooms, Sender: e.msgs, History: e.msgs, Sessions: e.reg, Hub: hub})
+	nd := node.New(node.Config{ID: cfg.NodeID, Logger: log}, ks, e.reg, e.gw, hub)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = hub.Run(ctx) }()
+	go func() { defer wg.Done(); nd.Run(ctx) }()
+	<-nd.Ready()
+	hs := httptest.NewServer(e.gw)
+	e.url = "ws" + strings.TrimPrefix(hs.URL, "http")
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		_ = e.gw.Shutdown(sctx)
+		hs.Close()
+		cancel()
+		wg.Wait()
+	})
+	return e
+}
+
+func (e *env) token(user int64) string {
+	e.t.Helper()
+	tok, err := auth.Mint(secret, user, "", time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// directRoom creates a direct room of a and b and returns its id.
+func (e *env) directRoom(a, b int64) int64 {
+	e.t.Helper()
+	r, _, err := e.rooms.CreateDirect(context.Background(), a, b)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r.ID
+}
+
+// client is a raw STOMP client over a real WebSocket.
+type client struct {
+	t      testing.TB
+	ws     *websocket.Conn
+	dec    *stomp.Decoder
+	frames chan *stomp.Frame
+	closed chan struct{}
+	err    error
+	gate   chan struct{} // closed by pause: the read loop stops reading
+	done   chan struct{} // closed when the test ends
+}
+
+// pause makes the client stop reading from its socket for good.
+func (c *client) pause() { close(c.gate) }
+
+func (e *env) dial(headers ...http2Header) *client {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	opts := &websocket.DialOptions{Subprotocols: []string{"v12.stomp", "v11.stomp", "v10.stomp"}}
+	for _, h := range headers {
+		if opts.HTTPHeader == nil {
+			opts.HTTPHeader = map[string][]string{}
+		}
+		opts.HTTPHeader[h.k] = []string{h.v}
+	}
+	ws, _, err := websocket.Dial(ctx, e.url, opts)
+	if err != nil {
+		e.t.Fatalf("dial: %v", err)
+	}
+	ws.SetReadLimit(1 << 22)
+	c := &client{t: e.t, ws: ws, dec: stomp.NewDecoder(stomp.Limits{MaxFrameBytes: 1 << 22}),
+		frames: make(chan *stomp.Frame, 10000), closed: make(chan struct{}), gate: make(chan struct{}), done: make(chan struct{})}
+	go c.readLoop()
+	e.t.Cleanup(func() { close(c.done); ws.CloseNow() })
+	return c
+}
+
+type http2Header struct{ k, v string }
+
+func (c *client) readLoop() {
+	defer close(c.closed)
+	for {
+		select {
+		case <-c.gate:
+			<-c.done // a paused client reads nothing more until the test ends
+		default:
+		}
+		_, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			c.err = err
+			return
+		}
+		if err := c.dec.Decode(data, func(f *stomp.Frame) error { c.frames <- f; return nil }); err != nil {
+			c.err = err
+			return
+		}
+	}
+}
+
+// raw sends bytes as one WebSocket text message.
+func (c *client) raw(s string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// send encodes and sends one frame.
+func (c *client) send(cmd string, body string, kv ...string) {
+	c.t.Helper()
+	f := &stomp.Frame{Command: cmd, Body: []byte(body)}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f.Headers = append(f.Headers, stomp.Header{Key: kv[i], Value: kv[i+1]})
+	}
+	c.raw(string(stomp.AppendFrame(nil, f, stomp.V12)))
+}
+
+// next waits for the next frame.
+func (c *client) next() *stomp.Frame {
+	c.t.Helper()
+	select {
+	case f := <-c.frames:
+		return f
+	case <-time.After(5 * time.Second):
+		c.t.Fatalf("no frame within 5s (read error: %v)", c.err)
+		return nil
+	}
+}
+
+// expect waits for the next frame and checks its command.
+func (c *client) expect(cmd string) *stomp.Frame {
+	c.t.Helper()
+	f := c.next()
+	if f.Command != cmd {
+		c.t.Fatalf("got %s %v %q, want %s", f.Command, f.Headers, f.Body, cmd)
+	}
+	return f
+}
+
+// expectClosed waits until the server closed the socket.
+func (c *client) expectClosed() {
+	c.t.Helper()
+	select {
+	case <-c.closed:
+	case <-time.After(5 * time.Second):
+		c.t.Fatal("server did not close the connection")
+	}
+}
+
+// noFrame asserts nothing arrives for a short while.
+func (c *client) noFrame(d time.Duration) {
+	c.t.Helper()
+	select {
+	case f := <-c.frames:
+		c.t.Fatalf("unexpected frame %s %v %q", f.Command, f.Headers, f.Body)
+	case <-time.After(d):
+	}
+}
+
+// connect performs CONNECT as the seed client does and returns CONNECTED.
+func (e *env) connect(user int64, extra ...string) (*client, *stomp.Frame) {
+	e.t.Helper()
+	c := e.dial()
+	kv := append([]string{"Authorization", "Bearer " + e.token(user), "accept-version", "1.2,1.1,1.0", "heart-beat", "10000,10000"}, extra...)
+	c.send("CONNECT", "", kv...)
+	return c, c.expect("CONNECTED")
+}
+
+func msgOf(t testing.TB, f *stomp.Frame) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(f.Body, &m); err != nil {
+		t.Fatalf("body %q: %v", f.Body, err)
+	}
+	return m
+}
+
+// eventually polls cond until it holds or the timeout passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func sendBody(room, sender int64, text string) string {
+	return fmt.Sprintf(`{"chatRoomId":%d,"sendId":%d,"message":%q}`, room, sender, text)
+}
+
+func mintWith(key []byte, user int64) string {
+	tok, _ := auth.Mint(key, user, "", time.Hour)
+	return tok
+}
+
+func mintExpired(user int64) (string, error) { return auth.Mint(secret, user, "", -time.Hour) }

@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/ws/internal/stomp"
+)
+
+// SendDestination is where clients publish chat messages (the seed's /pub
+// application prefix).
+const SendDestination = "/pub/send-message"
+
+// onSend publishes a chat message through the shared send path. The body is
+// the seed's JSON; unknown fields are ignored, but sendId, when present,
+// must be the session's user, and chatRoomId defaults to the CONNECT room.
+func (c *conn) onSend(f *stomp.Frame) error {
+	if dest := f.Value("destination"); dest != SendDestination {
+		return fmt.Errorf("%w: %q (send to %s)", errUnknownDestination, dest, SendDestination)
+	}
+	var req wire.SendRequest
+	dec := json.NewDecoder(bytes.NewReader(f.Body))
+	if err := dec.Decode(&req); err != nil {
+		return badRequest("body must be JSON like {\"chatRoomId\":2,\"message\":\"hi\"}")
+	}
+	if dec.More() {
+		return badRequest("body must hold one JSON object")
+	}
+	if req.SendID != 0 && req.SendID != c.ident.UserID {
+		return errIdentity
+	}
+	if req.ChatRoomID == 0 {
+		req.ChatRoomID = c.roomID
+	}
+	if req.ChatRoomID <= 0 || req.RcvID < 0 {
+		return badRequest("chatRoomId must be a positive integer (or CONNECT with chatRoomId)")
+	}
+	ctx, cancel := c.srv.redisCtx()
+	defer cancel()
+	if _, _, err := c.srv.sender.Send(ctx, req.ChatRoomID, c.ident.UserID, req.RcvID, req.Message); err != nil {
+		if isDomain(err) {
+			return err
+		}
+		c.srv.log.Warn("send message", "session", c.id, "err", err)
+		return errUnavailable
+	}
+	return nil
+}
+
+// inTransaction buffers a SEND/ACK/NACK of an open transaction.
+func (c *conn) inTransaction(tx string, f *stomp.Frame) error {
+	frames, ok := c.txs[tx]
+	if !ok {
+		return badRequest("unknown transaction %q", tx)
+	}
+	if len(frames) >= c.srv.cfg.MaxTxFrames {
+		return limitErr("at most %d frames per transaction", c.srv.cfg.MaxTxFrames)
+	}
+	c.txs[tx] = append(frames, f)
+	return nil
+}
+
+// onTransaction handles BEGIN, COMMIT and ABORT.
+func (c *conn) onTransaction(f *stomp.Frame) error {
+	tx, ok := f.Get("transaction")
+	if !ok || tx == "" {
+		return badRequest("%s needs a transaction header", f.Command)
+	}
+	frames, open := c.txs[tx]
+	switch f.Command {
+	case "BEGIN":
+		if open {
+			return badRequest("transaction %q is already open", tx)
+		}
+		if len(c.txs) >= c.srv.cfg.MaxTransactions {
+			return limitErr("at most %d open transactions", c.srv.cfg.MaxTransactions)
+		}
+		c.txs[tx] = nil
+		return nil
+	case "ABORT":
+		if !open {
+			return badRequest("unknown transaction %q", tx)
+		}
+		delete(c.txs, tx)
+		return nil
+	}
+	if !open {
+		return badRequest("unknown transaction %q", tx)
+	}
+	delete(c.txs, tx)
+	for _, fr := range frames {
+		if err := c.apply(fr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func limitErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errLimit, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,178 @@
+// Package node runs a ws node's cluster duties: a heartbeat in Redis, the
+// reaper that removes sessions of nodes that stopped heart-beating, and the
+// control channels through which the api and other nodes reach this node's
+// sockets.
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/ws/internal/fanout"
+)
+
+// Registry is what the node needs of the session registry.
+type Registry interface {
+	Beat(ctx context.Context, node string, now time.Time) error
+	Reap(ctx context.Context, now time.Time, ttl time.Duration) (int, error)
+	Forget(ctx context.Context, node, reason string) (int, error)
+}
+
+// Sockets is what control commands act on.
+type Sockets interface {
+	Kick(ids []string, reason string) int
+	Revoke(roomID, userID int64, reason string) int
+}
+
+// Broker subscribes the control channels.
+type Broker interface {
+	Subscribe(ctx context.Context, channel string, s fanout.Subscriber) error
+	Unsubscribe(channel string, s fanout.Subscriber)
+}
+
+// Config configures a Node. Zero fields take the defaults in brackets.
+type Config struct {
+	ID string // required
+	// BeatEvery is the heartbeat period [5s]; TTL is how long a silent
+	// node keeps its sessions before others reap them [30s]; ReapEvery is
+	// how often this node looks for dead nodes [10s].
+	BeatEvery time.Duration
+	TTL       time.Duration
+	ReapEvery time.Duration
+	Logger    *slog.Logger
+}
+
+// Node runs the duties. Run owns its goroutines.
+type Node struct {
+	cfg     Config
+	reg     Registry
+	sockets Sockets
+	hub     Broker
+	keys    keys.Space
+	ready   chan struct{}
+	once    sync.Once
+}
+
+// New returns a Node.
+func New(cfg Config, ks keys.Space, reg Registry, sockets Sockets, hub Broker) *Node {
+	if cfg.BeatEvery <= 0 {
+		cfg.BeatEvery = 5 * time.Second
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = 30 * time.Second
+	}
+	if cfg.ReapEvery <= 0 {
+		cfg.ReapEvery = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Node{cfg: cfg, reg: reg, sockets: sockets, hub: hub, keys: ks, ready: make(chan struct{})}
+}
+
+// Ready is closed once the control channels are subscribed.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// Run heart-beats, reaps and listens for control commands until ctx ends.
+func (n *Node) Run(ctx context.Context) {
+	ctl := controlSub{n: n}
+	for _, ch := range []string{n.keys.NodeControl(n.cfg.ID), n.keys.Control()} {
+		for ctx.Err() == nil {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := n.hub.Subscribe(sctx, ch, ctl)
+			cancel()
+			if err == nil {
+				break
+			}
+			n.cfg.Logger.Warn("subscribe control channel; retrying", "channel", ch, "err", err)
+			sleep(ctx, time.Second)
+		}
+		defer n.hub.Unsubscribe(ch, ctl)
+	}
+	n.once.Do(func() { close(n.ready) })
+	n.beat(ctx)
+	beat := time.NewTicker(n.cfg.BeatEvery)
+	defer beat.Stop()
+	reap := time.NewTicker(n.cfg.ReapEvery)
+	defer reap.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-beat.C:
+			n.beat(ctx)
+		case <-reap.C:
+			rctx, cancel := context.WithTimeout(ctx, n.cfg.ReapEvery)
+			removed, err := n.reg.Reap(rctx, time.Now(), n.cfg.TTL)
+			cancel()
+			if err != nil {
+				n.cfg.Logger.Warn("reap dead nodes", "err", err)
+			} else if removed > 0 {
+				n.cfg.Logger.Info("reaped sessions of dead nodes", "sessions", removed)
+			}
+		}
+	}
+}
+
+func (n *Node) beat(ctx context.Context) {
+	bctx, cancel := context.WithTimeout(ctx, n.cfg.BeatEvery)
+	defer cancel()
+	if err := n.reg.Beat(bctx, n.cfg.ID, time.Now()); err != nil {
+		n.cfg.Logger.Warn("node heartbeat", "err", err)
+	}
+}
+
+// Leave removes this node and every session it still has from the
+// registry, for a clean shutdown.
+func (n *Node) Leave(ctx context.Context) {
+	if removed, err := n.reg.Forget(ctx, n.cfg.ID, "shutdown"); err != nil {
+		n.cfg.Logger.Warn("leave registry", "err", err)
+	} else if removed > 0 {
+		n.cfg.Logger.Info("removed remaining sessions", "sessions", removed)
+	}
+}
+
+type controlSub struct{ n *Node }
+
+// Deliver runs a control command; called from the hub goroutine, so it only
+// enqueues work on connections.
+func (s controlSub) Deliver(m *fanout.Msg) {
+	var c wire.Control
+	if err := json.Unmarshal(m.Payload, &c); err != nil {
+		s.n.cfg.Logger.Warn("bad control message", "channel", m.Channel, "err", err)
+		return
+	}
+	switch c.Op {
+	case wire.OpDisconnect:
+		k := s.n.sockets.Kick(c.SessionIDs, or(c.Reason, "disconnected"))
+		s.n.cfg.Logger.Debug("control disconnect", "requested", len(c.SessionIDs), "found", k)
+	case wire.OpRevoke:
+		k := s.n.sockets.Revoke(c.RoomID, c.UserID, or(c.Reason, "membership revoked"))
+		s.n.cfg.Logger.Debug("control revoke", "room", c.RoomID, "user", c.UserID, "sessions", k)
+	default:
+		s.n.cfg.Logger.Warn("unknown control op", "op", c.Op)
+	}
+}
+
+func or(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
