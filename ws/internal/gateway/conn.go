@@ -55,7 +55,7 @@ type conn struct {
 	closeCode   websocket.StatusCode
 	closeReason string
 
-	endReason   string // why the session ended; first setEnd wins
+	endReason string // why the session ended; first setEnd wins
 
 	wake       chan struct{}
 	writerDone chan struct{}

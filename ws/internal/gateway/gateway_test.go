@@ -169,7 +169,10 @@ func TestSendRefusals(t *testing.T) {
 func TestSubscribeRefusals(t *testing.T) {
 	e := newEnv(t, nil)
 	room := e.directRoom(3, 5)
-	cases := []struct{ name, want string; kv []string }{
+	cases := []struct {
+		name, want string
+		kv         []string
+	}{
 		{"non-member", "forbidden", []string{"id", "1", "destination", fmt.Sprintf("/sub/chat/room/%d", room)}},
 		{"missing id", "id", []string{"destination", fmt.Sprintf("/sub/chat/room/%d", room)}},
 		{"unknown destination", "unknown destination", []string{"id", "1", "destination", "/topic/all"}},

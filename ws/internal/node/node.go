@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/fanout"
@@ -175,4 +174,3 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
-
