@@ -70,6 +70,13 @@ func (c *conn) setEnd(reason string) {
 	c.qmu.Unlock()
 }
 
+// isClosing reports whether finish (or a slow-consumer cut) was called.
+func (c *conn) isClosing() bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return c.closing
+}
+
 // reason returns the recorded end reason ("closed" when none was set).
 func (c *conn) reason() string {
 	c.qmu.Lock()
@@ -114,10 +121,15 @@ func (c *conn) serve(ctx context.Context) {
 		c.setEnd("error")
 		c.finish(c.errorFrame(p, receiptOf(err)), p.code, p.message)
 	}
-	// Let the writer flush a final ERROR/RECEIPT and close, bounded.
-	select {
-	case <-c.writerDone:
-	case <-time.After(c.srv.cfg.WriteTimeout + time.Second):
+	// After finish, let the writer flush the final ERROR/RECEIPT and close,
+	// bounded; when the peer just went away there is nothing to flush.
+	if c.isClosing() {
+		t := time.NewTimer(c.srv.cfg.WriteTimeout + time.Second)
+		select {
+		case <-c.writerDone:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	close(stopWriter)
 	c.ws.CloseNow()

@@ -365,3 +365,28 @@ func TestResumeTellsWhenHistoryIsTruncated(t *testing.T) {
 		}
 	}
 }
+
+func TestRevokeEndsSubscriptionsOfRemovedMember(t *testing.T) {
+	e := newEnv(t, nil)
+	room := e.directRoom(8, 3)
+	other := e.directRoom(3, 5)
+	watcher, _ := e.connect(3)
+	watcher.send("SUBSCRIBE", "", "id", "s", "destination", fmt.Sprintf("/sub/chat/room/%d", room), "receipt", "r")
+	watcher.expect("RECEIPT")
+	bystander, _ := e.connect(3)
+	bystander.send("SUBSCRIBE", "", "id", "s", "destination", fmt.Sprintf("/sub/chat/room/%d", other), "receipt", "r")
+	bystander.expect("RECEIPT")
+	ctl := wire.Control{Op: wire.OpRevoke, RoomID: room, UserID: 3, Reason: "removed from room"}
+	if err := e.rdb.Publish(context.Background(), e.keys.Control(), wire.Marshal(ctl)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if f := watcher.expect("ERROR"); !strings.Contains(f.Value("message"), "removed from room") {
+		t.Errorf("message = %q", f.Value("message"))
+	}
+	watcher.expectClosed()
+	// The same user's session that only watches another room is untouched.
+	bystander.send("SEND", sendBody(other, 3, "still here"), "destination", gateway.SendDestination)
+	if m := msgOf(t, bystander.expect("MESSAGE")); m["message"] != "still here" {
+		t.Errorf("bystander got %v", m)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,6 +115,7 @@ type client struct {
 	err    error
 	gate   chan struct{} // closed by pause: the read loop stops reading
 	done   chan struct{} // closed when the test ends
+	raws   atomic.Int64  // WebSocket messages received
 }
 
 // pause makes the client stop reading from its socket for good.
@@ -157,6 +159,7 @@ func (c *client) readLoop() {
 			c.err = err
 			return
 		}
+		c.raws.Add(1)
 		if err := c.dec.Decode(data, func(f *stomp.Frame) error { c.frames <- f; return nil }); err != nil {
 			c.err = err
 			return

@@ -1,0 +1,130 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/ws/internal/fanout"
+	"github.com/roomwire/roomwire/ws/internal/node"
+)
+
+var srv *redistest.Server
+
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }
+
+type sockets struct {
+	mu      sync.Mutex
+	kicked  []string
+	revoked [][2]int64
+}
+
+func (s *sockets) Kick(ids []string, _ string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kicked = append(s.kicked, ids...)
+	return len(ids)
+}
+
+func (s *sockets) Revoke(room, user int64, _ string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked = append(s.revoked, [2]int64{room, user})
+	return 1
+}
+
+func (s *sockets) snapshot() ([]string, [][2]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.kicked...), append([][2]int64(nil), s.revoked...)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestReapsDeadNodeAndServesControl(t *testing.T) {
+	rdb := srv.Client(t)
+	ks := keys.MustNew(redistest.Prefix(t))
+	reg := registry.New(rdb, ks, events.NewPublisher(rdb, ks))
+	ctx := context.Background()
+
+	// A node that died 40s ago left two sessions in room 7.
+	ps := rdb.Subscribe(ctx, ks.RoomEvents(7))
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Beat(ctx, "dead", time.Now().Add(-40*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []registry.Session{{ID: "s1", UserID: 1, RoomID: 7, Node: "dead"}, {ID: "s2", UserID: 2, RoomID: 7, Node: "dead"}} {
+		if _, err := reg.Register(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hub := fanout.New(rdb, fanout.Config{})
+	socks := &sockets{}
+	n := node.New(node.Config{ID: "alive", TTL: 30 * time.Second, ReapEvery: 50 * time.Millisecond, BeatEvery: 50 * time.Millisecond}, ks, reg, socks, hub)
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = hub.Run(rctx) }()
+	go func() { defer wg.Done(); n.Run(rctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	<-n.Ready()
+
+	eventually(t, "dead node's sessions reaped", func() bool {
+		return rdb.Exists(ctx, ks.Session("s1"), ks.Session("s2")).Val() == 0 &&
+			rdb.ZScore(ctx, ks.Nodes(), "dead").Err() != nil
+	})
+	leaves := 0
+	for leaves < 2 {
+		select {
+		case m := <-ps.Channel():
+			var ev wire.Event
+			if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type == wire.EventLeave {
+				if ev.Reason != "node-lost" {
+					t.Errorf("reason = %q", ev.Reason)
+				}
+				leaves++
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("saw %d LEAVE events, want 2", leaves)
+		}
+	}
+	if _, err := rdb.ZScore(ctx, ks.Nodes(), "alive").Result(); err != nil {
+		t.Errorf("live node has no heartbeat: %v", err)
+	}
+
+	// Control: per-node disconnect and broadcast revoke.
+	pub := events.NewPublisher(rdb, ks)
+	_ = pub.Node(ctx, "alive", wire.Control{Op: wire.OpDisconnect, SessionIDs: []string{"x", "y"}})
+	_ = pub.Node(ctx, "other", wire.Control{Op: wire.OpDisconnect, SessionIDs: []string{"not-mine"}})
+	_ = pub.Broadcast(ctx, wire.Control{Op: wire.OpRevoke, RoomID: 7, UserID: 2})
+	eventually(t, "control commands", func() bool {
+		k, r := socks.snapshot()
+		return len(k) == 2 && len(r) == 1
+	})
+	k, r := socks.snapshot()
+	if k[0] != "x" || k[1] != "y" || r[0] != [2]int64{7, 2} {
+		t.Errorf("kicked %v, revoked %v", k, r)
+	}
+}
