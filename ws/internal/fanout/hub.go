@@ -162,7 +162,7 @@ func (h *Hub) Unsubscribe(channel string, s Subscriber) {
 	if empty {
 		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.ConfirmTimeout)
 		defer cancel()
-		if err := h.ps.Unsubscribe(ctx, channel); err != nil {
+		if err := h.ps.Unsubscribe(ctx, channel); err != nil && !errors.Is(err, redis.ErrClosed) {
 			h.cfg.Logger.Warn("redis unsubscribe failed", "channel", channel, "err", err)
 		}
 	}

@@ -119,7 +119,7 @@ func (c *conn) serve(ctx context.Context) {
 			c.srv.log.Debug("connection refused a frame", "session", c.id, "reason", p.message)
 		}
 		c.setEnd("error")
-		c.finish(c.errorFrame(p, receiptOf(err)), p.code, p.message)
+		c.finish(c.errorFrame(p, receiptOf(err), !c.connected), p.code, p.message)
 	}
 	// After finish, let the writer flush the final ERROR/RECEIPT and close,
 	// bounded; when the peer just went away there is nothing to flush.
@@ -197,7 +197,7 @@ func (c *conn) end() {
 func (c *conn) kick(reason string, code websocket.StatusCode) {
 	c.setEnd(reason)
 	p := problem{message: errKicked.Error() + ": " + reason, code: code}
-	c.finish(c.errorFrame(p, ""), code, reason)
+	c.finish(c.errorFrame(p, "", false), code, reason)
 }
 
 func remoteAddr(addr string) string {

@@ -390,3 +390,18 @@ func TestRevokeEndsSubscriptionsOfRemovedMember(t *testing.T) {
 		t.Errorf("bystander got %v", m)
 	}
 }
+
+func TestErrorBeforeConnectedIsNotEscaped(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dial()
+	c.raw("CONNECT\naccept-version:1.2\nAuthorization:Bearer x.y.z\n\n\x00")
+	// Read the raw bytes: @stomp/stompjs does not unescape before CONNECTED.
+	select {
+	case <-c.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("not closed")
+	}
+	if len(c.rawLog) == 0 || !strings.Contains(c.rawLog[0], "message:authentication failed: invalid token") {
+		t.Fatalf("raw ERROR = %q", c.rawLog)
+	}
+}

@@ -251,8 +251,14 @@ func (c *conn) receiptFrame(id string) []byte {
 	return stomp.AppendFrame(nil, &stomp.Frame{Command: "RECEIPT", Headers: []stomp.Header{{Key: "receipt-id", Value: id}}}, c.version)
 }
 
-func (c *conn) errorFrame(p problem, receipt string) []byte {
-	f := &stomp.Frame{Command: "ERROR", Headers: []stomp.Header{{Key: "message", Value: p.message}}}
+func (c *conn) errorFrame(p problem, receipt string, beforeConnected bool) []byte {
+	version, msg := c.version, p.message
+	if beforeConnected {
+		// @stomp/stompjs unescapes headers only after CONNECTED, so an
+		// ERROR answering CONNECT goes unescaped, on one line.
+		version, msg = stomp.V10, strings.NewReplacer("\r", " ", "\n", " ").Replace(msg)
+	}
+	f := &stomp.Frame{Command: "ERROR", Headers: []stomp.Header{{Key: "message", Value: msg}}}
 	if receipt != "" {
 		f.Headers = append(f.Headers, stomp.Header{Key: "receipt-id", Value: receipt})
 	}
@@ -260,5 +266,5 @@ func (c *conn) errorFrame(p problem, receipt string) []byte {
 		f.Headers = append(f.Headers, stomp.Header{Key: "content-type", Value: "text/plain"})
 		f.Body = []byte(p.detail)
 	}
-	return stomp.AppendFrame(nil, f, c.version)
+	return stomp.AppendFrame(nil, f, version)
 }

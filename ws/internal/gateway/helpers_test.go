@@ -116,6 +116,7 @@ type client struct {
 	gate   chan struct{} // closed by pause: the read loop stops reading
 	done   chan struct{} // closed when the test ends
 	raws   atomic.Int64  // WebSocket messages received
+	rawLog []string      // their text (read after closed)
 }
 
 // pause makes the client stop reading from its socket for good.
@@ -160,6 +161,9 @@ func (c *client) readLoop() {
 			return
 		}
 		c.raws.Add(1)
+		if len(c.rawLog) < 100 {
+			c.rawLog = append(c.rawLog, string(data))
+		}
 		if err := c.dec.Decode(data, func(f *stomp.Frame) error { c.frames <- f; return nil }); err != nil {
 			c.err = err
 			return

@@ -271,7 +271,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, c := range s.live {
 		c.setEnd("shutdown")
 		p := problem{message: "server shutting down, reconnect", code: websocket.StatusServiceRestart}
-		c.finish(c.errorFrame(p, ""), p.code, "service restart")
+		c.finish(c.errorFrame(p, "", false), p.code, "service restart")
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# make run: start the whole system on local defaults.
+# - Redis: reuse the one at REDIS_URL if it answers; otherwise start a private
+#   redis-server (installing Debian's package first when missing and root).
+# - Build bin/api, bin/ws, bin/chatctl and start api (:8080) and ws (:8081)
+#   with DEV_MODE=1 (public development JWT secret) unless JWT_SECRET is set.
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PATH:/usr/local/go/bin"
+
+state=.run
+mkdir -p "$state"
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping..."
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
+if command -v redis-cli >/dev/null && [ "$(redis-cli -u "$REDIS_URL" ping 2>/dev/null)" = "PONG" ]; then
+  echo "using the Redis at $REDIS_URL"
+else
+  if ! command -v redis-server >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "installing Debian's redis-server package..."
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    else
+      echo "redis-server is not installed; run: sudo apt-get install redis-server" >&2
+      exit 1
+    fi
+  fi
+  port=6390
+  while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly yes --dir "$PWD/$state" \
+    --logfile "$PWD/$state/redis.log" &
+  pids+=($!)
+  export REDIS_URL="redis://127.0.0.1:$port/0"
+  for _ in $(seq 50); do [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+  echo "started a private Redis at $REDIS_URL (data in $state/)"
+fi
+
+make --no-print-directory build
+if [ -z "${JWT_SECRET:-}" ]; then export DEV_MODE=1; fi
+export API_ADDR="${API_ADDR:-:8080}" WS_ADDR="${WS_ADDR:-:8081}"
+export WS_ALLOWED_ORIGINS="${WS_ALLOWED_ORIGINS:-http://localhost:8080,http://127.0.0.1:8080,http://localhost:5173}"
+export API_ALLOWED_ORIGINS="${API_ALLOWED_ORIGINS:-http://localhost:5173}"
+
+bin/api & pids+=($!)
+NODE_ID="${NODE_ID:-ws-local}" bin/ws & pids+=($!)
+
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:${API_ADDR##*:}/readyz" >/dev/null 2>&1 &&
+    curl -fsS "http://127.0.0.1:${WS_ADDR##*:}/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+cat <<MSG
+
+roomwire is running.
+  REST API   http://localhost:${API_ADDR##*:}/api/v1   (health: /healthz, /readyz)
+  WebSocket  ws://localhost:${WS_ADDR##*:}/ws          (STOMP 1.2; @stomp/stompjs brokerURL)
+  Redis      $REDIS_URL
+
+Mint a development token for user 8:
+  DEV_MODE=1 bin/chatctl token -user 8
+Try it:
+  TOKEN=\$(DEV_MODE=1 bin/chatctl token -user 8)
+  curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"type":"direct","memberIds":[3]}' http://localhost:${API_ADDR##*:}/api/v1/chat-rooms
+
+Ctrl-C stops everything.
+MSG
+wait -n "${pids[@]}" || true
