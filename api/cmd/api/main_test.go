@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	cases := []struct {
+		name    string
+		vars    map[string]string
+		want    string // fmt of the interesting settings
+		wantErr string
+	}{
+		{"defaults in dev mode", map[string]string{"DEV_MODE": "1"},
+			"addr=:8080 origins=[] max=4096 history=100000 dev=true", ""},
+		{"everything set", map[string]string{"JWT_SECRET": "s", "API_ADDR": "127.0.0.1:9000",
+			"API_ALLOWED_ORIGINS": "https://a.example, http://localhost:3000,", "MAX_MESSAGE_BYTES": "32768", "HISTORY_LEN": "10"},
+			"addr=127.0.0.1:9000 origins=[https://a.example http://localhost:3000] max=32768 history=10 dev=false", ""},
+		{"dev mode with a secret", map[string]string{"DEV_MODE": "1", "JWT_SECRET": "s"},
+			"addr=:8080 origins=[] max=4096 history=100000 dev=false", ""},
+		{"no secret", map[string]string{}, "", "JWT_SECRET is required"},
+		{"message limit above the body limit", map[string]string{"DEV_MODE": "1", "MAX_MESSAGE_BYTES": "32769"}, "", "MAX_MESSAGE_BYTES must be at most 32768"},
+		{"zero message limit", map[string]string{"DEV_MODE": "1", "MAX_MESSAGE_BYTES": "0"}, "", "MAX_MESSAGE_BYTES must be an integer >= 1"},
+		{"bad history length", map[string]string{"DEV_MODE": "1", "HISTORY_LEN": "lots"}, "", "HISTORY_LEN must be an integer"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := load(func(k string) string { return c.vars[k] })
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprintf("addr=%s origins=%v max=%d history=%d dev=%v", st.addr, st.allowedOrigins, st.maxMessage, st.historyLen, st.devSecret)
+			if got != c.want {
+				t.Fatalf("got  %s\nwant %s", got, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,128 @@
+// Package httpapi is the REST API of roomwire: rooms, members, history,
+// sending, presence and session disconnects, served with gin on top of the
+// stores of the shared module.
+//
+// Every route under /api/v1 needs "Authorization: Bearer <jwt>". Every
+// non-2xx answer is an RFC 9457 problem (application/problem+json); the
+// mapping from errors to statuses lives in problem.go only. Room ids are
+// not probeable: a room that does not exist and a room the caller is not a
+// member of both answer 404 "room not found".
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Config configures the API. Zero fields take the documented defaults.
+type Config struct {
+	// AllowedOrigins lists the exact Origin values that get CORS headers;
+	// default none (no CORS headers at all).
+	AllowedOrigins []string
+	// MaxBodyBytes bounds a JSON request body; default 64 KiB. Larger
+	// bodies are answered 413.
+	MaxBodyBytes int64
+	// ReadyTimeout bounds the Redis ping of /readyz; default 1s.
+	ReadyTimeout time.Duration
+	// Logger receives request logs and internal errors; default
+	// slog.Default(). Tokens and Authorization headers are never logged.
+	Logger *slog.Logger
+}
+
+// Deps are the stores the handlers use. All are required; each must be
+// safe for concurrent use (the shared module's implementations are).
+type Deps struct {
+	// Rooms is the room store (room.Store).
+	Rooms RoomStore
+	// Messages is the send path and history reader (messages.Store).
+	Messages MessageStore
+	// Sessions is the session registry (registry.Registry).
+	Sessions SessionRegistry
+	// Events publishes room events and ws control commands (events.Publisher).
+	Events Publisher
+	// Tokens verifies bearer tokens (auth.Verifier).
+	Tokens TokenVerifier
+	// Ping checks the backing Redis for /readyz.
+	Ping func(context.Context) error
+}
+
+// server holds what the handlers share; it is immutable after New and so
+// safe for concurrent use.
+type server struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+}
+
+// New validates deps, fills defaults into cfg and returns the API handler.
+// gin's mode is a process-wide setting left to the caller (main sets
+// release mode).
+func New(cfg Config, deps Deps) (http.Handler, error) {
+	if deps.Rooms == nil || deps.Messages == nil || deps.Sessions == nil ||
+		deps.Events == nil || deps.Tokens == nil || deps.Ping == nil {
+		return nil, errors.New("httpapi: every dependency is required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &server{cfg: cfg, deps: deps, log: cfg.Logger}
+	return s.routes(), nil
+}
+
+func (s *server) routes() *gin.Engine {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// A redirect would turn "/chat-rooms/" into a second spelling of the
+	// API (and re-send POST bodies); answer 404 instead.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	// No proxy is trusted for X-Forwarded-For; logs use the peer address.
+	_ = r.SetTrustedProxies(nil)
+	// The request log is outermost so that it also logs the 500 of a panic.
+	r.Use(s.requestLog, s.recoverer, s.cors(s.cfg.AllowedOrigins))
+	r.NoRoute(func(c *gin.Context) { s.problem(c, http.StatusNotFound, "no such route") })
+	r.NoMethod(func(c *gin.Context) { s.problem(c, http.StatusMethodNotAllowed, "method not allowed on this route") })
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+
+	v1 := r.Group("/api/v1", s.authenticate)
+	v1.POST("/chat-rooms", s.createRoom)
+	v1.GET("/chat-rooms", s.listRooms)
+	v1.GET("/chat-rooms/:id", s.getRoom)
+	v1.POST("/chat-rooms/:id/members", s.addMember)
+	v1.DELETE("/chat-rooms/:id/members/:userId", s.removeMember)
+	v1.GET("/chat-rooms/:id/messages", s.history)
+	v1.POST("/chat-rooms/:id/messages", s.send)
+	v1.GET("/chat-rooms/:id/presence", s.presence)
+	v1.POST("/chat-room/disconnect", s.disconnect)
+	return r
+}
+
+// healthz reports that the process serves requests; it checks nothing else.
+func (s *server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz reports whether Redis answers a PING within ReadyTimeout.
+func (s *server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.ReadyTimeout)
+	defer cancel()
+	if err := s.deps.Ping(ctx); err != nil {
+		s.log.Warn("readiness check failed", "err", err)
+		s.problem(c, http.StatusServiceUnavailable, "redis is unavailable")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
