@@ -27,7 +27,13 @@ import (
 //go:embed take.lua
 var takeLua string
 
-var takeScript = redis.NewScript(takeLua)
+//go:embed create.lua
+var createLua string
+
+var (
+	takeScript   = redis.NewScript(takeLua)
+	createScript = redis.NewScript(createLua)
+)
 
 // Session is one registry entry.
 type Session struct {
@@ -51,13 +57,21 @@ func New(rdb redis.UniversalClient, ks keys.Space, pub *events.Publisher) *Regis
 	return &Registry{rdb: rdb, keys: ks, pub: pub}
 }
 
-// Register writes s and its views. When s is in a room and is the user's
-// first session there, it announces ENTER and reports entered.
+// Register writes s and its views. It is idempotent: registering a live
+// session again changes nothing. When s is in a room and is the user's first
+// session there, it announces ENTER and reports entered.
 func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err error) {
+	created, err := createScript.Run(ctx, r.rdb, []string{r.keys.Session(s.ID)},
+		"sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
+		"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr).Int()
+	if err != nil {
+		return false, fmt.Errorf("register session %s: %w", s.ID, err)
+	}
+	if created == 0 {
+		return false, nil
+	}
 	var presence *redis.IntCmd
 	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, r.keys.Session(s.ID), "sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
-			"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr)
 		p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
 		p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
 		if s.RoomID > 0 {
@@ -67,7 +81,7 @@ func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err e
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("register session %s: %w", s.ID, err)
+		return false, fmt.Errorf("register views of session %s: %w", s.ID, err)
 	}
 	if presence != nil && presence.Val() == 1 {
 		ev := wire.Event{Type: wire.EventEnter, ChatRoomID: s.RoomID, UserID: s.UserID}
@@ -253,4 +267,22 @@ func fromPairs(vals []string) Session {
 		}
 	}
 	return s
+}
+
+// NodeSessionIDs returns the ids of the sessions registered by node.
+func (r *Registry) NodeSessionIDs(ctx context.Context, node string) ([]string, error) {
+	ids, err := r.rdb.SMembers(ctx, r.keys.NodeSessions(node)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of node %s: %w", node, err)
+	}
+	return ids, nil
+}
+
+// CountNode returns how many sessions node has registered.
+func (r *Registry) CountNode(ctx context.Context, node string) (int, error) {
+	n, err := r.rdb.SCard(ctx, r.keys.NodeSessions(node)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count sessions of node %s: %w", node, err)
+	}
+	return int(n), nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 
@@ -30,6 +31,7 @@ type conn struct {
 	ident     auth.Identity
 	version   string
 	roomID    int64
+	sess      registry.Session // the registry entry, for re-registration
 	hbOut     time.Duration // server-to-client beat interval (0 = none)
 	hbIn      time.Duration // client-to-server beat interval (0 = none)
 	connected bool

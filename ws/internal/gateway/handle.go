@@ -160,6 +160,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 	c.roomID = roomID
 	sess := registry.Session{ID: c.id, UserID: ident.UserID, RoomID: roomID, Node: c.srv.cfg.NodeID,
 		ConnectedAt: wire.FormatTime(time.Now()), RemoteAddr: c.remoteAddr}
+	c.sess = sess
 	c.srv.remember(c)
 	if _, err := c.srv.sessions.Register(ctx, sess); err != nil {
 		c.srv.forget(c)

@@ -226,6 +226,17 @@ func (s *Server) Sessions() int {
 	return len(s.live)
 }
 
+// Local returns the registry entries of this node's live sessions.
+func (s *Server) Local() []registry.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]registry.Session, 0, len(s.live))
+	for _, c := range s.live {
+		out = append(out, c.sess)
+	}
+	return out
+}
+
 // Kick ends the listed sessions if they live on this node; it returns how
 // many it found.
 func (s *Server) Kick(ids []string, reason string) int {

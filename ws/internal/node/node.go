@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/fanout"
 )
@@ -21,12 +22,18 @@ type Registry interface {
 	Beat(ctx context.Context, node string, now time.Time) error
 	Reap(ctx context.Context, now time.Time, ttl time.Duration) (int, error)
 	Forget(ctx context.Context, node, reason string) (int, error)
+	CountNode(ctx context.Context, node string) (int, error)
+	NodeSessionIDs(ctx context.Context, node string) ([]string, error)
+	Register(ctx context.Context, s registry.Session) (bool, error)
+	Remove(ctx context.Context, id, reason string) (registry.Session, bool, error)
 }
 
 // Sockets is what control commands act on.
 type Sockets interface {
 	Kick(ids []string, reason string) int
 	Revoke(roomID, userID int64, reason string) int
+	// Local returns the registry entries of this node's live sessions.
+	Local() []registry.Session
 }
 
 // Broker subscribes the control channels.
@@ -56,6 +63,9 @@ type Node struct {
 	keys    keys.Space
 	ready   chan struct{}
 	once    sync.Once
+	// beats and dirty belong to the Run goroutine.
+	beats int
+	dirty bool
 }
 
 // New returns a Node.
@@ -124,7 +134,67 @@ func (n *Node) beat(ctx context.Context) {
 	defer cancel()
 	if err := n.reg.Beat(bctx, n.cfg.ID, time.Now()); err != nil {
 		n.cfg.Logger.Warn("node heartbeat", "err", err)
+		n.dirty = true
+		return
 	}
+	full := n.dirty || n.beats%fullReconcileEvery == 0
+	n.beats++
+	if err := n.reconcile(bctx, full); err != nil {
+		n.cfg.Logger.Warn("reconcile registry", "err", err)
+		n.dirty = true
+		return
+	}
+	n.dirty = false
+}
+
+// fullReconcileEvery is how many beats pass between full comparisons of the
+// registry with the live sessions (other beats compare counts only).
+const fullReconcileEvery = 6
+
+// reconcile makes the registry hold exactly this node's live sessions. It
+// repairs what a Redis outage broke: entries lost when Redis came back
+// empty are written again, entries of sessions that ended while Redis was
+// unreachable are removed (announcing LEAVE). Unless full, it only compares
+// counts (one SCARD).
+func (n *Node) reconcile(ctx context.Context, full bool) error {
+	if !full {
+		count, err := n.reg.CountNode(ctx, n.cfg.ID)
+		if err != nil || count == len(n.sockets.Local()) {
+			return err
+		}
+	}
+	// Registry first, then the live sessions: a session registers only
+	// after it is live, so one registered meanwhile is never taken for a
+	// ghost.
+	ids, err := n.reg.NodeSessionIDs(ctx, n.cfg.ID)
+	if err != nil {
+		return err
+	}
+	local := n.sockets.Local()
+	registered := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		registered[id] = true
+	}
+	added, removed := 0, 0
+	for _, s := range local {
+		if !registered[s.ID] {
+			if _, err := n.reg.Register(ctx, s); err != nil {
+				return err
+			}
+			added++
+		}
+		delete(registered, s.ID)
+	}
+	for id := range registered {
+		if _, _, err := n.reg.Remove(ctx, id, "closed"); err != nil {
+			return err
+		}
+		removed++
+	}
+	if added+removed > 0 {
+		n.cfg.Logger.Info("registry reconciled", "registered", added, "removed", removed)
+	}
+	return nil
 }
 
 // Leave removes this node and every session it still has from the

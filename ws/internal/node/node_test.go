@@ -24,6 +24,7 @@ type sockets struct {
 	mu      sync.Mutex
 	kicked  []string
 	revoked [][2]int64
+	local   []registry.Session
 }
 
 func (s *sockets) Kick(ids []string, _ string) int {
@@ -38,6 +39,12 @@ func (s *sockets) Revoke(room, user int64, _ string) int {
 	defer s.mu.Unlock()
 	s.revoked = append(s.revoked, [2]int64{room, user})
 	return 1
+}
+
+func (s *sockets) Local() []registry.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]registry.Session(nil), s.local...)
 }
 
 func (s *sockets) snapshot() ([]string, [][2]int64) {
@@ -126,5 +133,40 @@ func TestReapsDeadNodeAndServesControl(t *testing.T) {
 	k, r := socks.snapshot()
 	if k[0] != "x" || k[1] != "y" || r[0] != [2]int64{7, 2} {
 		t.Errorf("kicked %v, revoked %v", k, r)
+	}
+}
+
+func TestReconcileRepairsRegistryAfterOutage(t *testing.T) {
+	rdb := srv.Client(t)
+	ks := keys.MustNew(redistest.Prefix(t))
+	reg := registry.New(rdb, ks, events.NewPublisher(rdb, ks))
+	ctx := context.Background()
+	l1 := registry.Session{ID: "l1", UserID: 1, RoomID: 3, Node: "n"}
+	l2 := registry.Session{ID: "l2", UserID: 2, RoomID: 3, Node: "n"} // lost when Redis restarted empty
+	ghost := registry.Session{ID: "g1", UserID: 4, RoomID: 3, Node: "n"} // ended while Redis was down
+	for _, s := range []registry.Session{l1, ghost} {
+		if _, err := reg.Register(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	socks := &sockets{local: []registry.Session{l1, l2}}
+	hub := fanout.New(rdb, fanout.Config{})
+	n := node.New(node.Config{ID: "n", BeatEvery: 20 * time.Millisecond}, ks, reg, socks, hub)
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = hub.Run(rctx) }()
+	go func() { defer wg.Done(); n.Run(rctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	eventually(t, "registry reconciled", func() bool {
+		ids, _ := reg.NodeSessionIDs(ctx, "n")
+		return len(ids) == 2 && rdb.Exists(ctx, ks.Session("l2")).Val() == 1 && rdb.Exists(ctx, ks.Session("g1")).Val() == 0
+	})
+	pres, err := reg.RoomPresence(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pres) != 2 || pres[1] != 1 || pres[2] != 1 {
+		t.Errorf("presence = %v, want users 1 and 2 once each", pres)
 	}
 }

@@ -1,0 +1,118 @@
+package messages_test
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/wire"
+)
+
+var srv *redistest.Server
+
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }
+
+// subscribe subscribes to channels and returns once Redis has confirmed
+// every subscription, so nothing published afterwards can be missed.
+func subscribe(t testing.TB, rdb *redis.Client, channels ...string) *redis.PubSub {
+	t.Helper()
+	ctx := context.Background()
+	ps := rdb.Subscribe(ctx, channels...)
+	t.Cleanup(func() { ps.Close() })
+	for range channels {
+		msg, err := ps.ReceiveTimeout(ctx, 5*time.Second)
+		if err != nil {
+			t.Fatalf("subscribe %v: %v", channels, err)
+		}
+		if _, ok := msg.(*redis.Subscription); !ok {
+			t.Fatalf("subscribe %v: got %T before the confirmation", channels, msg)
+		}
+	}
+	return ps
+}
+
+// next returns the next message on ps, failing after 5s.
+func next(t testing.TB, ps *redis.PubSub) *redis.Message {
+	t.Helper()
+	for {
+		msg, err := ps.ReceiveTimeout(context.Background(), 5*time.Second)
+		if err != nil {
+			t.Fatalf("waiting for a pub/sub message: %v", err)
+		}
+		if m, ok := msg.(*redis.Message); ok {
+			return m
+		}
+	}
+}
+
+// fixture is a message store over a private key space, with rooms created
+// through the real room store.
+type fixture struct {
+	rdb   *redis.Client
+	keys  keys.Space
+	msgs  *messages.Store
+	rooms *room.Store
+}
+
+func newFixture(t testing.TB, cfg messages.Config) *fixture {
+	t.Helper()
+	rdb := srv.Client(t)
+	ks := keys.MustNew(redistest.Prefix(t))
+	return &fixture{rdb: rdb, keys: ks, msgs: messages.NewStore(rdb, ks, cfg), rooms: room.NewStore(rdb, ks, room.Config{})}
+}
+
+func (f *fixture) group(t testing.TB, caller int64, members ...int64) int64 {
+	t.Helper()
+	r, err := f.rooms.CreateGroup(context.Background(), caller, "g", members)
+	if err != nil {
+		t.Fatalf("CreateGroup: %v", err)
+	}
+	return r.ID
+}
+
+func (f *fixture) direct(t testing.TB, a, b int64) int64 {
+	t.Helper()
+	r, _, err := f.rooms.CreateDirect(context.Background(), a, b)
+	if err != nil {
+		t.Fatalf("CreateDirect: %v", err)
+	}
+	return r.ID
+}
+
+// send sends text and fails the test on error.
+func (f *fixture) send(t testing.TB, roomID, sender, rcv int64, text string) (wire.Message, []byte) {
+	t.Helper()
+	m, raw, err := f.msgs.Send(context.Background(), roomID, sender, rcv, text)
+	if err != nil {
+		t.Fatalf("Send(room %d, sender %d, rcv %d): %v", roomID, sender, rcv, err)
+	}
+	return m, raw
+}
+
+// seqs decodes the seq of each raw message.
+func seqs(t testing.TB, raws [][]byte) []int64 {
+	t.Helper()
+	out := []int64{}
+	for _, r := range raws {
+		var m wire.Message
+		if err := json.Unmarshal(r, &m); err != nil {
+			t.Fatalf("history entry %s: %v", r, err)
+		}
+		out = append(out, m.Seq)
+	}
+	return out
+}
+
+// oneSeq selects the history entry with exactly this seq.
+func oneSeq(seq int64) *redis.ZRangeBy {
+	s := strconv.FormatInt(seq, 10)
+	return &redis.ZRangeBy{Min: s, Max: s}
+}
