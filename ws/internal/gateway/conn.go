@@ -32,8 +32,8 @@ type conn struct {
 	version   string
 	roomID    int64
 	sess      registry.Session // the registry entry, for re-registration
-	hbOut     time.Duration // server-to-client beat interval (0 = none)
-	hbIn      time.Duration // client-to-server beat interval (0 = none)
+	hbOut     time.Duration    // server-to-client beat interval (0 = none)
+	hbIn      time.Duration    // client-to-server beat interval (0 = none)
 	connected bool
 
 	// Owned by the read loop.

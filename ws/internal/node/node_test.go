@@ -142,7 +142,7 @@ func TestReconcileRepairsRegistryAfterOutage(t *testing.T) {
 	reg := registry.New(rdb, ks, events.NewPublisher(rdb, ks))
 	ctx := context.Background()
 	l1 := registry.Session{ID: "l1", UserID: 1, RoomID: 3, Node: "n"}
-	l2 := registry.Session{ID: "l2", UserID: 2, RoomID: 3, Node: "n"} // lost when Redis restarted empty
+	l2 := registry.Session{ID: "l2", UserID: 2, RoomID: 3, Node: "n"}    // lost when Redis restarted empty
 	ghost := registry.Session{ID: "g1", UserID: 4, RoomID: 3, Node: "n"} // ended while Redis was down
 	for _, s := range []registry.Session{l1, ghost} {
 		if _, err := reg.Register(ctx, s); err != nil {
