@@ -27,6 +27,7 @@ import (
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
@@ -37,7 +38,7 @@ import (
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
+	writeTimeout      = 45 * time.Second // above the longest long poll (LONGPOLL_MAX_WAIT, at most 40s)
 	idleTimeout       = 2 * time.Minute
 	shutdownTimeout   = 10 * time.Second
 	// maxMessageBytes keeps a message, JSON-escaped as ordinary text is,
@@ -52,6 +53,8 @@ type settings struct {
 	allowedOrigins []string
 	maxMessage     int
 	historyLen     int
+	maxWait        time.Duration
+	waitsPerUser   int
 	devSecret      bool // DEV_MODE made up for an unset JWT_SECRET
 }
 
@@ -87,6 +90,15 @@ func load(getenv func(string) string) (settings, error) {
 	if st.historyLen, err = config.Int(getenv, "HISTORY_LEN", 100000, 1); err != nil {
 		return settings{}, err
 	}
+	if st.maxWait, err = config.Duration(getenv, "LONGPOLL_MAX_WAIT", 30*time.Second); err != nil {
+		return settings{}, err
+	}
+	if st.maxWait > 40*time.Second {
+		return settings{}, fmt.Errorf("LONGPOLL_MAX_WAIT must be at most 40s")
+	}
+	if st.waitsPerUser, err = config.Int(getenv, "LONGPOLL_MAX_PER_USER", 4, 1); err != nil {
+		return settings{}, err
+	}
 	return st, nil
 }
 
@@ -112,14 +124,22 @@ func run(ctx context.Context) error {
 	ks := st.common.Keys()
 	pub := events.NewPublisher(rdb, ks)
 
+	hub := fanout.New(rdb, fanout.Config{Logger: log})
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); _ = hub.Run(hubCtx) }()
+	defer func() { stopHub(); <-hubDone }()
+
 	gin.SetMode(gin.ReleaseMode)
-	handler, err := httpapi.New(httpapi.Config{AllowedOrigins: st.allowedOrigins, Logger: log}, httpapi.Deps{
+	handler, err := httpapi.New(httpapi.Config{AllowedOrigins: st.allowedOrigins, Logger: log,
+		MaxWait: st.maxWait, MaxWaitsPerUser: st.waitsPerUser}, httpapi.Deps{
 		Rooms:    room.NewStore(rdb, ks, room.Config{}),
 		Messages: messages.NewStore(rdb, ks, messages.Config{MaxBytes: st.maxMessage, HistoryLen: st.historyLen}),
 		Sessions: registry.New(rdb, ks, pub),
 		Events:   pub,
 		Tokens:   verifier,
 		Ping:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Notifier: hub, RoomChannel: ks.RoomMessages,
 	})
 	if err != nil {
 		return err

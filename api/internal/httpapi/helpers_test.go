@@ -18,6 +18,7 @@ import (
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/redistest"
@@ -71,8 +72,14 @@ func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 	e := &env{rdb: rdb, ks: ks, rooms: room.NewStore(rdb, ks, room.Config{}),
 		msgs: messages.NewStore(rdb, ks, messages.Config{MaxBytes: maxMessage}), reg: registry.New(rdb, ks, pub)}
 	cfg := httpapi.Config{Logger: slog.New(slog.DiscardHandler)}
+	hub := fanout.New(rdb, fanout.Config{Logger: slog.New(slog.DiscardHandler)})
+	hctx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); _ = hub.Run(hctx) }()
+	t.Cleanup(func() { stopHub(); <-hubDone })
 	deps := httpapi.Deps{Rooms: e.rooms, Messages: e.msgs, Sessions: e.reg, Events: pub, Tokens: verifier,
-		Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}
+		Ping:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Notifier: hub, RoomChannel: ks.RoomMessages}
 	for _, f := range change {
 		f(&cfg, &deps)
 	}

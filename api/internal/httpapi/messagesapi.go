@@ -29,6 +29,7 @@ type historyJSON struct {
 // (1..500, default 50), order (asc or desc). Without order the page is
 // newest first, except that a query with only after set is oldest first
 // (the page right after a known seq). before=0 and after=0 mean unbounded.
+// With wait (and after), it long-polls: see longPoll.
 func (s *server) history(c *gin.Context) {
 	id, err := pathID(c, "id", "room id")
 	if err != nil {
@@ -40,9 +41,23 @@ func (s *server) history(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	wait, err := waitParam(c, s.cfg.MaxWait)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if _, hasAfter := c.GetQuery("after"); wait > 0 && (!hasAfter || q.Before > 0 || c.Query("order") == "desc") {
+		s.fail(c, badRequest("wait needs after (and no before or order): it waits for messages after a seq"))
+		return
+	}
 	ctx := c.Request.Context()
 	if _, err := s.deps.Rooms.ViewFor(ctx, id, caller(c)); err != nil {
 		s.fail(c, err)
+		return
+	}
+	if wait > 0 {
+		q.Ascending = true
+		s.longPoll(c, id, q, wait)
 		return
 	}
 	page, err := s.deps.Messages.History(ctx, id, q)

@@ -29,6 +29,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// ReadyTimeout bounds the Redis ping of /readyz; default 1s.
 	ReadyTimeout time.Duration
+	// MaxWait caps the wait of a long poll; default 30s.
+	MaxWait time.Duration
+	// MaxWaitsPerUser bounds a user's open long polls (per process);
+	// default 4. More are answered 429.
+	MaxWaitsPerUser int
 	// Logger receives request logs and internal errors; default
 	// slog.Default(). Tokens and Authorization headers are never logged.
 	Logger *slog.Logger
@@ -49,14 +54,20 @@ type Deps struct {
 	Tokens TokenVerifier
 	// Ping checks the backing Redis for /readyz.
 	Ping func(context.Context) error
+	// Notifier signals new messages of a channel (fanout.Hub), and
+	// RoomChannel names a room's message channel (keys.Space.RoomMessages);
+	// long polling uses both.
+	Notifier    Notifier
+	RoomChannel func(roomID int64) string
 }
 
 // server holds what the handlers share; it is immutable after New and so
 // safe for concurrent use.
 type server struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	waits *waitCounter
 }
 
 // New validates deps, fills defaults into cfg and returns the API handler.
@@ -64,7 +75,7 @@ type server struct {
 // release mode).
 func New(cfg Config, deps Deps) (http.Handler, error) {
 	if deps.Rooms == nil || deps.Messages == nil || deps.Sessions == nil ||
-		deps.Events == nil || deps.Tokens == nil || deps.Ping == nil {
+		deps.Events == nil || deps.Tokens == nil || deps.Ping == nil || deps.Notifier == nil || deps.RoomChannel == nil {
 		return nil, errors.New("httpapi: every dependency is required")
 	}
 	if cfg.MaxBodyBytes <= 0 {
@@ -73,10 +84,16 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = time.Second
 	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 30 * time.Second
+	}
+	if cfg.MaxWaitsPerUser <= 0 {
+		cfg.MaxWaitsPerUser = 4
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &server{cfg: cfg, deps: deps, log: cfg.Logger}
+	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, waits: &waitCounter{}}
 	return s.routes(), nil
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
@@ -55,6 +56,11 @@ type Publisher interface {
 	Broadcast(ctx context.Context, c wire.Control) error
 }
 
+// Notifier signals messages published on a channel; fanout.Hub implements it.
+type Notifier interface {
+	Notify(ctx context.Context, channel string) (<-chan struct{}, func(), error)
+}
+
 // TokenVerifier turns a bearer token into an identity.
 type TokenVerifier interface {
 	Verify(token string) (auth.Identity, error)
@@ -66,4 +72,5 @@ var (
 	_ SessionRegistry = (*registry.Registry)(nil)
 	_ Publisher       = (*events.Publisher)(nil)
 	_ TokenVerifier   = (*auth.Verifier)(nil)
+	_ Notifier        = (*fanout.Hub)(nil)
 )

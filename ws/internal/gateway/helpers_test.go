@@ -23,7 +23,7 @@ import (
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/ws/internal/fanout"
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/node"
 	"github.com/roomwire/roomwire/ws/internal/stomp"

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/roomwire/roomwire/ws/internal/fanout"
+	"github.com/roomwire/roomwire/shared/fanout"
 )
 
 // ResumeHeader is the SUBSCRIBE header asking for every message after a seq.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/roomwire/roomwire/ws/internal/fanout"
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
-	"github.com/roomwire/roomwire/ws/internal/fanout"
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
 

@@ -378,3 +378,25 @@ func seqOf(p []byte) int64 {
 	}
 	return n
 }
+
+// signal is a Subscriber that only records that something arrived.
+type signal chan struct{}
+
+func (s signal) Deliver(*Msg) {
+	select {
+	case s <- struct{}{}:
+	default:
+	}
+}
+
+// Notify returns a channel that receives after each message published on
+// channel (coalesced), and a stop function that must be called. It returns
+// once the subscription is active, so nothing published afterwards is
+// missed. Long-polling requests use it.
+func (h *Hub) Notify(ctx context.Context, channel string) (<-chan struct{}, func(), error) {
+	s := make(signal, 1)
+	if err := h.Subscribe(ctx, channel, s); err != nil {
+		return nil, nil, err
+	}
+	return s, func() { h.Unsubscribe(channel, s) }, nil
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/ws/internal/fanout"
+	"github.com/roomwire/roomwire/shared/fanout"
 )
 
 var srv *redistest.Server

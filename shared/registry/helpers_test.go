@@ -1,0 +1,126 @@
+package registry_test
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/wire"
+)
+
+var srv *redistest.Server
+
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }
+
+// subscribe subscribes to channels and returns once Redis has confirmed
+// every subscription, so nothing published afterwards can be missed.
+func subscribe(t testing.TB, rdb *redis.Client, channels ...string) *redis.PubSub {
+	t.Helper()
+	ctx := context.Background()
+	ps := rdb.Subscribe(ctx, channels...)
+	t.Cleanup(func() { ps.Close() })
+	for range channels {
+		msg, err := ps.ReceiveTimeout(ctx, 5*time.Second)
+		if err != nil {
+			t.Fatalf("subscribe %v: %v", channels, err)
+		}
+		if _, ok := msg.(*redis.Subscription); !ok {
+			t.Fatalf("subscribe %v: got %T before the confirmation", channels, msg)
+		}
+	}
+	return ps
+}
+
+// next returns the next message on ps, failing after 5s.
+func next(t testing.TB, ps *redis.PubSub) *redis.Message {
+	t.Helper()
+	for {
+		msg, err := ps.ReceiveTimeout(context.Background(), 5*time.Second)
+		if err != nil {
+			t.Fatalf("waiting for a pub/sub message: %v", err)
+		}
+		if m, ok := msg.(*redis.Message); ok {
+			return m
+		}
+	}
+}
+
+// fixture is a registry over a private key space.
+type fixture struct {
+	rdb  *redis.Client
+	keys keys.Space
+	reg  *registry.Registry
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	rdb := srv.Client(t)
+	ks := keys.MustNew(redistest.Prefix(t))
+	return &fixture{rdb: rdb, keys: ks, reg: registry.New(rdb, ks, events.NewPublisher(rdb, ks))}
+}
+
+func (f *fixture) register(t testing.TB, id string, user, roomID int64, node string) registry.Session {
+	t.Helper()
+	s := registry.Session{ID: id, UserID: user, RoomID: roomID, Node: node,
+		ConnectedAt: "2026-01-02T03:04:05.678Z", RemoteAddr: "10.0.0.1:5" + id}
+	if _, err := f.reg.Register(context.Background(), s); err != nil {
+		t.Fatalf("Register(%s): %v", id, err)
+	}
+	return s
+}
+
+// roomEvents publishes a marker on the room's events channel and returns
+// every event ps received on that channel before it. Redis delivers one
+// connection's messages in order, so this is everything published so far.
+func (f *fixture) roomEvents(t testing.TB, ps *redis.PubSub, roomID int64) []wire.Event {
+	t.Helper()
+	const marker = `{"type":"TEST_MARKER"}`
+	if err := f.rdb.Publish(context.Background(), f.keys.RoomEvents(roomID), marker).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out []wire.Event
+	for {
+		msg := next(t, ps)
+		if msg.Channel != f.keys.RoomEvents(roomID) {
+			continue
+		}
+		if msg.Payload == marker {
+			return out
+		}
+		var ev wire.Event
+		if err := json.Unmarshal([]byte(msg.Payload), &ev); err != nil {
+			t.Fatalf("event %q: %v", msg.Payload, err)
+		}
+		if !wireTime.MatchString(ev.At) {
+			t.Errorf("event %s: at is not the wire time layout", msg.Payload)
+		}
+		ev.At = "" // compared separately
+		out = append(out, ev)
+	}
+}
+
+var wireTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$`)
+
+// keysUnder lists every key of the fixture's key space, sorted.
+func (f *fixture) keysUnder(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	iter := f.rdb.Scan(context.Background(), 0, f.keys.Prefix()+":*", 100).Iterator()
+	for iter.Next(context.Background()) {
+		out = append(out, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
