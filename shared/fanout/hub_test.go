@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/shared/fanout"
 )
 
 var srv *redistest.Server

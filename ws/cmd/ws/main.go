@@ -15,11 +15,11 @@ import (
 
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )

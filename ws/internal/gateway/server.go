@@ -18,10 +18,10 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
-	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 

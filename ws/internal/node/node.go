@@ -11,10 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
-	"github.com/roomwire/roomwire/shared/fanout"
 )
 
 // Registry is what the node needs of the session registry.

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
-	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
 
