@@ -65,6 +65,9 @@ func load(getenv func(string) string) (settings, error) {
 	add(err)
 	s.nodeTTL, err = config.Duration(getenv, "NODE_TTL", 30*time.Second)
 	add(err)
+	if s.nodeTTL < time.Second {
+		add(errors.New("NODE_TTL must be at least 1s"))
+	}
 	s.shutdownTimeout, err = config.Duration(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second)
 	add(err)
 	s.connectTimeout, err = config.Duration(getenv, "WS_CONNECT_TIMEOUT", 10*time.Second)
@@ -117,7 +120,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 		Keys: ks, Verifier: verifier, Hub: hub, Sessions: reg,
 		Members: room.NewStore(rdb, ks, room.Config{}), Sender: msgs, History: msgs,
 	})
-	nd := node.New(node.Config{ID: set.nodeID, TTL: set.nodeTTL, Logger: log}, ks, reg, gw, hub)
+	// A node beats six times and others look for it three times per TTL,
+	// so a dead node's sessions are gone within TTL + TTL/3.
+	nd := node.New(node.Config{ID: set.nodeID, TTL: set.nodeTTL, BeatEvery: set.nodeTTL / 6,
+		ReapEvery: set.nodeTTL / 3, Logger: log}, ks, reg, gw, hub)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", gw)
