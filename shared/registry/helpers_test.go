@@ -91,7 +91,7 @@ func (f *fixture) roomEvents(t testing.TB, ps *redis.PubSub, roomID int64) []wir
 	for {
 		msg := next(t, ps)
 		if msg.Channel != f.keys.RoomEvents(roomID) {
-			continue
+			t.Fatalf("message on %q; roomEvents needs a subscription to one room", msg.Channel)
 		}
 		if msg.Payload == marker {
 			return out

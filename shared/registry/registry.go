@@ -30,9 +30,13 @@ var takeLua string
 //go:embed create.lua
 var createLua string
 
+//go:embed leave.lua
+var leaveLua string
+
 var (
 	takeScript   = redis.NewScript(takeLua)
 	createScript = redis.NewScript(createLua)
+	leaveScript  = redis.NewScript(leaveLua)
 )
 
 // Session is one registry entry.
@@ -119,8 +123,9 @@ func (r *Registry) Remove(ctx context.Context, id, reason string) (s Session, re
 	if presence != nil && presence.Val() <= 0 {
 		// Drop the zero counter unless a new session raced in meanwhile.
 		field := strconv.FormatInt(s.UserID, 10)
-		r.rdb.Eval(ctx, `if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') <= 0 then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0`,
-			[]string{r.keys.RoomPresence(s.RoomID)}, field)
+		if err := leaveScript.Run(ctx, r.rdb, []string{r.keys.RoomPresence(s.RoomID)}, field).Err(); err != nil {
+			return s, true, fmt.Errorf("drop presence of user %d in room %d: %w", s.UserID, s.RoomID, err)
+		}
 		ev := wire.Event{Type: wire.EventLeave, ChatRoomID: s.RoomID, UserID: s.UserID, Reason: reason}
 		if err := r.pub.Room(ctx, ev); err != nil {
 			return s, true, err
