@@ -10,7 +10,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
@@ -65,7 +64,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
-	return &fixture{rdb: rdb, keys: ks, reg: registry.New(rdb, ks, events.NewPublisher(rdb, ks))}
+	return &fixture{rdb: rdb, keys: ks, reg: registry.New(rdb, ks)}
 }
 
 func (f *fixture) register(t testing.TB, id string, user, roomID int64, node string) registry.Session {

@@ -127,3 +127,32 @@ func TestForget(t *testing.T) {
 		t.Errorf("Forget(unknown) = %d, %v", n, err)
 	}
 }
+
+func TestNodeSessionIDsAndCount(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.register(t, "a", 1, 5, "n1")
+	f.register(t, "b", 2, 0, "n1")
+	f.register(t, "c", 3, 5, "n2")
+	f.register(t, "a", 1, 5, "n1") // idempotent
+	tests := []struct {
+		node string
+		want []string
+	}{
+		{"n1", []string{"a", "b"}},
+		{"n2", []string{"c"}},
+		{"n3", []string{}},
+	}
+	for _, tt := range tests {
+		ids, err := f.reg.NodeSessionIDs(ctx, tt.node)
+		if err != nil || !slices.Equal(sorted(ids), tt.want) {
+			t.Errorf("NodeSessionIDs(%s) = %v, %v; want %v", tt.node, ids, err, tt.want)
+		}
+		if n, err := f.reg.CountNode(ctx, tt.node); err != nil || n != len(tt.want) {
+			t.Errorf("CountNode(%s) = %d, %v; want %d", tt.node, n, err, len(tt.want))
+		}
+	}
+	if got, _ := f.reg.RoomPresence(ctx, 5); got[1] != 1 {
+		t.Errorf("registering a live session again changed presence: %v", got)
+	}
+}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -30,13 +29,13 @@ var takeLua string
 //go:embed create.lua
 var createLua string
 
-//go:embed leave.lua
-var leaveLua string
+//go:embed presence.lua
+var presenceLua string
 
 var (
-	takeScript   = redis.NewScript(takeLua)
-	createScript = redis.NewScript(createLua)
-	leaveScript  = redis.NewScript(leaveLua)
+	takeScript     = redis.NewScript(takeLua)
+	createScript   = redis.NewScript(createLua)
+	presenceScript = redis.NewScript(presenceLua)
 )
 
 // Session is one registry entry.
@@ -53,17 +52,19 @@ type Session struct {
 type Registry struct {
 	rdb  redis.UniversalClient
 	keys keys.Space
-	pub  *events.Publisher
 }
 
-// New returns a Registry that announces ENTER/LEAVE through pub.
-func New(rdb redis.UniversalClient, ks keys.Space, pub *events.Publisher) *Registry {
-	return &Registry{rdb: rdb, keys: ks, pub: pub}
+// New returns a Registry. ENTER and LEAVE are published by presence.lua on
+// the room's events channel, atomically with the presence count.
+func New(rdb redis.UniversalClient, ks keys.Space) *Registry {
+	return &Registry{rdb: rdb, keys: ks}
 }
 
 // Register writes s and its views. It is idempotent: registering a live
 // session again changes nothing. When s is in a room and is the user's first
-// session there, it announces ENTER and reports entered.
+// session there, ENTER is announced (atomically with the presence count) and
+// entered reports it. If the session is removed while its views are being
+// written, Register undoes them, so no view outlives its session.
 func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err error) {
 	created, err := createScript.Run(ctx, r.rdb, []string{r.keys.Session(s.ID)},
 		"sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
@@ -74,30 +75,23 @@ func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err e
 	if created == 0 {
 		return false, nil
 	}
-	var presence *redis.IntCmd
-	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
-		p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
-		if s.RoomID > 0 {
-			p.HSet(ctx, r.keys.RoomSessions(s.RoomID), s.ID, s.UserID)
-			presence = p.HIncrBy(ctx, r.keys.RoomPresence(s.RoomID), strconv.FormatInt(s.UserID, 10), 1)
-		}
-		return nil
-	})
+	if entered, err = r.views(ctx, s, true, ""); err != nil {
+		return false, err
+	}
+	still, err := r.rdb.Exists(ctx, r.keys.Session(s.ID)).Result()
 	if err != nil {
-		return false, fmt.Errorf("register views of session %s: %w", s.ID, err)
+		return entered, fmt.Errorf("confirm session %s: %w", s.ID, err)
 	}
-	if presence != nil && presence.Val() == 1 {
-		ev := wire.Event{Type: wire.EventEnter, ChatRoomID: s.RoomID, UserID: s.UserID}
-		return true, r.pub.Room(ctx, ev)
+	if still == 0 { // removed meanwhile: its remover found no views to clean
+		_, err = r.views(ctx, s, false, "closed")
+		return false, err
 	}
-	return false, nil
+	return entered, nil
 }
 
 // Remove ends session id: it takes the session hash and cleans its views.
-// Only the first caller for a session gets removed == true; it also
-// announces LEAVE (with reason) when this was the user's last session in
-// the room.
+// Only the first caller for a session gets removed == true; LEAVE (with
+// reason) is announced when this was the user's last session in the room.
 func (r *Registry) Remove(ctx context.Context, id, reason string) (s Session, removed bool, err error) {
 	vals, err := takeScript.Run(ctx, r.rdb, []string{r.keys.Session(id)}).StringSlice()
 	if err != nil {
@@ -107,31 +101,46 @@ func (r *Registry) Remove(ctx context.Context, id, reason string) (s Session, re
 		return Session{}, false, nil
 	}
 	s = fromPairs(vals)
-	var presence *redis.IntCmd
+	_, err = r.views(ctx, s, false, reason)
+	return s, true, err
+}
+
+// views adds or removes s in the node, user and room views and moves the
+// room presence count, announcing ENTER or LEAVE on a transition.
+func (r *Registry) views(ctx context.Context, s Session, add bool, reason string) (transition bool, err error) {
 	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
-		p.HDel(ctx, r.keys.UserSessions(s.UserID), s.ID)
-		if s.RoomID > 0 {
-			p.HDel(ctx, r.keys.RoomSessions(s.RoomID), s.ID)
-			presence = p.HIncrBy(ctx, r.keys.RoomPresence(s.RoomID), strconv.FormatInt(s.UserID, 10), -1)
+		if add {
+			p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
+			p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
+			if s.RoomID > 0 {
+				p.HSet(ctx, r.keys.RoomSessions(s.RoomID), s.ID, s.UserID)
+			}
+		} else {
+			p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
+			p.HDel(ctx, r.keys.UserSessions(s.UserID), s.ID)
+			if s.RoomID > 0 {
+				p.HDel(ctx, r.keys.RoomSessions(s.RoomID), s.ID)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return s, true, fmt.Errorf("clean views of session %s: %w", id, err)
+		return false, fmt.Errorf("update views of session %s: %w", s.ID, err)
 	}
-	if presence != nil && presence.Val() <= 0 {
-		// Drop the zero counter unless a new session raced in meanwhile.
-		field := strconv.FormatInt(s.UserID, 10)
-		if err := leaveScript.Run(ctx, r.rdb, []string{r.keys.RoomPresence(s.RoomID)}, field).Err(); err != nil {
-			return s, true, fmt.Errorf("drop presence of user %d in room %d: %w", s.UserID, s.RoomID, err)
-		}
-		ev := wire.Event{Type: wire.EventLeave, ChatRoomID: s.RoomID, UserID: s.UserID, Reason: reason}
-		if err := r.pub.Room(ctx, ev); err != nil {
-			return s, true, err
-		}
+	if s.RoomID <= 0 {
+		return false, nil
 	}
-	return s, true, nil
+	ev, delta := wire.Event{Type: wire.EventEnter, ChatRoomID: s.RoomID, UserID: s.UserID}, 1
+	if !add {
+		ev, delta = wire.Event{Type: wire.EventLeave, ChatRoomID: s.RoomID, UserID: s.UserID, Reason: reason}, -1
+	}
+	ev.At = wire.FormatTime(time.Now())
+	n, err := presenceScript.Run(ctx, r.rdb, []string{r.keys.RoomPresence(s.RoomID), r.keys.RoomEvents(s.RoomID)},
+		s.UserID, delta, wire.Marshal(ev)).Int()
+	if err != nil {
+		return false, fmt.Errorf("move presence of user %d in room %d: %w", s.UserID, s.RoomID, err)
+	}
+	return n == 1, nil
 }
 
 // Get returns one session, or ok == false when it is not registered.

@@ -51,12 +51,19 @@ func TestCreateDirectRejoins(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, room.Config{})
 	r := f.direct(t, 1, 2)
+	if _, _, err := f.msgs.Send(ctx, r.ID, 1, 0, "hi"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.rooms.RemoveMember(ctx, r.ID, 2, 2); err != nil {
 		t.Fatal(err)
 	}
 	again, created, err := f.rooms.CreateDirect(ctx, 1, 2)
 	if err != nil || created || again.ID != r.ID || !slices.Equal(again.MemberIDs, []int64{1, 2}) {
 		t.Errorf("CreateDirect after leaving = %+v, created %v, %v", again, created, err)
+	}
+	if again.LastSeq != 1 || again.LastMessage == nil || again.CreatedAt != r.CreatedAt {
+		t.Errorf("CreateDirect rewrote the room: LastSeq %d, LastMessage %s, CreatedAt %q (was %q)",
+			again.LastSeq, again.LastMessage, again.CreatedAt, r.CreatedAt)
 	}
 	if got := f.userRooms(t, 2); !slices.Equal(got, []int64{r.ID}) {
 		t.Errorf("user 2 rooms = %v", got)

@@ -102,14 +102,14 @@ func (s *Store) Members(ctx context.Context, roomID int64) ([]int64, error) {
 // CreateDirect returns the direct room of caller and other, creating it if
 // needed; created reports whether it is new. Both users are (again) members.
 func (s *Store) CreateDirect(ctx context.Context, caller, other int64) (r Room, created bool, err error) {
-	if other <= 0 || other == caller {
+	if caller <= 0 || other <= 0 || other == caller {
 		return Room{}, false, fmt.Errorf("%w: a direct room needs exactly one other positive user id", ErrInvalid)
 	}
 	dk := s.keys.Direct(caller, other)
 	for attempt := 0; attempt < 3; attempt++ {
 		id, err := s.rdb.Get(ctx, dk).Int64()
 		if err == nil {
-			if err := s.write(ctx, id, TypeDirect, "", caller, []int64{caller, other}, false); err != nil {
+			if err := s.write(ctx, id, TypeDirect, "", caller, []int64{caller, other}); err != nil {
 				return Room{}, false, err
 			}
 			r, err := s.Get(ctx, id)
@@ -129,7 +129,7 @@ func (s *Store) CreateDirect(ctx context.Context, caller, other int64) (r Room, 
 		if !won {
 			continue // someone else created it meanwhile
 		}
-		if err := s.write(ctx, id, TypeDirect, "", caller, []int64{caller, other}, true); err != nil {
+		if err := s.write(ctx, id, TypeDirect, "", caller, []int64{caller, other}); err != nil {
 			return Room{}, false, err
 		}
 		r, err := s.Get(ctx, id)
@@ -140,6 +140,9 @@ func (s *Store) CreateDirect(ctx context.Context, caller, other int64) (r Room, 
 
 // CreateGroup creates a group room named name with caller and memberIDs.
 func (s *Store) CreateGroup(ctx context.Context, caller int64, name string, memberIDs []int64) (Room, error) {
+	if caller <= 0 {
+		return Room{}, fmt.Errorf("%w: the creator must be a positive user id", ErrInvalid)
+	}
 	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > s.cfg.MaxNameLen {
 		return Room{}, fmt.Errorf("%w: name must be 1 to %d characters", ErrInvalid, s.cfg.MaxNameLen)
 	}
@@ -161,26 +164,24 @@ func (s *Store) CreateGroup(ctx context.Context, caller int64, name string, memb
 	if err != nil {
 		return Room{}, fmt.Errorf("allocate room id: %w", err)
 	}
-	if err := s.write(ctx, id, TypeGroup, name, caller, members, true); err != nil {
+	if err := s.write(ctx, id, TypeGroup, name, caller, members); err != nil {
 		return Room{}, err
 	}
 	return s.Get(ctx, id)
 }
 
-// write stores a room's meta (when create, or when it is missing) and members.
-func (s *Store) write(ctx context.Context, id int64, typ, name string, by int64, members []int64, create bool) error {
+// write stores a room's meta (fields not yet set) and members.
+func (s *Store) write(ctx context.Context, id int64, typ, name string, by int64, members []int64) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		meta := s.keys.RoomMeta(id)
 		fields := []any{"id", id, "type", typ, "createdBy", by, "createdAt", wire.FormatTime(s.now()), "lastSeq", 0}
 		if name != "" {
 			fields = append(fields, "name", name)
 		}
-		if create {
-			p.HSet(ctx, meta, fields...)
-		} else {
-			for i := 0; i < len(fields); i += 2 { // repair a half-created room
-				p.HSetNX(ctx, meta, fields[i].(string), fields[i+1])
-			}
+		// HSETNX even when creating: a racing caller may already have
+		// repaired this room and sent into it; lastSeq must never go back.
+		for i := 0; i < len(fields); i += 2 {
+			p.HSetNX(ctx, meta, fields[i].(string), fields[i+1])
 		}
 		for _, m := range members {
 			p.SAdd(ctx, s.keys.RoomMembers(id), m)
@@ -281,6 +282,11 @@ func (s *Store) AddMember(ctx context.Context, roomID, actor, user int64) (added
 	}
 	if r.Type != TypeGroup {
 		return false, fmt.Errorf("%w: members of a direct room cannot change", ErrConflict)
+	}
+	for _, m := range r.MemberIDs {
+		if m == user {
+			return false, nil
+		}
 	}
 	if len(r.MemberIDs) >= s.cfg.MaxMembers {
 		return false, fmt.Errorf("%w: the room has its maximum of %d members", ErrConflict, s.cfg.MaxMembers)

@@ -135,7 +135,7 @@ func run(ctx context.Context) error {
 		MaxWait: st.maxWait, MaxWaitsPerUser: st.waitsPerUser}, httpapi.Deps{
 		Rooms:    room.NewStore(rdb, ks, room.Config{}),
 		Messages: messages.NewStore(rdb, ks, messages.Config{MaxBytes: st.maxMessage, HistoryLen: st.historyLen}),
-		Sessions: registry.New(rdb, ks, pub),
+		Sessions: registry.New(rdb, ks),
 		Events:   pub,
 		Tokens:   verifier,
 		Ping:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },

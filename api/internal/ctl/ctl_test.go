@@ -12,7 +12,6 @@ import (
 	"github.com/roomwire/roomwire/api/internal/ctl"
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/config"
-	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
@@ -122,7 +121,7 @@ func TestSessions(t *testing.T) {
 	rdb := srv.Client(t)
 	prefix := redistest.Prefix(t)
 	ks := keys.MustNew(prefix)
-	reg := registry.New(rdb, ks, events.NewPublisher(rdb, ks))
+	reg := registry.New(rdb, ks)
 	for _, s := range []registry.Session{
 		{ID: "b", UserID: 8, RoomID: 2, Node: "n1", ConnectedAt: "2026-01-01T00:00:00.000Z", RemoteAddr: "127.0.0.1:1"},
 		{ID: "a", UserID: 8, RoomID: 5, Node: "n2", ConnectedAt: "2026-01-01T00:00:01.000Z", RemoteAddr: "127.0.0.1:2"},

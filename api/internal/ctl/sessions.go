@@ -12,7 +12,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/shared/config"
-	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/registry"
 )
@@ -55,7 +54,7 @@ func sessions(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer rdb.Close()
 	ks := c.Keys()
-	reg := registry.New(rdb, ks, events.NewPublisher(rdb, ks))
+	reg := registry.New(rdb, ks)
 
 	var view map[string]int64 // session id -> room id (user view) or user id (room view)
 	if *userID > 0 {

@@ -70,7 +70,7 @@ func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 		t.Fatal(err)
 	}
 	e := &env{rdb: rdb, ks: ks, rooms: room.NewStore(rdb, ks, room.Config{}),
-		msgs: messages.NewStore(rdb, ks, messages.Config{MaxBytes: maxMessage}), reg: registry.New(rdb, ks, pub)}
+		msgs: messages.NewStore(rdb, ks, messages.Config{MaxBytes: maxMessage}), reg: registry.New(rdb, ks)}
 	cfg := httpapi.Config{Logger: slog.New(slog.DiscardHandler)}
 	hub := fanout.New(rdb, fanout.Config{Logger: slog.New(slog.DiscardHandler)})
 	hctx, stopHub := context.WithCancel(context.Background())

@@ -81,23 +81,24 @@ func TestLongPoll(t *testing.T) {
 }
 
 func TestLongPollLimitPerUser(t *testing.T) {
-	e := newEnv(t, func(c *httpapi.Config, _ *httpapi.Deps) { c.MaxWaitsPerUser = 1; c.MaxWait = time.Second })
+	e := newEnv(t, func(c *httpapi.Config, _ *httpapi.Deps) { c.MaxWaitsPerUser = 1; c.MaxWait = 20 * time.Second })
 	roomID := e.createDirect(t, 8, 3)
-	path := fmt.Sprintf("/api/v1/chat-rooms/%d/messages?after=0&wait=1s", roomID)
+	path := fmt.Sprintf("/api/v1/chat-rooms/%d/messages?after=0", roomID)
 	done := make(chan resp)
-	go func() { done <- e.request(t, "GET", path, 3, nil) }()
-	// Poll until the first request holds the slot: the second gets 429.
-	var r resp
-	for i := 0; i < 100; i++ {
-		if r = e.request(t, "GET", path, 3, nil); r.status == http.StatusTooManyRequests {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	go func() { done <- e.request(t, "GET", path+"&wait=20s", 3, nil) }()
+	// Once the first poll watches the room it holds the user's only slot.
+	ch := e.ks.RoomMessages(roomID)
+	for e.rdb.PubSubNumSub(context.Background(), ch).Val()[ch] == 0 {
+		time.Sleep(5 * time.Millisecond)
 	}
+	r := e.request(t, "GET", path+"&wait=1s", 3, nil)
 	if r.status != http.StatusTooManyRequests {
 		t.Fatalf("status %d, want 429", r.status)
 	}
-	<-done
+	e.post(t, roomID, 8, "wake") // ends the first poll
+	if first := <-done; first.status != http.StatusOK {
+		t.Fatalf("first poll: status %d", first.status)
+	}
 }
 
 func (e *env) post(t *testing.T, roomID, user int64, text string) {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/shared/config"
-	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
@@ -108,8 +107,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	defer rdb.Close()
 	ks := common.Keys()
-	pub := events.NewPublisher(rdb, ks)
-	reg := registry.New(rdb, ks, pub)
+	reg := registry.New(rdb, ks)
 	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen})
 	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: backfill{msgs: msgs, keys: ks}})
 	gw := gateway.New(gateway.Config{

@@ -17,7 +17,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
@@ -54,7 +53,7 @@ func newEnv(t testing.TB, mutate func(*gateway.Config)) *env {
 	e := &env{t: t, rdb: rdb, keys: ks}
 	e.rooms = room.NewStore(rdb, ks, room.Config{})
 	e.msgs = messages.NewStore(rdb, ks, messages.Config{MaxBytes: 40000})
-	e.reg = registry.New(rdb, ks, events.NewPublisher(rdb, ks))
+	e.reg = registry.New(rdb, ks)
 	verifier, err := auth.NewVerifier(auth.Config{Secret: secret})
 	if err != nil {
 		t.Fatal(err)

@@ -67,7 +67,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestReapsDeadNodeAndServesControl(t *testing.T) {
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
-	reg := registry.New(rdb, ks, events.NewPublisher(rdb, ks))
+	reg := registry.New(rdb, ks)
 	ctx := context.Background()
 
 	// A node that died 40s ago left two sessions in room 7.
@@ -139,7 +139,7 @@ func TestReapsDeadNodeAndServesControl(t *testing.T) {
 func TestReconcileRepairsRegistryAfterOutage(t *testing.T) {
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
-	reg := registry.New(rdb, ks, events.NewPublisher(rdb, ks))
+	reg := registry.New(rdb, ks)
 	ctx := context.Background()
 	l1 := registry.Session{ID: "l1", UserID: 1, RoomID: 3, Node: "n"}
 	l2 := registry.Session{ID: "l2", UserID: 2, RoomID: 3, Node: "n"}    // lost when Redis restarted empty

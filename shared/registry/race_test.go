@@ -1,0 +1,152 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/wire"
+)
+
+// pauseAfter is a go-redis hook that runs then, once, right after the first
+// command or pipeline that match accepts has completed. It lets a test put
+// another client's work at an exact point inside a registry call, against
+// the real Redis, without sleeping.
+type pauseAfter struct {
+	match func(redis.Cmder) bool
+	then  func()
+	once  sync.Once
+}
+
+func (h *pauseAfter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *pauseAfter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if h.match(cmd) {
+			h.once.Do(h.then)
+		}
+		return err
+	}
+}
+
+func (h *pauseAfter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, c := range cmds {
+			if h.match(c) {
+				h.once.Do(h.then)
+				break
+			}
+		}
+		return err
+	}
+}
+
+// A user reloads the page: session "old" ends while session "new" of the
+// same user enters the same room (typically on another node). Whatever the
+// interleaving, the last presence event about the user must agree with the
+// presence counter: the user is still there.
+func TestLeaveDoesNotFollowAnEnterThatRacedIn(t *testing.T) {
+	// scriptOn matches a Lua script call (EVALSHA, or EVAL after NOSCRIPT)
+	// whose first key is key.
+	scriptOn := func(key func(f *fixture) string) func(*fixture, redis.Cmder) bool {
+		return func(f *fixture, c redis.Cmder) bool {
+			a := c.Args()
+			return (c.Name() == "evalsha" || c.Name() == "eval") && len(a) > 3 && a[3] == key(f)
+		}
+	}
+	tests := []struct {
+		name  string
+		point func(*fixture, redis.Cmder) bool
+	}{
+		{"new session registers right after the old one was taken",
+			scriptOn(func(f *fixture) string { return f.keys.Session("old") })},
+		{"new session registers after the old one's views were cleaned", func(f *fixture, c redis.Cmder) bool {
+			a := c.Args()
+			return c.Name() == "hdel" && len(a) == 3 && fmt.Sprint(a[1]) == f.keys.RoomSessions(3)
+		}},
+		{"new session registers after the zero counter was dropped",
+			scriptOn(func(f *fixture) string { return f.keys.RoomPresence(3) })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t)
+			ps := subscribe(t, f.rdb, f.keys.RoomEvents(3))
+			f.register(t, "old", 7, 3, "n1")
+
+			ran := false
+			hook := &pauseAfter{match: func(c redis.Cmder) bool { return tt.point(f, c) }, then: func() {
+				ran = true
+				if _, err := f.reg.Register(ctx, registry.Session{ID: "new", UserID: 7, RoomID: 3, Node: "n2"}); err != nil {
+					t.Errorf("Register(new): %v", err)
+				}
+			}}
+			hooked := srv.Client(t)
+			hooked.AddHook(hook)
+			leaving := registry.New(hooked, f.keys)
+			if _, removed, err := leaving.Remove(ctx, "old", "disconnect"); !removed || err != nil {
+				t.Fatalf("Remove(old) = %v, %v", removed, err)
+			}
+			if !ran {
+				t.Fatal("Remove never reached the interleaving point")
+			}
+
+			evs := f.roomEvents(t, ps, 3)
+			presence, _ := f.reg.RoomPresence(ctx, 3)
+			if !maps.Equal(presence, map[int64]int{7: 1}) {
+				t.Errorf("RoomPresence = %v, want user 7 with one session", presence)
+			}
+			if len(evs) == 0 || evs[len(evs)-1].Type != wire.EventEnter {
+				t.Errorf("events = %+v: the last one says user 7 left, but session \"new\" is in the room", evs)
+			}
+		})
+	}
+}
+
+// A session removed while it is being registered must end up either fully
+// registered or fully gone: never views (presence, node set, user and room
+// hashes) naming a session whose hash is missing, which no later Remove can
+// clean because it finds nothing to take.
+func TestRemoveRacingRegisterLeavesNoOrphans(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	ran := false
+	hooked := srv.Client(t)
+	hooked.AddHook(&pauseAfter{
+		match: func(c redis.Cmder) bool {
+			a := c.Args()
+			return (c.Name() == "evalsha" || c.Name() == "eval") && len(a) > 3 && a[3] == f.keys.Session("s1")
+		},
+		then: func() {
+			ran = true
+			if _, _, err := f.reg.Remove(ctx, "s1", "disconnect"); err != nil {
+				t.Errorf("Remove(s1): %v", err)
+			}
+		},
+	})
+	registering := registry.New(hooked, f.keys)
+	if _, err := registering.Register(ctx, registry.Session{ID: "s1", UserID: 7, RoomID: 3, Node: "n1"}); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	if !ran {
+		t.Fatal("Register never reached the interleaving point")
+	}
+	_, registered, _ := f.reg.Get(ctx, "s1")
+	if registered {
+		return // the session won; its views are checked elsewhere
+	}
+	if _, removed, _ := f.reg.Remove(ctx, "s1", "disconnect"); removed {
+		t.Fatal("a second Remove removed the session again")
+	}
+	if got := f.keysUnder(t); len(got) != 0 {
+		t.Errorf("session s1 is gone but these keys still describe it: %v (presence %v)",
+			got, f.rdb.HGetAll(ctx, f.keys.RoomPresence(3)).Val())
+	}
+}
