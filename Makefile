@@ -3,7 +3,7 @@ MODULES := shared api ws
 GO ?= go
 FUZZTIME ?= 30s
 
-.PHONY: all build run test test-go test-e2e lint fuzz bench clean
+.PHONY: all build run test test-go test-e2e test-web web lint fuzz bench clean
 
 all: build
 
@@ -18,8 +18,9 @@ build:
 run:
 	@bash deploy/local/run.sh
 
-## test: vet, race-enabled Go tests of every module, then end-to-end tests
-test: test-go test-e2e
+## test: vet, race-enabled Go tests of every module, then end-to-end tests,
+## then the web client's browser test
+test: test-go test-e2e test-web
 
 test-go:
 	@set -e; for m in $(MODULES); do \
@@ -29,6 +30,14 @@ test-go:
 
 test-e2e: build
 	@bash e2e/run.sh
+
+## web: build the browser client into web/dist (npm ci first when needed)
+web:
+	@bash web/build.sh
+
+## test-web: the client's unit tests and its browser test (Debian chromium)
+test-web: build
+	@bash web/test.sh
 
 ## lint: gofmt and vet on every module
 lint:

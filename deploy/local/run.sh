@@ -4,6 +4,9 @@
 #   redis-server (installing Debian's package first when missing and root).
 # - Build bin/api, bin/ws, bin/chatctl and start api (:8080) and ws (:8081)
 #   with DEV_MODE=1 (public development JWT secret) unless JWT_SECRET is set.
+# - Build the web client (web/build.sh: npm ci on first use, vite build) and
+#   serve web/dist on WEB_PORT (:5173) with web/serve.mjs; its dev sign-in is
+#   on only with the development secret (no JWT_SECRET).
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,17 +48,42 @@ else
 fi
 
 make --no-print-directory build
+
+# The web client: skipped (with a warning) rather than failing the run.
+WEB_PORT="${WEB_PORT:-5173}"
+web_ok=0
+if ! command -v node >/dev/null; then
+  echo "node is not installed: skipping the web client (install Node 20)" >&2
+elif (exec 3<>/dev/tcp/127.0.0.1/$WEB_PORT) 2>/dev/null; then
+  echo "port $WEB_PORT is in use: skipping the web client (set WEB_PORT)" >&2
+elif bash web/build.sh; then
+  web_ok=1
+else
+  echo "building the web client failed: skipping it" >&2
+fi
+web_origins="http://localhost:$WEB_PORT,http://127.0.0.1:$WEB_PORT"
+# Vite's dev server (cd web && npm run dev) is on :5173: allow it too.
+[ "$WEB_PORT" = 5173 ] || web_origins+=",http://localhost:5173,http://127.0.0.1:5173"
+
 if [ -z "${JWT_SECRET:-}" ]; then export DEV_MODE=1; fi
 export API_ADDR="${API_ADDR:-:8080}" WS_ADDR="${WS_ADDR:-:8081}"
-export WS_ALLOWED_ORIGINS="${WS_ALLOWED_ORIGINS:-http://localhost:8080,http://127.0.0.1:8080,http://localhost:5173}"
-export API_ALLOWED_ORIGINS="${API_ALLOWED_ORIGINS:-http://localhost:5173}"
+export WS_ALLOWED_ORIGINS="${WS_ALLOWED_ORIGINS:-http://localhost:8080,http://127.0.0.1:8080,$web_origins}"
+export API_ALLOWED_ORIGINS="${API_ALLOWED_ORIGINS:-$web_origins}"
 
 bin/api & pids+=($!)
 NODE_ID="${NODE_ID:-ws-local}" bin/ws & pids+=($!)
+if [ "$web_ok" = 1 ]; then
+  web_dev=()
+  if [ -z "${JWT_SECRET:-}" ]; then web_dev=(--dev); fi
+  node web/serve.mjs --port "$WEB_PORT" --host "${WEB_HOST:-127.0.0.1}" \
+    --api "${WEB_API_URL:-http://localhost:${API_ADDR##*:}}" --ws "${WEB_WS_URL:-ws://localhost:${WS_ADDR##*:}/ws}" \
+    "${web_dev[@]}" & pids+=($!)
+fi
 
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:${API_ADDR##*:}/readyz" >/dev/null 2>&1 &&
-    curl -fsS "http://127.0.0.1:${WS_ADDR##*:}/readyz" >/dev/null 2>&1 && break
+    curl -fsS "http://127.0.0.1:${WS_ADDR##*:}/readyz" >/dev/null 2>&1 &&
+    { [ "$web_ok" = 0 ] || curl -fsS "http://127.0.0.1:$WEB_PORT/config.js" >/dev/null 2>&1; } && break
   sleep 0.1
 done
 
@@ -65,6 +93,12 @@ roomwire is running.
   REST API   http://localhost:${API_ADDR##*:}/api/v1   (health: /healthz, /readyz)
   WebSocket  ws://localhost:${WS_ADDR##*:}/ws          (STOMP 1.2; @stomp/stompjs brokerURL)
   Redis      $REDIS_URL
+$(if [ "$web_ok" = 1 ]; then
+  echo "  Web client http://localhost:$WEB_PORT            ($([ -z "${JWT_SECRET:-}" ] && echo 'sign in with any user id: development tokens' || echo 'paste a token signed with JWT_SECRET'))"
+  echo "             http://localhost:$WEB_PORT/examples/seed-app/   (the seed's App: user 8 in room 2)"
+else
+  echo "  Web client not started (see above)"
+fi)
 
 Mint a development token for user 8:
   DEV_MODE=1 bin/chatctl token -user 8

@@ -5,3 +5,4 @@ export { eventually, within, deferred, WAIT_MS } from './wait.mjs';
 export { mintWith, signJWT } from './token.mjs';
 export { Resp, pairs } from './resp.mjs';
 export * from './checks.mjs';
+export * from './traffic.mjs';

@@ -3,6 +3,7 @@
 // is turned into a promise or a log entry so tests can await it with a bound
 // and print what happened when an assertion fails.
 
+import { EventEmitter } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { Client } from '@stomp/stompjs';
 import WebSocket from 'ws';
@@ -15,19 +16,29 @@ let receipts = 0;
 
 /**
  * stomp builds and activates a client.
- *   url            ws://host:port/ws
+ *   url            ws://host:port/ws, or a function returning it, called before
+ *                  every (re)connect (so a test can move a client to another node)
  *   token          sets connectHeaders.Authorization = "Bearer <token>" (omit for none)
  *   headers        further CONNECT headers (chatRoomId, sendId, rcvId, passcode...)
  *   reconnectDelay 0 (no reconnect) unless a test asks otherwise
  *   onConnect      (frame, c) => void, run inside the client's onConnect, like the seed's subscribe()
+ *                  (on every CONNECTED when the client reconnects)
+ *   beforeConnect  (c) => void, passed to stompjs (runs before every connect attempt)
  *   label, logFile name used in failure messages; the stompjs debug log goes to logFile
  * Returns a handle: client, connected / error / closed / disconnected
  * (promises of the CONNECTED frame, ERROR frame, socket close event and
  * DISCONNECT receipt), session, protocol, log (one line per notable event).
+ * The four promises settle once; a reconnecting client's later connections
+ * are reported by c.emitter ('connect' frame, 'stompError' frame, 'close'
+ * {code, reason}), c.connects (CONNECTED count) and c.urls (URL of every
+ * socket opened).
  */
-export function stomp({ url, token, headers = {}, reconnectDelay = 0, onConnect, label = 'client', logFile }) {
+export function stomp({ url, token, headers = {}, reconnectDelay = 0, onConnect, beforeConnect, label = 'client', logFile }) {
   const c = {
     label,
+    emitter: new EventEmitter(),
+    connects: 0,
+    urls: [],
     log: [],
     unhandled: [],
     connected: deferred(),
@@ -46,8 +57,12 @@ export function stomp({ url, token, headers = {}, reconnectDelay = 0, onConnect,
   c.client = new Client({
     connectHeaders,
     reconnectDelay,
+    ...(beforeConnect ? { beforeConnect: () => beforeConnect(c) } : {}),
     webSocketFactory: () => {
-      const ws = new WebSocket(url, SUBPROTOCOLS);
+      const target = typeof url === 'function' ? url() : url;
+      c.urls.push(target);
+      c.url = target;
+      const ws = new WebSocket(target, SUBPROTOCOLS);
       ws.on('open', () => { c.protocol = ws.protocol; note(`socket open, subprotocol=${JSON.stringify(ws.protocol)}`); });
       ws.on('unexpected-response', (_req, res) => note(`handshake refused: HTTP ${res.statusCode}`));
       c.socket = ws;
@@ -56,13 +71,16 @@ export function stomp({ url, token, headers = {}, reconnectDelay = 0, onConnect,
     debug: (s) => { if (logFile) appendFileSync(logFile, `${new Date().toISOString()} [${label}] debug ${s}\n`); },
     onConnect: (frame) => {
       c.session = frame.headers.session;
-      note(`CONNECTED ${JSON.stringify(frame.headers)}`);
+      c.connects++;
+      note(`CONNECTED ${JSON.stringify(frame.headers)}${c.connects > 1 ? ` (connection ${c.connects}, ${c.url})` : ''}`);
       if (onConnect) onConnect(frame, c);
       c.connected.resolve(frame);
+      c.emitter.emit('connect', frame);
     },
     onStompError: (frame) => {
       note(`ERROR ${JSON.stringify(frame.headers)} body=${JSON.stringify(frame.body)}`);
       c.error.resolve(frame);
+      c.emitter.emit('stompError', frame);
     },
     onDisconnect: (frame) => {
       note(`onDisconnect (RECEIPT ${JSON.stringify(frame.headers)})`);
@@ -73,6 +91,7 @@ export function stomp({ url, token, headers = {}, reconnectDelay = 0, onConnect,
       note(`socket closed code=${evt.code} reason=${JSON.stringify(String(evt.reason ?? ''))}`);
       c.isClosed = true;
       c.closed.resolve({ code: evt.code, reason: String(evt.reason ?? '') });
+      c.emitter.emit('close', { code: evt.code, reason: String(evt.reason ?? '') });
     },
     onWebSocketError: (evt) => note(`socket error ${evt?.message ?? evt?.error?.message ?? evt}`),
     onUnhandledMessage: (m) => { c.unhandled.push(m); note(`unhandled MESSAGE ${JSON.stringify(m.headers)} ${m.body}`); },

@@ -16,7 +16,8 @@ import { mintWith } from './token.mjs';
 import { within } from './wait.mjs';
 
 const E2E = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.resolve(E2E, '..', 'bin');
+// E2E_BIN points at another build of api and ws (default: the repository's bin/).
+const BIN = path.resolve(process.env.E2E_BIN ?? path.resolve(E2E, '..', 'bin'));
 const READY_MS = 20000;
 const STOP_GRACE_MS = 5000;
 
@@ -24,6 +25,9 @@ const STOP_GRACE_MS = 5000;
  * useSystem registers before/after hooks that start and stop a System for the
  * calling test file and returns it (usable once `before` has run).
  * opts.prefix sets REDIS_PREFIX (unset: the services' default, "chat").
+ * opts.redisArgs are extra redis-server arguments (e.g. ['--appendonly', 'yes']);
+ * opts.env is added to the environment of api and both ws nodes, opts.apiEnv
+ * to the api's, opts.wsEnv to both nodes' and opts.nodeEnv.a / .b to one node's.
  */
 export function useSystem(name, opts = {}) {
   const sys = new System(name, opts);
@@ -34,8 +38,9 @@ export function useSystem(name, opts = {}) {
 }
 
 export class System {
-  constructor(name, { prefix } = {}) {
+  constructor(name, { prefix, redisArgs = [], env = {}, apiEnv = {}, wsEnv = {}, nodeEnv = {} } = {}) {
     this.name = name;
+    this.opts = { redisArgs, env, apiEnv, wsEnv, nodeEnv };
     this.prefix = prefix ?? 'chat';
     this.envPrefix = prefix; // undefined: leave REDIS_PREFIX unset
     this.dir = path.join(E2E, 'artifacts', name);
@@ -62,8 +67,10 @@ export class System {
         a: { id: 'ws-a', http: `http://127.0.0.1:${aPort}`, url: `ws://127.0.0.1:${aPort}/ws` },
         b: { id: 'ws-b', http: `http://127.0.0.1:${bPort}`, url: `ws://127.0.0.1:${bPort}/ws` },
       };
-      const redis = this.#spawn('redis', '/usr/bin/redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1',
-        '--save', '', '--appendonly', 'no', '--dir', path.join(this.dir, 'redis')], {});
+      this.redisArgv = ['--port', String(redisPort), '--bind', '127.0.0.1',
+        '--save', '', '--appendonly', 'no', '--dir', path.join(this.dir, 'redis'), ...this.opts.redisArgs];
+      const redis = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
+      this.redisProc = redis;
       this.rc = await this.#connectRedis(redis);
       const common = {
         REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
@@ -71,10 +78,14 @@ export class System {
         LOG_LEVEL: 'debug',
         LOG_FORMAT: 'json',
         ...(this.envPrefix ? { REDIS_PREFIX: this.envPrefix } : {}),
+        ...this.opts.env,
       };
-      const api = this.#spawn('api', path.join(BIN, 'api'), [], { ...common, API_ADDR: `127.0.0.1:${apiPort}` });
-      const wsA = this.#spawn('ws-a', path.join(BIN, 'ws'), [], { ...common, WS_ADDR: `127.0.0.1:${aPort}`, NODE_ID: 'ws-a' });
-      const wsB = this.#spawn('ws-b', path.join(BIN, 'ws'), [], { ...common, WS_ADDR: `127.0.0.1:${bPort}`, NODE_ID: 'ws-b' });
+      const { apiEnv, wsEnv, nodeEnv } = this.opts;
+      const api = this.#spawn('api', path.join(BIN, 'api'), [], { ...common, ...apiEnv, API_ADDR: `127.0.0.1:${apiPort}` });
+      const wsA = this.#spawn('ws-a', path.join(BIN, 'ws'), [], { ...common, ...wsEnv, ...nodeEnv.a, WS_ADDR: `127.0.0.1:${aPort}`, NODE_ID: 'ws-a' });
+      const wsB = this.#spawn('ws-b', path.join(BIN, 'ws'), [], { ...common, ...wsEnv, ...nodeEnv.b, WS_ADDR: `127.0.0.1:${bPort}`, NODE_ID: 'ws-b' });
+      this.nodes.a.proc = wsA;
+      this.nodes.b.proc = wsB;
       await Promise.all([
         waitReady(api, `${this.apiURL}/readyz`),
         waitReady(wsA, `${this.nodes.a.http}/readyz`),
@@ -115,8 +126,47 @@ export class System {
     process.stderr.write(out.join('\n') + '\n');
   }
 
+  /**
+   * killRedis SIGKILLs the private redis-server (no shutdown, no final save)
+   * and waits for it to exit; startRedis starts it again with the same port,
+   * arguments and directory (so an AOF written before the kill is loaded).
+   * sys.redis() fails between the two.
+   */
+  async killRedis() {
+    const p = this.redisProc;
+    p.stopping = true;
+    this.rc?.close();
+    this.rc = undefined;
+    this.note('harness: SIGKILL redis-server');
+    p.child.kill('SIGKILL');
+    await within(p.exit, STOP_GRACE_MS, 'redis-server to exit after SIGKILL');
+  }
+
+  async startRedis() {
+    const p = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
+    this.redisProc = p;
+    this.rc = await this.#connectRedis(p);
+    this.note(`harness: redis-server restarted on ${this.redisPort}`);
+  }
+
+  /**
+   * kill sends signal (default SIGKILL) to ws node 'a' or 'b' and waits for it
+   * to exit; the exit is expected, so stop() does not report it as a crash.
+   */
+  async kill(node, signal = 'SIGKILL') {
+    const p = this.nodes[node].proc;
+    p.stopping = true;
+    this.note(`harness: ${signal} ${p.name}`);
+    p.child.kill(signal);
+    await within(p.exit, STOP_GRACE_MS + 1000, `${p.name} to exit after ${signal}`);
+    return { code: p.exitCode, signal: p.exitSignal };
+  }
+
   /** redis runs one command on the private Redis and returns the parsed reply. */
-  redis(...args) { return this.rc.call(...args); }
+  redis(...args) {
+    if (!this.rc) return Promise.reject(new Error('redis-server is down (killed by the test)'));
+    return this.rc.call(...args);
+  }
 
   /** hgetall returns a hash as an object ({} when the key does not exist). */
   async hgetall(key) { return pairs(await this.redis('HGETALL', key)); }
@@ -148,6 +198,7 @@ export class System {
   stomp({ node = 'a', label, ...opts }) {
     const name = label ?? `client${this.clients.length + 1}`;
     const c = stomp({ url: this.nodes[node].url, label: `${name}@${this.nodes[node].id}`, logFile: path.join(this.dir, `stomp-${name}.log`), ...opts });
+    c.name = name;
     this.clients.push(c);
     return c;
   }

@@ -45,7 +45,10 @@ func (c *conn) enqueue(it outItem) bool {
 		}
 		c.qmu.Unlock()
 		c.srv.slowConsumers.Add(1)
-		c.signal()
+		// The writer may sit in a blocked Write until its deadline; closing
+		// the socket now ends the session at once (the client is not
+		// reading, so a close handshake could not complete anyway).
+		c.ws.CloseNow()
 		return false
 	}
 	c.queue = append(c.queue, it)

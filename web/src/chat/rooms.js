@@ -1,0 +1,88 @@
+// Room list helpers: titles, previews and live updates. Pure functions.
+
+/** otherMembers are the room's members other than me. */
+export function otherMembers(room, me) {
+  return (room?.memberIds ?? []).filter((id) => id !== me);
+}
+
+/** userLabel names a user; the API knows ids only. */
+export function userLabel(id, me) {
+  return id === me ? 'You' : `User ${id}`;
+}
+
+/** roomTitle: a group's name, or the other member of a direct room. */
+export function roomTitle(room, me) {
+  if (!room) return '';
+  if (room.type === 'group') return room.name || `Group ${room.id}`;
+  const others = otherMembers(room, me);
+  return others.length ? `User ${others[0]}` : 'Just you';
+}
+
+/** lastMessageOf parses the room's lastMessage (a JSON document or string). */
+export function lastMessageOf(room) {
+  const m = room?.lastMessage;
+  if (!m) return undefined;
+  if (typeof m === 'string') {
+    try {
+      return JSON.parse(m);
+    } catch {
+      return undefined;
+    }
+  }
+  return m;
+}
+
+/** activity is a room's last activity in ms (its creation when silent). */
+function activity(room) {
+  return Date.parse(room.lastMessageAt || lastMessageOf(room)?.sentAt || room.createdAt || 0) || 0;
+}
+
+/** sortRooms orders rooms newest activity first (like the API). */
+export function sortRooms(rooms) {
+  return [...rooms].sort((a, b) => activity(b) - activity(a) || b.id - a.id);
+}
+
+/**
+ * withMessage returns rooms with msg recorded as its room's last message,
+ * when it is newer than what the list has. Unknown rooms are left alone.
+ */
+export function withMessage(rooms, msg) {
+  let changed = false;
+  const next = rooms.map((r) => {
+    if (r.id !== msg.chatRoomId || (r.lastSeq ?? 0) >= msg.seq) return r;
+    changed = true;
+    return { ...r, lastSeq: msg.seq, lastMessage: msg, lastMessageAt: msg.sentAt };
+  });
+  return changed ? sortRooms(next) : rooms;
+}
+
+/** upsertRoom adds or replaces room in the list. */
+export function upsertRoom(rooms, room) {
+  const old = rooms.find((r) => r.id === room.id);
+  const merged = old && (old.lastSeq ?? 0) > (room.lastSeq ?? 0) ? { ...room, ...pick(old) } : room;
+  return sortRooms([...rooms.filter((r) => r.id !== room.id), merged]);
+}
+
+function pick(r) {
+  return { lastSeq: r.lastSeq, lastMessage: r.lastMessage, lastMessageAt: r.lastMessageAt };
+}
+
+/** parseIds reads "3, 5 7" into [3, 5, 7]; it throws on anything else. */
+export function parseIds(text) {
+  const parts = String(text).split(/[\s,]+/).filter(Boolean);
+  const ids = parts.map((p) => {
+    if (!/^[1-9][0-9]*$/.test(p)) throw new Error(`"${p}" is not a user id (a positive whole number).`);
+    return Number(p);
+  });
+  return [...new Set(ids)];
+}
+
+/** formatTime shows a message time: the time today, else the date too. */
+export function formatTime(iso, now = new Date()) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const sameDay = d.toDateString() === now.toDateString();
+  return sameDay
+    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}

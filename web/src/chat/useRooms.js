@@ -1,0 +1,50 @@
+// The signed-in user's rooms: loaded over REST, refreshed every 30 s, when
+// the tab becomes visible and on demand (the API has no "you were added to
+// a room" event yet), and updated live by every message the socket sees.
+
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { sortRooms, upsertRoom, withMessage } from './rooms.js';
+
+const POLL_MS = 30000;
+
+export function useRooms(api) {
+  const [rooms, setRooms] = useState([]);
+  const [loaded, setLoaded] = useState(false);
+  const [error, setError] = useState('');
+  const busy = useRef(false);
+
+  const refresh = useCallback(async () => {
+    if (busy.current) return;
+    busy.current = true;
+    try {
+      const list = await api.listRooms();
+      // Keep a newer last message seen live while the request was out.
+      setRooms((old) => sortRooms(list.map((r) => {
+        const o = old.find((x) => x.id === r.id);
+        return o && (o.lastSeq ?? 0) > (r.lastSeq ?? 0) ? { ...r, lastSeq: o.lastSeq, lastMessage: o.lastMessage, lastMessageAt: o.lastMessageAt } : r;
+      })));
+      setError('');
+    } catch (err) {
+      setError(err.message);
+    } finally {
+      busy.current = false;
+      setLoaded(true);
+    }
+  }, [api]);
+
+  useEffect(() => {
+    refresh();
+    const timer = setInterval(refresh, POLL_MS);
+    const onVisible = () => document.visibilityState === 'visible' && refresh();
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [refresh]);
+
+  const applyMessage = useCallback((msg) => setRooms((rs) => withMessage(rs, msg)), []);
+  const upsert = useCallback((room) => setRooms((rs) => upsertRoom(rs, room)), []);
+
+  return { rooms, loaded, error, refresh, applyMessage, upsert };
+}
