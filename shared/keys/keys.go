@@ -67,6 +67,11 @@ func (s Space) RoomMembers(id int64) string { return s.room(id, "members") }
 // message JSON exactly as delivered to subscribers.
 func (s Space) RoomHistory(id int64) string { return s.room(id, "history") }
 
+// RoomSendKeys is the sorted set of the idempotency keys of a room's recent
+// sends (member key, score the seq it stored), so a retried send never
+// stores a message twice; the last 10,000 are kept.
+func (s Space) RoomSendKeys(id int64) string { return s.room(id, "sendkeys") }
+
 // RoomSessions is the registry's per-room view: hash session id -> user id,
 // for sessions that connected "into" the room (CONNECT chatRoomId).
 func (s Space) RoomSessions(id int64) string { return s.room(id, "sessions") }

@@ -9,7 +9,9 @@ package messages
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,8 +90,12 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	now := s.now()
 	enc, _ := json.Marshal(text)
 	tail := `,"message":` + string(enc) + `,"sentAt":"` + wire.FormatTime(now) + `"}`
-	ks := []string{s.keys.RoomMeta(roomID), s.keys.RoomMembers(roomID), s.keys.RoomHistory(roomID), s.keys.RoomMessages(roomID)}
-	res, err := sendScript.Run(ctx, s.rdb, ks, roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli()).Text()
+	ks := []string{s.keys.RoomMeta(roomID), s.keys.RoomMembers(roomID), s.keys.RoomHistory(roomID),
+		s.keys.RoomMessages(roomID), s.keys.RoomSendKeys(roomID)}
+	// A fresh idempotency key per call: go-redis retries a command whose
+	// connection broke, and a script Redis ran before dying must not run
+	// twice (it would store and publish the message again).
+	res, err := sendScript.Run(ctx, s.rdb, ks, roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey()).Text()
 	if err != nil {
 		return wire.Message{}, nil, mapScriptErr(err, roomID)
 	}
@@ -203,4 +209,11 @@ func (s *Store) Since(ctx context.Context, roomID, after int64, limit int) (msgs
 		oldest = int64(f[0].Score)
 	}
 	return msgs, oldest, nil
+}
+
+// newSendKey returns a random idempotency key for one Send.
+func newSendKey() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
