@@ -1,20 +1,27 @@
--- Move a user's session count in a room and announce the transition, in one
--- atomic step, so ENTER and LEAVE events follow the counter's order exactly.
--- KEYS[1] room presence hash   KEYS[2] room events channel
--- ARGV[1] user id   ARGV[2] +1 or -1   ARGV[3] event JSON (ENTER or LEAVE)
+-- Put a session into a room's view or take it out, moving the user's session
+-- count there and announcing the transition, in one atomic step. It is
+-- idempotent: the count moves only when the room's session hash changes,
+-- so a call retried after a lost reply changes nothing, and ENTER/LEAVE
+-- follow the counter's order exactly.
+-- KEYS[1] room sessions hash   KEYS[2] room presence hash
+-- KEYS[3] room events channel
+-- ARGV[1] session id   ARGV[2] user id   ARGV[3] "add" or "remove"
+-- ARGV[4] event JSON (ENTER for add, LEAVE for remove)
 -- Returns 1 when the user entered (0 -> 1) or left (1 -> 0), else 0.
-local n = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-if tonumber(ARGV[2]) > 0 then
-  if n == 1 then
-    redis.call('PUBLISH', KEYS[2], ARGV[3])
+if ARGV[3] == 'add' then
+  if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+  if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 then
+    redis.call('PUBLISH', KEYS[3], ARGV[4])
     return 1
   end
   return 0
 end
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+local n = redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
 if n <= 0 then
-  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], ARGV[2])
   if n == 0 then
-    redis.call('PUBLISH', KEYS[2], ARGV[3])
+    redis.call('PUBLISH', KEYS[3], ARGV[4])
     return 1
   end
 end

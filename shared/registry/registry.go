@@ -26,15 +26,11 @@ import (
 //go:embed take.lua
 var takeLua string
 
-//go:embed create.lua
-var createLua string
-
 //go:embed presence.lua
 var presenceLua string
 
 var (
 	takeScript     = redis.NewScript(takeLua)
-	createScript   = redis.NewScript(createLua)
 	presenceScript = redis.NewScript(presenceLua)
 )
 
@@ -60,20 +56,17 @@ func New(rdb redis.UniversalClient, ks keys.Space) *Registry {
 	return &Registry{rdb: rdb, keys: ks}
 }
 
-// Register writes s and its views. It is idempotent: registering a live
-// session again changes nothing. When s is in a room and is the user's first
-// session there, ENTER is announced (atomically with the presence count) and
-// entered reports it. If the session is removed while its views are being
-// written, Register undoes them, so no view outlives its session.
+// Register writes s and its views. Every step is idempotent, so a retry
+// (by go-redis after a lost reply, or by the node's reconciliation) changes
+// nothing. When s is in a room and is the user's first session there, ENTER
+// is announced (atomically with the presence count) and entered reports it.
+// If the session is removed while its views are being written, Register
+// undoes them, so no view outlives its session.
 func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err error) {
-	created, err := createScript.Run(ctx, r.rdb, []string{r.keys.Session(s.ID)},
-		"sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
-		"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr).Int()
+	err = r.rdb.HSet(ctx, r.keys.Session(s.ID), "sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
+		"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr).Err()
 	if err != nil {
 		return false, fmt.Errorf("register session %s: %w", s.ID, err)
-	}
-	if created == 0 {
-		return false, nil
 	}
 	if entered, err = r.views(ctx, s, true, ""); err != nil {
 		return false, err
@@ -105,6 +98,18 @@ func (r *Registry) Remove(ctx context.Context, id, reason string) (s Session, re
 	return s, true, err
 }
 
+// End is Remove for the owner of s, who knows the entry: it also cleans the
+// views when another path (or a retried take whose reply was lost) took the
+// hash first. The views' cleanup is idempotent, so LEAVE still fires once.
+func (r *Registry) End(ctx context.Context, s Session, reason string) (removed bool, err error) {
+	vals, err := takeScript.Run(ctx, r.rdb, []string{r.keys.Session(s.ID)}).StringSlice()
+	if err != nil {
+		return false, fmt.Errorf("take session %s: %w", s.ID, err)
+	}
+	_, err = r.views(ctx, s, false, reason)
+	return len(vals) > 0, err
+}
+
 // views adds or removes s in the node, user and room views and moves the
 // room presence count, announcing ENTER or LEAVE on a transition.
 func (r *Registry) views(ctx context.Context, s Session, add bool, reason string) (transition bool, err error) {
@@ -112,15 +117,9 @@ func (r *Registry) views(ctx context.Context, s Session, add bool, reason string
 		if add {
 			p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
 			p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
-			if s.RoomID > 0 {
-				p.HSet(ctx, r.keys.RoomSessions(s.RoomID), s.ID, s.UserID)
-			}
 		} else {
 			p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
 			p.HDel(ctx, r.keys.UserSessions(s.UserID), s.ID)
-			if s.RoomID > 0 {
-				p.HDel(ctx, r.keys.RoomSessions(s.RoomID), s.ID)
-			}
 		}
 		return nil
 	})
@@ -130,13 +129,14 @@ func (r *Registry) views(ctx context.Context, s Session, add bool, reason string
 	if s.RoomID <= 0 {
 		return false, nil
 	}
-	ev, delta := wire.Event{Type: wire.EventEnter, ChatRoomID: s.RoomID, UserID: s.UserID}, 1
+	ev, op := wire.Event{Type: wire.EventEnter, ChatRoomID: s.RoomID, UserID: s.UserID}, "add"
 	if !add {
-		ev, delta = wire.Event{Type: wire.EventLeave, ChatRoomID: s.RoomID, UserID: s.UserID, Reason: reason}, -1
+		ev, op = wire.Event{Type: wire.EventLeave, ChatRoomID: s.RoomID, UserID: s.UserID, Reason: reason}, "remove"
 	}
 	ev.At = wire.FormatTime(time.Now())
-	n, err := presenceScript.Run(ctx, r.rdb, []string{r.keys.RoomPresence(s.RoomID), r.keys.RoomEvents(s.RoomID)},
-		s.UserID, delta, wire.Marshal(ev)).Int()
+	n, err := presenceScript.Run(ctx, r.rdb,
+		[]string{r.keys.RoomSessions(s.RoomID), r.keys.RoomPresence(s.RoomID), r.keys.RoomEvents(s.RoomID)},
+		s.ID, s.UserID, op, wire.Marshal(ev)).Int()
 	if err != nil {
 		return false, fmt.Errorf("move presence of user %d in room %d: %w", s.UserID, s.RoomID, err)
 	}

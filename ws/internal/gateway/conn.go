@@ -189,7 +189,7 @@ func (c *conn) end() {
 	c.srv.forget(c)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if _, _, err := c.srv.sessions.Remove(ctx, c.id, c.reason()); err != nil {
+	if _, err := c.srv.sessions.End(ctx, c.sess, c.reason()); err != nil {
 		c.srv.log.Warn("remove session from registry", "session", c.id, "err", err)
 	}
 	c.srv.log.Debug("session ended", "session", c.id, "user", c.ident.UserID, "reason", c.reason())

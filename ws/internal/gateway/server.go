@@ -49,7 +49,8 @@ type History interface {
 // Sessions is the session registry.
 type Sessions interface {
 	Register(ctx context.Context, s registry.Session) (bool, error)
-	Remove(ctx context.Context, id, reason string) (registry.Session, bool, error)
+	// End removes this node's own session (views included, idempotently).
+	End(ctx context.Context, s registry.Session, reason string) (bool, error)
 }
 
 // Broker is the node's pub/sub hub.
