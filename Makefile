@@ -2,6 +2,7 @@
 MODULES := shared api ws
 GO ?= go
 FUZZTIME ?= 30s
+GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@latest
 
 .PHONY: all build run test test-go test-e2e test-web web lint fuzz bench clean
 
@@ -39,18 +40,46 @@ web:
 test-web: build
 	@bash web/test.sh
 
-## lint: gofmt and vet on every module
+## lint: gofmt, vet and govulncheck on every module
+# govulncheck needs its vulnerability database (vuln.go.dev); when that
+# cannot be reached the check is skipped with a message, but a finding
+# (exit status 3) always fails.
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@for m in $(MODULES); do \
+		echo "== $$m: govulncheck"; \
+		out=$$(cd $$m && $(GO) run $(GOVULNCHECK) ./... 2>&1); rc=$$?; \
+		if [ $$rc -eq 0 ]; then echo "$$out" | tail -n 3; continue; fi; \
+		if [ $$rc -ne 3 ] && printf '%s' "$$out" | grep -Eq 'fetching vulnerabilities|no such host|dial tcp|connection refused|i/o timeout|proxy.golang.org'; then \
+			echo "govulncheck: SKIPPED for $$m: the vulnerability database or the module proxy cannot be reached from this machine"; \
+			printf '%s\n' "$$out" | grep -m1 -E 'govulncheck:|dial tcp|no such host' | sed 's/^/  /'; continue; \
+		fi; \
+		echo "$$out"; exit $$rc; \
+	done
 
-## fuzz: run each fuzz target for FUZZTIME
+## fuzz: run every fuzz target of every module in turn, each for FUZZTIME
+# (plain `go test`, as in `make test`, runs their seed corpora only).
 fuzz:
-	cd ws && $(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/stomp
+	@set -e; for m in $(MODULES); do \
+		for f in $$(cd $$m && grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+			pkg=$$(dirname $$f); \
+			for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$m/$$f); do \
+				echo "== $$m $$pkg $$name for $(FUZZTIME)"; \
+				(cd $$m && $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg); \
+			done; \
+		done; \
+	done
 
-## bench: Go benchmarks of the hot paths
+## bench: Go benchmarks of the hot paths, then the load workloads W1/W2/W3
+## with chatload against a private Redis, api and ws (BENCH_QUICK=1: ~1 min)
 bench:
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); done
+	@bash deploy/bench/run.sh
+
+## bench-smoke: every Go benchmark once (-benchtime=1x), no timing asserted
+.PHONY: bench-smoke
+bench-smoke:
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchtime=1x ./...); done
 
 clean:
 	rm -rf bin

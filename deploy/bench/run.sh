@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# make bench: the Go benchmarks of every module, then the load workloads of
+# issue 8 against a private Redis, api and ws node started here, with one
+# table of figures at the end.
+#
+#   W1      idle: 1k, 10k (and 50k) connections in rooms of 2, 50 connecting
+#           in parallel; memory per connection and connect time
+#   W2      one-to-one: 2,000 connections in 1,000 rooms, every user sends
+#           1 msg/s for 30 s (4,000 deliveries/s)
+#   W3      fan-out: 1 room, 1,000 subscribers, 50 msg/s, then the ramp at
+#           100/150/200/400 msg/s (10 publishers share the rate)
+#
+# Every workload gets a fresh Redis and ws node (clean memory baselines).
+# Rooms are seeded straight into Redis through the shared room store.
+#
+# Environment:
+#   BENCH_QUICK=1     reduced scale and short phases (about a minute); Go
+#                     benchmarks as a smoke run (-benchtime=1x)
+#   BENCH_GO=0        skip the Go benchmarks;  BENCH_LOAD=0  skip the workloads
+#   BENCH_50K=0       skip W1 at 50k connections (also skipped when the open
+#                     file limit cannot be raised)
+#   BENCH_PROFILE=1   run every ws node inside its test binary (ws/cmd/ws
+#                     TestProfileServe); chatload -profile-signals makes it
+#                     write a CPU profile of every measured window and a
+#                     heap profile at the end of each W1 hold
+#   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W3)
+#   BENCH_TIME=1s     -benchtime of the Go benchmarks
+#   BENCH_OUT=dir     where logs and results go (default /tmp/roomwire-bench/<time>)
+# It never touches the Redis on 6379.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PATH:/usr/local/go/bin"
+GO=${GO:-go}
+
+quick=${BENCH_QUICK:-0}
+out=${BENCH_OUT:-${TMPDIR:-/tmp}/roomwire-bench/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out/bin"
+out=$(cd "$out" && pwd)
+results=$out/results.jsonl
+: >"$results"
+echo "bench: logs and results in $out"
+
+# ---------------------------------------------------------------- Go benchmarks
+if [ "${BENCH_GO:-1}" != 0 ]; then
+	benchtime=${BENCH_TIME:-1s}
+	[ "$quick" = 1 ] && benchtime=1x
+	for m in shared api ws; do
+		echo "== $m: go test -bench . -benchtime=$benchtime"
+		# A package that does not build is reported, and the rest still runs.
+		(cd "$m" && $GO test -run '^$' -bench . -benchmem -benchtime="$benchtime" ./...) 2>&1 |
+			grep -v '^\(goos\|goarch\|cpu\|PASS\|ok \|?\)' | tee -a "$out/gobench.txt" ||
+			echo "bench: some Go benchmarks of $m failed (see above)"
+	done
+fi
+[ "${BENCH_LOAD:-1}" = 0 ] && exit 0
+
+# ---------------------------------------------------------------- build
+echo "== building api, ws, chatload"
+# The workloads seed rooms through Redis and need only ws; the api is
+# started beside it when it builds (chatload -seed api can then be used).
+have_api=1
+$GO build -o "$out/bin/api" ./api/cmd/api || { have_api=0; echo "bench: api does not build; running without it"; }
+$GO build -o "$out/bin/ws" ./ws/cmd/ws
+$GO build -o "$out/bin/chatload" ./ws/cmd/chatload
+if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+	$GO test -c -o "$out/bin/ws.test" ./ws/cmd/ws
+fi
+
+# Sockets: every connection is one descriptor in chatload and one in ws.
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+nofile=$(ulimit -n)
+echo "bench: open files limit $nofile"
+
+# ---------------------------------------------------------------- processes
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	local p=$1
+	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+	echo "$p"
+}
+
+wait_ready() { # url what
+	for _ in $(seq 100); do
+		curl -fsS "$1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "bench: $2 did not become ready; see $out" >&2
+	return 1
+}
+
+profile=${BENCH_PROFILE:-0}
+secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+redis_pid='' ws_pid='' api_pid=''
+
+# start_system NAME: a fresh Redis, api and ws node for one workload. With
+# BENCH_PROFILE=1 the node runs inside its test binary (TestProfileServe),
+# which writes profiles into $out/NAME when chatload signals it.
+start_system() {
+	local name=$1
+	local rport wport aport
+	rport=$(free_port 6420)
+	mkdir -p "$out/$name"
+	redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
+		--dir "$out/$name" --logfile "$out/$name/redis.log" &
+	redis_pid=$!
+	pids+=("$redis_pid")
+	for _ in $(seq 50); do [ "$(redis-cli -p "$rport" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+	export REDIS_URL="redis://127.0.0.1:$rport/0" JWT_SECRET="$secret" LOG_LEVEL=warn
+	# Many connections come from one address here: lift the per-IP connect
+	# and per-session send limits (security features, issue 4), as a real
+	# deployment's clients come from many addresses.
+	export WS_CONNECT_RATE=off WS_SEND_RATE=off SHUTDOWN_TIMEOUT=3s
+	wport=$(free_port 18181)
+	aport=$(free_port 18280)
+	if [ "$profile" = 1 ]; then
+		WS_ADDR="127.0.0.1:$wport" NODE_ID="bench-$name" ROOMWIRE_PROFILE_DIR="$out/$name" ROOMWIRE_PROFILE_SERVE=30m \
+			"$out/bin/ws.test" -test.run '^TestProfileServe$' -test.timeout 0 >"$out/$name/ws.log" 2>&1 &
+	else
+		WS_ADDR="127.0.0.1:$wport" NODE_ID="bench-$name" "$out/bin/ws" >"$out/$name/ws.log" 2>&1 &
+	fi
+	ws_pid=$!
+	pids+=("$ws_pid")
+	wait_ready "http://127.0.0.1:$wport/readyz" ws
+	if [ "$have_api" = 1 ]; then
+		API_ADDR="127.0.0.1:$aport" "$out/bin/api" >"$out/$name/api.log" 2>&1 &
+		api_pid=$!
+		pids+=("$api_pid")
+		wait_ready "http://127.0.0.1:$aport/readyz" api
+	fi
+	ws_url="ws://127.0.0.1:$wport/ws"
+	api_url="http://127.0.0.1:$aport"
+}
+
+stop_system() {
+	cleanup
+}
+
+# load NAME ARGS...: chatload against the running system, results appended.
+load() {
+	local name=$1
+	shift
+	echo "== $name: chatload $*"
+	local sig=()
+	[ "$profile" = 1 ] && sig=(-profile-signals)
+	"$out/bin/chatload" -name "$name" -ws "$ws_url" -redis "$REDIS_URL" -jwt-secret "$secret" \
+		-server-pids "$ws_pid" -redis-pid "$redis_pid" -json "${sig[@]}" "$@" \
+		>>"$results" 2> >(tee "$out/$name.log" >&2)
+}
+
+# ---------------------------------------------------------------- workloads
+load_start=$SECONDS
+if [ "$quick" = 1 ]; then
+	w1_sizes="1000 4000" w1_hold=2s w1_settle=1s drain=3s
+	w2="-rooms 200 -duration 3s"
+	w3="-room-size 200 -total-rate 50,400 -duration 2s"
+else
+	w1_sizes="1000 10000" w1_hold=15s w1_settle=3s drain=5s
+	if [ "${BENCH_50K:-1}" != 0 ]; then
+		if [ "$nofile" = unlimited ] || [ "$nofile" -ge 110000 ]; then
+			w1_sizes="$w1_sizes 50000"
+		else
+			echo "bench: open files limit $nofile is too low for 50k connections; skipping W1-50k"
+		fi
+	fi
+	w2="-rooms 1000 -duration 30s"
+	w3="-room-size 1000 -total-rate 50,100,150,200,400 -duration 15s"
+fi
+only=" ${BENCH_ONLY:-W1 W2 W3} "
+[[ $only == *" W1 "* ]] || w1_sizes=''
+for n in $w1_sizes; do
+	name="W1-$((n / 1000))k"
+	start_system "$name"
+	load "$name" -idle -rooms $((n / 2)) -room-size 2 -connect-parallel 50 -duration "$w1_hold" -settle "$w1_settle" \
+		-source-ips $(((n + 24999) / 25000))
+	stop_system
+done
+
+if [[ $only == *" W2 "* ]]; then
+	start_system W2
+	# shellcheck disable=SC2086
+	load W2 $w2 -room-size 2 -publishers 2 -rate 1 -payload 64 -drain "$drain"
+	stop_system
+fi
+
+if [[ $only == *" W3 "* ]]; then
+	start_system W3
+	# shellcheck disable=SC2086
+	load W3 $w3 -rooms 1 -publishers 10 -payload 64 -drain "$drain"
+	stop_system
+fi
+
+# ---------------------------------------------------------------- report
+echo
+echo "== figures (workloads took $((SECONDS - load_start)) s; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+	"load average $(cut -d' ' -f1-3 /proc/loadavg), $($GO version | cut -d' ' -f3), $(redis-server --version | grep -o 'v=[^ ]*'))"
+"$out/bin/chatload" table "$results" | tee "$out/table.txt"
+if [ "$profile" = 1 ]; then
+	# One CPU profile per measured window (W3: one per rate), one heap per W1.
+	for f in "$out"/*/cpu-*.pprof "$out"/*/heap-*.pprof; do
+		[ -s "$f" ] || continue
+		$GO tool pprof -top -nodecount=40 "$out/bin/ws.test" "$f" >"${f%.pprof}.top.txt" 2>/dev/null || true
+	done
+	echo
+	echo "== profiles (pprof -top in *.top.txt beside each):"
+	ls "$out"/*/*.pprof 2>/dev/null || true
+fi

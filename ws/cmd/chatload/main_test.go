@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    string
+		wantErr string
+		check   func(t *testing.T, o *options)
+	}{
+		{name: "conns derive rooms", args: "-conns 2000 -room-size 2 -rate 1",
+			check: func(t *testing.T, o *options) {
+				if o.cfg.Rooms != 1000 || o.seed != "api" {
+					t.Fatalf("rooms %d seed %q", o.cfg.Rooms, o.seed)
+				}
+			}},
+		{name: "phases and redis seeding", args: "-rooms 1 -room-size 1000 -publishers 10 -total-rate 50,100 -redis redis://127.0.0.1:6390/0",
+			check: func(t *testing.T, o *options) {
+				if len(o.cfg.TotalRates) != 2 || o.cfg.TotalRates[1] != 100 || o.seed != "redis" {
+					t.Fatalf("%+v", o.cfg.TotalRates)
+				}
+			}},
+		{name: "idle", args: "-conns 10 -idle -server-pids 1,2 -redis-pid 3",
+			check: func(t *testing.T, o *options) {
+				if !o.cfg.Idle() || len(o.cfg.ServerPIDs) != 2 || o.cfg.RedisPIDs[0] != 3 {
+					t.Fatalf("%+v", o.cfg)
+				}
+			}},
+		{name: "rate or idle needed", args: "-conns 10", wantErr: "give -rate"},
+		{name: "idle takes no rate", args: "-conns 10 -idle -rate 1", wantErr: "-idle does not take"},
+		{name: "conns fit rooms", args: "-conns 11 -room-size 2 -rate 1", wantErr: "not a multiple"},
+		{name: "conns and rooms agree", args: "-conns 10 -rooms 3 -rate 1", wantErr: "!= -rooms"},
+		{name: "bad pid", args: "-conns 10 -idle -server-pids x", wantErr: "bad PID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parse(strings.Fields(tt.args), io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, o)
+		})
+	}
+}
+
+func TestRefusesRemoteTargets(t *testing.T) {
+	for _, args := range []string{
+		"-conns 2 -idle -jwt-secret s -redis redis://10.1.2.3:6379/0",
+		"-conns 2 -idle -jwt-secret s -api http://example.com",
+		"-conns 2 -idle -jwt-secret s -api http://127.0.0.1:1 -ws ws://192.0.2.7/ws",
+	} {
+		err := run(context.Background(), strings.Fields(args), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("%s: err = %v, want a loopback refusal", args, err)
+		}
+	}
+}

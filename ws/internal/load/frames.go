@@ -1,0 +1,201 @@
+package load
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strconv"
+
+	"github.com/roomwire/roomwire/ws/internal/stomp"
+)
+
+// Client frames are rendered by the stomp codec with the headers in the
+// order @stomp/stompjs 7 writes them.
+
+// ConnectFrame renders the CONNECT frame of the seed's React app:
+// Authorization, chatRoomId, sendId, rcvId (the last three only when
+// non-zero), accept-version and heart-beat. heartBeat is in milliseconds for
+// both directions (stompjs' default is 10000).
+func ConnectFrame(token string, roomID, sendID, rcvID int64, heartBeatMS int) []byte {
+	f := &stomp.Frame{Command: stomp.CmdConnect}
+	f.Headers = append(f.Headers, stomp.Header{Key: "Authorization", Value: "Bearer " + token})
+	for _, h := range []struct {
+		k string
+		v int64
+	}{{"chatRoomId", roomID}, {"sendId", sendID}, {"rcvId", rcvID}} {
+		if h.v != 0 {
+			f.Headers = append(f.Headers, stomp.Header{Key: h.k, Value: strconv.FormatInt(h.v, 10)})
+		}
+	}
+	hb := strconv.Itoa(heartBeatMS)
+	f.Headers = append(f.Headers,
+		stomp.Header{Key: "accept-version", Value: "1.2,1.1,1.0"},
+		stomp.Header{Key: "heart-beat", Value: hb + "," + hb})
+	return stomp.AppendFrame(nil, f, stomp.V12)
+}
+
+// SubscribeFrame renders SUBSCRIBE as stompjs does for
+// client.subscribe(destination, cb, {receipt}): receipt (when non-empty), id
+// and destination.
+func SubscribeFrame(id, destination, receipt string) []byte {
+	f := &stomp.Frame{Command: stomp.CmdSubscribe}
+	if receipt != "" {
+		f.Headers = append(f.Headers, stomp.Header{Key: "receipt", Value: receipt})
+	}
+	f.Headers = append(f.Headers, stomp.Header{Key: "id", Value: id}, stomp.Header{Key: "destination", Value: destination})
+	return stomp.AppendFrame(nil, f, stomp.V12)
+}
+
+// RoomDestination is the subscription destination of a room's chat messages.
+func RoomDestination(roomID int64) string {
+	return "/sub/chat/room/" + strconv.FormatInt(roomID, 10)
+}
+
+// SendDestination is where the seed publishes chat messages.
+const SendDestination = "/pub/send-message"
+
+// Sender renders SEND frames for one publishing goroutine, reusing its
+// buffers: it does not allocate once warmed up. Not safe for concurrent use.
+type Sender struct {
+	frame stomp.Frame
+	body  []byte
+	out   []byte
+}
+
+// NewSender returns a Sender.
+func NewSender() *Sender {
+	s := &Sender{}
+	s.frame.Command = stomp.CmdSend
+	s.frame.Headers = []stomp.Header{{Key: "destination", Value: SendDestination}}
+	return s
+}
+
+// Frame renders SEND /pub/send-message with the seed's JSON body
+// {"chatRoomId","sendId","rcvId","message"} and a content-length header, as
+// stompjs' client.publish does. The message text is the Stamp's (ASCII
+// without quotes or backslashes, so it needs no JSON escaping). The result
+// is valid until the next call.
+func (s *Sender) Frame(roomID, sendID, rcvID int64, st Stamp, payload int) []byte {
+	b := append(s.body[:0], `{"chatRoomId":`...)
+	b = strconv.AppendInt(b, roomID, 10)
+	b = append(b, `,"sendId":`...)
+	b = strconv.AppendInt(b, sendID, 10)
+	b = append(b, `,"rcvId":`...)
+	b = strconv.AppendInt(b, rcvID, 10)
+	b = append(b, `,"message":"`...)
+	b = st.Append(b, payload)
+	b = append(b, `"}`...)
+	s.body = b
+	s.frame.Body = b
+	s.out = stomp.AppendFrame(s.out[:0], &s.frame, stomp.V12)
+	return s.out
+}
+
+// FrameView is one STOMP frame inside a read buffer. Its slices alias the
+// buffer and are valid until the buffer is reused; header values are raw
+// (still escaped), which is enough for the numeric and id headers a load
+// client reads.
+type FrameView struct {
+	Command []byte
+	headers []byte // header lines, each ending in LF (CR LF allowed)
+	Body    []byte
+}
+
+// Header returns the raw value of the first header named name.
+func (f *FrameView) Header(name string) ([]byte, bool) {
+	h := f.headers
+	for len(h) > 0 {
+		line := h
+		if i := bytes.IndexByte(h, '\n'); i >= 0 {
+			line, h = h[:i], h[i+1:]
+		} else {
+			h = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) > len(name) && line[len(name)] == ':' && string(line[:len(name)]) == name {
+			return line[len(name)+1:], true
+		}
+	}
+	return nil, false
+}
+
+// Is reports whether the frame's command is cmd.
+func (f *FrameView) Is(cmd string) bool { return string(f.Command) == cmd }
+
+// ErrBadFrame reports input that is not a STOMP frame stream.
+var ErrBadFrame = errors.New("load: malformed STOMP frame from server")
+
+// NextFrame finds the first complete frame in b, after any heart-beat EOLs.
+// It returns the frame and the bytes consumed; ok is false when b ends
+// inside a frame (n then counts only the heart-beats skipped, and the caller
+// keeps b[n:] for the next read). It does not allocate.
+func NextFrame(b []byte) (f FrameView, n int, ok bool, err error) {
+	for n < len(b) && (b[n] == '\n' || b[n] == '\r') {
+		n++
+	}
+	rest := b[n:]
+	if len(rest) == 0 {
+		return f, n, false, nil
+	}
+	eol := bytes.IndexByte(rest, '\n')
+	if eol < 0 {
+		return f, n, false, nil
+	}
+	f.Command = bytes.TrimSuffix(rest[:eol], []byte{'\r'})
+	hstart := eol + 1
+	// The headers end at the first empty line.
+	p := hstart
+	for {
+		i := bytes.IndexByte(rest[p:], '\n')
+		if i < 0 {
+			return FrameView{}, n, false, nil
+		}
+		line := rest[p : p+i]
+		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+			f.headers = rest[hstart:p]
+			p += i + 1
+			break
+		}
+		p += i + 1
+	}
+	if v, has := f.Header("content-length"); has {
+		cl64, valid := parseDigits(v)
+		if !valid || cl64 > 1<<30 {
+			return FrameView{}, n, false, ErrBadFrame
+		}
+		cl := int(cl64)
+		if p+cl >= len(rest) {
+			return FrameView{}, n, false, nil
+		}
+		if rest[p+cl] != 0 {
+			return FrameView{}, n, false, ErrBadFrame
+		}
+		f.Body = rest[p : p+cl]
+		return f, n + p + cl + 1, true, nil
+	}
+	i := bytes.IndexByte(rest[p:], 0)
+	if i < 0 {
+		return FrameView{}, n, false, nil
+	}
+	f.Body = rest[p : p+i]
+	return f, n + p + i + 1, true, nil
+}
+
+// parseDigits parses a non-empty run of decimal digits that fits an int64.
+func parseDigits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if v > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
+}

@@ -1,0 +1,192 @@
+package load
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/roomwire/roomwire/ws/internal/stomp"
+)
+
+// decodeAll decodes b with the server's codec, the reference for what the
+// client frames mean on the wire.
+func decodeAll(t *testing.T, b []byte) []*stomp.Frame {
+	t.Helper()
+	var out []*stomp.Frame
+	if err := stomp.NewDecoder(stomp.Limits{}).Decode(b, func(f *stomp.Frame) error { out = append(out, f); return nil }); err != nil {
+		t.Fatalf("decode %q: %v", b, err)
+	}
+	return out
+}
+
+func headers(f *stomp.Frame) []string {
+	var out []string
+	for _, h := range f.Headers {
+		out = append(out, h.Key+":"+h.Value)
+	}
+	return out
+}
+
+func TestClientFramesAsStompjsWritesThem(t *testing.T) {
+	tests := []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"CONNECT of the seed app", ConnectFrame("aaaa", 2, 8, 3, 10000),
+			"CONNECT\nAuthorization:Bearer aaaa\nchatRoomId:2\nsendId:8\nrcvId:3\naccept-version:1.2,1.1,1.0\nheart-beat:10000,10000\n\n\x00"},
+		{"CONNECT of a group member", ConnectFrame("t", 5, 9, 0, 10000),
+			"CONNECT\nAuthorization:Bearer t\nchatRoomId:5\nsendId:9\naccept-version:1.2,1.1,1.0\nheart-beat:10000,10000\n\n\x00"},
+		{"SUBSCRIBE with receipt", SubscribeFrame("sub-0", RoomDestination(2), "r"),
+			"SUBSCRIBE\nreceipt:r\nid:sub-0\ndestination:/sub/chat/room/2\n\n\x00"},
+		{"SUBSCRIBE", SubscribeFrame("sub-1", RoomDestination(7), ""),
+			"SUBSCRIBE\nid:sub-1\ndestination:/sub/chat/room/7\n\n\x00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if string(tt.got) != tt.want {
+				t.Fatalf("got\n%q\nwant\n%q", tt.got, tt.want)
+			}
+			decodeAll(t, tt.got)
+		})
+	}
+}
+
+func TestSenderFrame(t *testing.T) {
+	s := NewSender()
+	st := Stamp{T: 1795709956184798994, N: 7, Phase: 2, Run: 99}
+	f := decodeAll(t, s.Frame(2, 8, 3, st, 100))
+	if len(f) != 1 || f[0].Command != "SEND" {
+		t.Fatalf("got %v", f)
+	}
+	if got := strings.Join(headers(f[0]), "|"); !strings.HasPrefix(got, "destination:/pub/send-message|content-length:") {
+		t.Fatalf("headers %s: want destination then content-length, as stompjs", got)
+	}
+	body := string(f[0].Body)
+	const prefix = `{"chatRoomId":2,"sendId":8,"rcvId":3,"message":"t=1795709956184798994 n=7 p=2 r=99 x`
+	if !strings.HasPrefix(body, prefix) || !strings.HasSuffix(body, `x"}`) {
+		t.Fatalf("body %s", body)
+	}
+	// The delivered form carries the same text, so it parses back.
+	delivered := `{"id":"2-1","chatRoomId":2,"seq":1,"sendId":8,"rcvId":3,"message":"` +
+		strings.TrimSuffix(strings.TrimPrefix(body, `{"chatRoomId":2,"sendId":8,"rcvId":3,"message":"`), `"}`) + `","sentAt":"x"}`
+	if d, ok := ParseDelivery([]byte(delivered)); !ok || d.Stamp != st {
+		t.Fatalf("delivered form parses to %+v %v", d, ok)
+	}
+	if n := testing.AllocsPerRun(100, func() { s.Frame(2, 8, 3, st, 100) }); n != 0 {
+		t.Fatalf("%v allocations per warmed-up Frame", n)
+	}
+}
+
+// serverStream is what a node writes: several MESSAGEs (with content-length),
+// a RECEIPT, heart-beats, an ERROR without content-length.
+func serverStream() ([]byte, []string) {
+	var b []byte
+	var want []string
+	for i := range 5 {
+		body := `{"id":"2-` + string(rune('1'+i)) + `","seq":1,"message":"a\x00b"}`
+		f := &stomp.Frame{Command: "MESSAGE", Headers: []stomp.Header{
+			{Key: "destination", Value: "/sub/chat/room/2"}, {Key: "message-id", Value: "2-1"},
+			{Key: "subscription", Value: "sub-0"}, {Key: "content-type", Value: "application/json"}}, Body: []byte(body)}
+		b = stomp.AppendFrame(b, f, stomp.V12)
+		want = append(want, "MESSAGE "+body)
+		if i == 2 {
+			b = append(b, "\n\r\n"...)
+		}
+	}
+	b = stomp.AppendFrame(b, &stomp.Frame{Command: "RECEIPT", Headers: []stomp.Header{{Key: "receipt-id", Value: "sub-0-ready"}}}, stomp.V12)
+	want = append(want, "RECEIPT ")
+	b = append(b, "ERROR\nmessage:bye\n\nno length\x00"...)
+	want = append(want, "ERROR no length")
+	return b, want
+}
+
+func scanAll(t *testing.T, chunks [][]byte) []string {
+	t.Helper()
+	var got []string
+	var buf []byte
+	for _, ch := range chunks {
+		buf = append(buf, ch...)
+		for {
+			f, n, ok, err := NextFrame(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf = buf[n:]
+			if !ok {
+				break
+			}
+			got = append(got, string(f.Command)+" "+string(f.Body))
+		}
+	}
+	if len(bytes.Trim(buf, "\r\n")) != 0 {
+		t.Fatalf("left over %q", buf)
+	}
+	return got
+}
+
+func TestNextFrameWholeAndSplit(t *testing.T) {
+	stream, want := serverStream()
+	check := func(name string, chunks [][]byte) {
+		got := scanAll(t, chunks)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("%s: got\n%q\nwant\n%q", name, got, want)
+		}
+	}
+	check("one message", [][]byte{stream})
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		var chunks [][]byte
+		for rest := stream; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(40))
+			chunks = append(chunks, rest[:n])
+			rest = rest[n:]
+		}
+		check("random split", chunks)
+	}
+}
+
+func TestNextFrameHeaders(t *testing.T) {
+	in := []byte("RECEIPT\r\nreceipt-id:sub-0-ready\r\nx:y\r\n\r\n\x00")
+	f, n, ok, err := NextFrame(in)
+	if err != nil || !ok || n != len(in) {
+		t.Fatalf("ok %v n %d err %v", ok, n, err)
+	}
+	if v, _ := f.Header("receipt-id"); string(v) != "sub-0-ready" {
+		t.Fatalf("receipt-id %q", v)
+	}
+	if _, has := f.Header("receipt"); has {
+		t.Fatal("prefix of a header name matched")
+	}
+	if !f.Is("RECEIPT") {
+		t.Fatalf("command %q", f.Command)
+	}
+}
+
+func TestNextFrameErrors(t *testing.T) {
+	for _, in := range []string{
+		"MESSAGE\ncontent-length:x\n\nabc\x00",
+		"MESSAGE\ncontent-length:2\n\nabc\x00",
+	} {
+		if _, _, _, err := NextFrame([]byte(in)); err == nil {
+			t.Errorf("NextFrame(%q) accepted", in)
+		}
+	}
+}
+
+func TestNextFrameDoesNotAllocate(t *testing.T) {
+	stream, _ := serverStream()
+	n := testing.AllocsPerRun(100, func() {
+		for b := stream; ; {
+			_, k, ok, _ := NextFrame(b)
+			b = b[k:]
+			if !ok {
+				return
+			}
+		}
+	})
+	if n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
