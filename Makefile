@@ -4,7 +4,7 @@ GO ?= go
 FUZZTIME ?= 30s
 GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@latest
 
-.PHONY: all build run test test-go test-e2e test-web web lint fuzz bench clean
+.PHONY: all build run test test-go test-e2e test-postman test-web web lint fuzz bench clean
 
 all: build
 
@@ -20,8 +20,8 @@ run:
 	@bash deploy/local/run.sh
 
 ## test: vet, race-enabled Go tests of every module, then end-to-end tests,
-## then the web client's browser test
-test: test-go test-e2e test-web
+## then the Postman collection (newman), then the web client's browser test
+test: test-go test-e2e test-postman test-web
 
 test-go:
 	@set -e; for m in $(MODULES); do \
@@ -31,6 +31,11 @@ test-go:
 
 test-e2e: build
 	@bash e2e/run.sh
+
+## test-postman: the Postman collection (deploy/postman) with newman against a
+## private Redis, the api and a ws node
+test-postman: build
+	@bash deploy/postman/run.sh
 
 ## web: build the browser client into web/dist (npm ci first when needed)
 web:

@@ -3,10 +3,14 @@
 package config
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -27,10 +31,33 @@ type Common struct {
 	RedisURL string
 	// RedisPrefix is REDIS_PREFIX, the first part of every key; default "chat".
 	RedisPrefix string
-	// JWTSecret is JWT_SECRET. Required unless DevMode.
+	// RedisCAFile is REDIS_TLS_CA_FILE: PEM certificates trusted for
+	// rediss:// besides the system roots; default none.
+	RedisCAFile string
+	// JWTSecret is JWT_SECRET (HS256/384/512). Required unless DevMode,
+	// JWTPublicKeyFile or JWTJWKSURL is set.
 	JWTSecret []byte
 	// JWTPreviousSecret is JWT_PREVIOUS_SECRET, accepted during rotation.
 	JWTPreviousSecret []byte
+	// JWTPublicKeyFile is JWT_PUBLIC_KEY_FILE: PEM public keys (RSA, EC
+	// P-256/384/521, Ed25519) for RS*, ES* and EdDSA tokens; default none.
+	// JWTPublicKeysPEM is its content, read by Load.
+	JWTPublicKeyFile string
+	JWTPublicKeysPEM []byte
+	// JWTJWKSURL is JWT_JWKS_URL, a JWK Set fetched over http(s); default none.
+	JWTJWKSURL string
+	// JWTJWKSRefresh is JWT_JWKS_REFRESH, the routine refetch period; default 10m.
+	JWTJWKSRefresh time.Duration
+	// JWTJWKSMinRefetch is JWT_JWKS_MIN_REFETCH, the least time between
+	// refetches caused by unknown kids; default 30s.
+	JWTJWKSMinRefetch time.Duration
+	// JWTLeeway is JWT_LEEWAY, the clock skew allowed on exp/nbf/iat;
+	// default 30s, at most 5m.
+	JWTLeeway time.Duration
+	// JWTIssuer and JWTAudience are JWT_ISSUER and JWT_AUDIENCE: when set,
+	// tokens must carry that iss / have that aud.
+	JWTIssuer   string
+	JWTAudience string
 	// DevMode is DEV_MODE (true/1): allows running with DevSecret.
 	DevMode bool
 	// LogLevel is LOG_LEVEL (debug, info, warn, error); default info.
@@ -52,12 +79,10 @@ func Load(getenv func(string) string) (Common, error) {
 	if c.DevMode, err = Bool(getenv, "DEV_MODE", false); err != nil {
 		return c, err
 	}
-	if len(c.JWTSecret) == 0 {
-		if !c.DevMode {
-			return c, errors.New("JWT_SECRET is required (or set DEV_MODE=1 to use the public development secret)")
-		}
-		c.JWTSecret = []byte(DevSecret)
+	if err := c.loadTokens(getenv); err != nil {
+		return c, err
 	}
+	c.RedisCAFile = getenv("REDIS_TLS_CA_FILE")
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
@@ -73,6 +98,53 @@ func Load(getenv func(string) string) (Common, error) {
 	return c, nil
 }
 
+// loadTokens reads the JWT settings. A secret is required unless DEV_MODE,
+// a public key file or a JWKS URL provides keys.
+func (c *Common) loadTokens(getenv func(string) string) error {
+	c.JWTPublicKeyFile = getenv("JWT_PUBLIC_KEY_FILE")
+	c.JWTJWKSURL = getenv("JWT_JWKS_URL")
+	c.JWTIssuer = getenv("JWT_ISSUER")
+	c.JWTAudience = getenv("JWT_AUDIENCE")
+	var errs []error
+	var err error
+	c.JWTJWKSRefresh, err = Duration(getenv, "JWT_JWKS_REFRESH", 10*time.Minute)
+	errs = append(errs, err)
+	c.JWTJWKSMinRefetch, err = Duration(getenv, "JWT_JWKS_MIN_REFETCH", 30*time.Second)
+	errs = append(errs, err)
+	c.JWTLeeway, err = Duration(getenv, "JWT_LEEWAY", 30*time.Second)
+	errs = append(errs, err)
+	if c.JWTLeeway > 5*time.Minute {
+		errs = append(errs, errors.New("JWT_LEEWAY must be at most 5m"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if c.JWTPublicKeyFile != "" {
+		if c.JWTPublicKeysPEM, err = os.ReadFile(c.JWTPublicKeyFile); err != nil {
+			return fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
+		}
+		if _, err := auth.ParsePublicKeysPEM(c.JWTPublicKeysPEM); err != nil {
+			return fmt.Errorf("JWT_PUBLIC_KEY_FILE %s: %w", c.JWTPublicKeyFile, err)
+		}
+	}
+	if c.JWTJWKSURL != "" {
+		if u, err := url.Parse(c.JWTJWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return errors.New("JWT_JWKS_URL must be an http(s) URL")
+		}
+	}
+	if len(c.JWTSecret) == 0 {
+		if len(c.JWTPreviousSecret) > 0 {
+			return errors.New("JWT_PREVIOUS_SECRET needs JWT_SECRET")
+		}
+		if c.DevMode && c.JWTPublicKeyFile == "" && c.JWTJWKSURL == "" {
+			c.JWTSecret = []byte(DevSecret)
+		} else if !c.DevMode && c.JWTPublicKeyFile == "" && c.JWTJWKSURL == "" {
+			return errors.New("JWT_SECRET is required (or JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL, or DEV_MODE=1 to use the public development secret)")
+		}
+	}
+	return nil
+}
+
 // Logger builds the slog logger the settings ask for.
 func (c Common) Logger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
@@ -82,11 +154,30 @@ func (c Common) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// Redis opens a client for RedisURL.
+// Redis opens a client for RedisURL: redis:// or rediss:// (TLS, verified
+// against the system roots plus RedisCAFile), with a password or ACL user
+// and password in the URL's user info.
 func (c Common) Redis() (redis.UniversalClient, error) {
 	opt, err := redis.ParseURL(c.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	if c.RedisCAFile != "" {
+		if opt.TLSConfig == nil {
+			return nil, errors.New("REDIS_TLS_CA_FILE is set but REDIS_URL is not rediss://")
+		}
+		pemCerts, err := os.ReadFile(c.RedisCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_TLS_CA_FILE: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pemCerts) {
+			return nil, fmt.Errorf("REDIS_TLS_CA_FILE %s holds no PEM certificate", c.RedisCAFile)
+		}
+		opt.TLSConfig.RootCAs = pool
 	}
 	return redis.NewClient(opt), nil
 }
@@ -94,9 +185,18 @@ func (c Common) Redis() (redis.UniversalClient, error) {
 // Keys returns the key space of RedisPrefix.
 func (c Common) Keys() keys.Space { return keys.MustNew(c.RedisPrefix) }
 
-// Verifier returns the token verifier for the configured secrets.
-func (c Common) Verifier() (*auth.Verifier, error) {
-	return auth.NewVerifier(auth.Config{Secret: c.JWTSecret, PreviousSecret: c.JWTPreviousSecret})
+// Verifier returns the token verifier for the configured keys. With a JWKS
+// URL it runs a refresher goroutine, logging to log: Close the verifier.
+func (c Common) Verifier(log *slog.Logger) (*auth.Verifier, error) {
+	leeway := c.JWTLeeway
+	if leeway == 0 {
+		leeway = -1 // JWT_LEEWAY=0: none at all
+	}
+	return auth.NewVerifier(auth.Config{
+		Secret: c.JWTSecret, PreviousSecret: c.JWTPreviousSecret, PublicKeysPEM: c.JWTPublicKeysPEM,
+		JWKS:   auth.JWKSConfig{URL: c.JWTJWKSURL, Refresh: c.JWTJWKSRefresh, MinRefetch: c.JWTJWKSMinRefetch, Logger: log},
+		Leeway: leeway, Issuer: c.JWTIssuer, Audience: c.JWTAudience,
+	})
 }
 
 // Bool parses a boolean variable (1/0, true/false, yes/no, on/off).
@@ -123,6 +223,23 @@ func Int(getenv func(string) string, name string, def, min int) (int, error) {
 		return def, fmt.Errorf("%s must be an integer >= %d", name, min)
 	}
 	return n, nil
+}
+
+// Rate parses a rate limit in events per second (a decimal such as 20 or
+// 0.5) with a default; "0" or "off" turn the limit off and return -1.
+func Rate(getenv func(string) string, name string, def float64) (float64, error) {
+	v := strings.ToLower(strings.TrimSpace(getenv(name)))
+	switch v {
+	case "":
+		return def, nil
+	case "0", "off":
+		return -1, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		return def, fmt.Errorf("%s must be a positive number per second, or 0/off for no limit", name)
+	}
+	return f, nil
 }
 
 // Duration parses a Go duration variable ("10s", "500ms") with a default.

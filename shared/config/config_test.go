@@ -52,6 +52,7 @@ func TestLoadExplicit(t *testing.T) {
 	want := config.Common{
 		RedisURL: "redis://:pw@redis.internal:6380/2", RedisPrefix: "stage:chat",
 		JWTSecret: []byte("new"), JWTPreviousSecret: []byte("old"),
+		JWTJWKSRefresh: 10 * time.Minute, JWTJWKSMinRefetch: 30 * time.Second, JWTLeeway: 30 * time.Second,
 		LogLevel: slog.LevelDebug, LogFormat: "json",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -85,7 +86,7 @@ func TestLoadSecret(t *testing.T) {
 			if string(c.JWTSecret) != tt.secret {
 				t.Errorf("JWTSecret = %q, want %q", c.JWTSecret, tt.secret)
 			}
-			v, err := c.Verifier()
+			v, err := c.Verifier(nil)
 			if err != nil {
 				t.Fatalf("Verifier: %v", err)
 			}
@@ -273,6 +274,33 @@ func TestList(t *testing.T) {
 		t.Run(tt.value, func(t *testing.T) {
 			if got := config.List(env{"L": tt.value}.get, "L"); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("List(%q) = %q, want %q", tt.value, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRate(t *testing.T) {
+	tests := []struct {
+		value     string
+		want      float64
+		wantError bool
+	}{
+		{"", 20, false},
+		{"5", 5, false},
+		{" 0.5 ", 0.5, false},
+		{"0", -1, false},
+		{"off", -1, false},
+		{"OFF", -1, false},
+		{"-3", 20, true},
+		{"NaN", 20, true},
+		{"Inf", 20, true},
+		{"fast", 20, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			got, err := config.Rate(env{"R": tt.value}.get, "R", 20)
+			if got != tt.want || (err != nil) != tt.wantError {
+				t.Errorf("Rate(%q) = %v, %v; want %v, err %v", tt.value, got, err, tt.want, tt.wantError)
 			}
 		})
 	}

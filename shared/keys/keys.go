@@ -95,6 +95,29 @@ func (s Space) UserRooms(id int64) string { return s.user(id, "rooms") }
 // ("0" when the session is in no room).
 func (s Space) UserSessions(id int64) string { return s.user(id, "sessions") }
 
+// RoomRead is the hash of a room's read positions: user id -> the highest
+// seq that member has read. Positions only move forwards (readstate).
+func (s Space) RoomRead(id int64) string { return s.room(id, "read") }
+
+// RoomTyping is the string counter that rate-limits one user's TYPING
+// events in a room (INCR, expiring after the rate window).
+func (s Space) RoomTyping(id, user int64) string {
+	return s.room(id, "typing:"+strconv.FormatInt(user, 10))
+}
+
+// UserNotifications is the pub/sub channel of one user's personal
+// notifications (STOMP /user/queue/notifications), JSON with a "type".
+func (s Space) UserNotifications(id int64) string { return s.user(id, "notifications") }
+
+// UserLastSeen is the string holding when one of the user's sessions last
+// ended (unix ms), written by the registry when it removes a session.
+func (s Space) UserLastSeen(id int64) string { return s.user(id, "lastseen") }
+
+// NotificationsOutbox is the stream of notification records for members
+// without a live session, read by push workers with a consumer group. It
+// is one key (one slot) for the whole system.
+func (s Space) NotificationsOutbox() string { return s.prefix + ":notifications:outbox" }
+
 // Direct is the string key mapping an unordered user pair to its direct
 // room id; a and b may be given in any order.
 func (s Space) Direct(a, b int64) string {

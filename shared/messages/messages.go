@@ -53,6 +53,19 @@ type Config struct {
 	MaxBytes int
 	// HistoryLen is how many messages each room keeps; default 100000.
 	HistoryLen int
+	// EditWindow is how long after sending its author may edit or delete
+	// a message; default 15m.
+	EditWindow time.Duration
+	// Observer, when set, is told about every message Send stored, after
+	// it was published (notify.Notifier: personal notifications, outbox).
+	Observer SendObserver
+}
+
+// SendObserver runs the post-send step of the one send path. MessageSent
+// is called synchronously by Send; it must not fail the send (the message
+// is already stored and published) and should bound its own work.
+type SendObserver interface {
+	MessageSent(ctx context.Context, m wire.Message)
 }
 
 // Store sends messages and reads history. It is safe for concurrent use.
@@ -71,6 +84,9 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 	if cfg.HistoryLen <= 0 {
 		cfg.HistoryLen = 100000
 	}
+	if cfg.EditWindow <= 0 {
+		cfg.EditWindow = 15 * time.Minute
+	}
 	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now}
 }
 
@@ -79,7 +95,7 @@ func (s *Store) MaxBytes() int { return s.cfg.MaxBytes }
 
 // Send stores and publishes one message from sender into room. rcv may be 0;
 // in a direct room it is then filled with the other member. It returns the
-// message as stored, and its JSON.
+// message as stored, and its JSON, after running the Observer (if any).
 func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string) (wire.Message, []byte, error) {
 	if err := s.Validate(text); err != nil {
 		return wire.Message{}, nil, err
@@ -102,6 +118,9 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	var m wire.Message
 	if err := json.Unmarshal([]byte(res), &m); err != nil {
 		return wire.Message{}, nil, fmt.Errorf("decode sent message of room %d: %w", roomID, err)
+	}
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.MessageSent(ctx, m)
 	}
 	return m, []byte(res), nil
 }

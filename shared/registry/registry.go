@@ -120,6 +120,8 @@ func (r *Registry) views(ctx context.Context, s Session, add bool, reason string
 		} else {
 			p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
 			p.HDel(ctx, r.keys.UserSessions(s.UserID), s.ID)
+			// When this was the user's last session, this is "last seen".
+			p.Set(ctx, r.keys.UserLastSeen(s.UserID), time.Now().UnixMilli(), 0)
 		}
 		return nil
 	})

@@ -25,6 +25,8 @@ type Message struct {
 	RcvID      int64  `json:"rcvId,omitempty"`
 	Message    string `json:"message"`
 	SentAt     string `json:"sentAt"`
+	// EditedAt is set once the author edited the text (PATCH).
+	EditedAt string `json:"editedAt,omitempty"`
 }
 
 // SendRequest is the body of SEND /pub/send-message, as the seed client sends

@@ -6,8 +6,13 @@
 //
 //	API_ADDR             listen address; default ":8080"
 //	API_ALLOWED_ORIGINS  comma-separated exact origins for CORS; default none
-//	MAX_MESSAGE_BYTES    largest message text in bytes, 1..32768; default 4096
+//	MAX_MESSAGE_BYTES    largest message text in bytes, 1..API_MAX_BODY_BYTES/2; default 4096
 //	HISTORY_LEN          messages kept per room; default 100000
+//	API_MAX_BODY_BYTES   largest request body (413 beyond); default 65536
+//	API_RATE_PER_USER    requests per second per user (429 beyond); default 50, 0 = off
+//	API_RATE_BURST       requests a user may make at once; default 100
+//	EDIT_WINDOW          how long authors may edit or delete a message; default 15m
+//	NOTIFY_OUTBOX_MAXLEN approximate length kept of the offline outbox stream; default 100000
 package main
 
 import (
@@ -29,6 +34,8 @@ import (
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/notify"
+	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
 )
@@ -41,9 +48,10 @@ const (
 	writeTimeout      = 45 * time.Second // above the longest long poll (LONGPOLL_MAX_WAIT, at most 40s)
 	idleTimeout       = 2 * time.Minute
 	shutdownTimeout   = 10 * time.Second
-	// maxMessageBytes keeps a message, JSON-escaped as ordinary text is,
-	// inside the API's 64 KiB request body limit.
-	maxMessageBytes = 32 << 10
+	// defaultBodyBytes is the request body limit; a message, JSON-escaped
+	// as ordinary text is, must fit in it, so MAX_MESSAGE_BYTES is at most
+	// half of it.
+	defaultBodyBytes = 64 << 10
 )
 
 // settings is everything the api reads from the environment.
@@ -55,7 +63,12 @@ type settings struct {
 	historyLen     int
 	maxWait        time.Duration
 	waitsPerUser   int
+	maxBody        int
+	ratePerUser    float64
+	rateBurst      int
 	devSecret      bool // DEV_MODE made up for an unset JWT_SECRET
+	editWindow     time.Duration
+	outboxMaxLen   int
 }
 
 func main() {
@@ -76,16 +89,25 @@ func load(getenv func(string) string) (settings, error) {
 		common:         common,
 		addr:           getenv("API_ADDR"),
 		allowedOrigins: config.List(getenv, "API_ALLOWED_ORIGINS"),
-		devSecret:      common.DevMode && getenv("JWT_SECRET") == "",
+		devSecret:      string(common.JWTSecret) == config.DevSecret,
 	}
 	if st.addr == "" {
 		st.addr = ":8080"
 	}
+	if st.maxBody, err = config.Int(getenv, "API_MAX_BODY_BYTES", defaultBodyBytes, 4096); err != nil {
+		return settings{}, err
+	}
 	if st.maxMessage, err = config.Int(getenv, "MAX_MESSAGE_BYTES", 4096, 1); err != nil {
 		return settings{}, err
 	}
-	if st.maxMessage > maxMessageBytes {
-		return settings{}, fmt.Errorf("MAX_MESSAGE_BYTES must be at most %d", maxMessageBytes)
+	if st.maxMessage > st.maxBody/2 {
+		return settings{}, fmt.Errorf("MAX_MESSAGE_BYTES must be at most %d (half of API_MAX_BODY_BYTES)", st.maxBody/2)
+	}
+	if st.ratePerUser, err = config.Rate(getenv, "API_RATE_PER_USER", 50); err != nil {
+		return settings{}, err
+	}
+	if st.rateBurst, err = config.Int(getenv, "API_RATE_BURST", 100, 1); err != nil {
+		return settings{}, err
 	}
 	if st.historyLen, err = config.Int(getenv, "HISTORY_LEN", 100000, 1); err != nil {
 		return settings{}, err
@@ -97,6 +119,12 @@ func load(getenv func(string) string) (settings, error) {
 		return settings{}, fmt.Errorf("LONGPOLL_MAX_WAIT must be at most 40s")
 	}
 	if st.waitsPerUser, err = config.Int(getenv, "LONGPOLL_MAX_PER_USER", 4, 1); err != nil {
+		return settings{}, err
+	}
+	if st.editWindow, err = config.Duration(getenv, "EDIT_WINDOW", 15*time.Minute); err != nil {
+		return settings{}, err
+	}
+	if st.outboxMaxLen, err = config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100000, 1); err != nil {
 		return settings{}, err
 	}
 	return st, nil
@@ -112,10 +140,11 @@ func run(ctx context.Context) error {
 	if st.devSecret {
 		log.Warn("DEV_MODE: JWT_SECRET is unset, using the public development secret; never do this in production")
 	}
-	verifier, err := st.common.Verifier()
+	verifier, err := st.common.Verifier(log)
 	if err != nil {
 		return err
 	}
+	defer verifier.Close()
 	rdb, err := st.common.Redis()
 	if err != nil {
 		return err
@@ -123,6 +152,10 @@ func run(ctx context.Context) error {
 	defer rdb.Close()
 	ks := st.common.Keys()
 	pub := events.NewPublisher(rdb, ks)
+	notes := notify.New(rdb, ks, pub, notify.Config{OutboxMaxLen: int64(st.outboxMaxLen), Logger: log})
+	reg := registry.New(rdb, ks)
+	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: st.maxMessage, HistoryLen: st.historyLen,
+		EditWindow: st.editWindow, Observer: notes})
 
 	hub := fanout.New(rdb, fanout.Config{Logger: log})
 	hubCtx, stopHub := context.WithCancel(context.Background())
@@ -132,14 +165,19 @@ func run(ctx context.Context) error {
 
 	gin.SetMode(gin.ReleaseMode)
 	handler, err := httpapi.New(httpapi.Config{AllowedOrigins: st.allowedOrigins, Logger: log,
-		MaxWait: st.maxWait, MaxWaitsPerUser: st.waitsPerUser}, httpapi.Deps{
+		MaxWait: st.maxWait, MaxWaitsPerUser: st.waitsPerUser, MaxBodyBytes: int64(st.maxBody),
+		RatePerUser: st.ratePerUser, RateBurst: st.rateBurst}, httpapi.Deps{
 		Rooms:    room.NewStore(rdb, ks, room.Config{}),
-		Messages: messages.NewStore(rdb, ks, messages.Config{MaxBytes: st.maxMessage, HistoryLen: st.historyLen}),
-		Sessions: registry.New(rdb, ks),
+		Messages: msgs,
+		Sessions: reg,
 		Events:   pub,
 		Tokens:   verifier,
 		Ping:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Notifier: hub, RoomChannel: ks.RoomMessages,
+		Reads:    readstate.NewStore(rdb, ks, readstate.Config{Observer: notes}),
+		Edits:    msgs,
+		Presence: reg,
+		Notes:    notes,
 	})
 	if err != nil {
 		return err

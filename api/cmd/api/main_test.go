@@ -44,3 +44,37 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadLimits(t *testing.T) {
+	cases := []struct {
+		name    string
+		vars    map[string]string
+		want    string
+		wantErr string
+	}{
+		{"defaults", map[string]string{"DEV_MODE": "1"}, "body=65536 rate=50 burst=100", ""},
+		{"set", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "8192", "API_RATE_PER_USER": "2.5", "API_RATE_BURST": "5"},
+			"body=8192 rate=2.5 burst=5", ""},
+		{"rate off", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "off"}, "body=65536 rate=-1 burst=100", ""},
+		{"message above half the body", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "8192", "MAX_MESSAGE_BYTES": "5000"}, "", "MAX_MESSAGE_BYTES must be at most 4096"},
+		{"negative rate", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "-1"}, "", "API_RATE_PER_USER"},
+		{"tiny body", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "100"}, "", "API_MAX_BODY_BYTES"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := load(func(k string) string { return c.vars[k] })
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprintf("body=%d rate=%v burst=%d", st.maxBody, st.ratePerUser, st.rateBurst); got != c.want {
+				t.Fatalf("got %s, want %s", got, c.want)
+			}
+		})
+	}
+}

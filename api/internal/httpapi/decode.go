@@ -59,7 +59,11 @@ func jsonError(err error) error {
 		}
 		return badRequest(fmt.Sprintf("field %q: want %s, got %s", typ.Field, kindName(typ.Type), typ.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return badRequest("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if len(name) > 64 { // do not echo a huge made-up name
+			name = strings.ToValidUTF8(name[:64], "") + `..."`
+		}
+		return badRequest("unknown field " + name)
 	}
 	return badRequest("malformed JSON")
 }

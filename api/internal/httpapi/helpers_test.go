@@ -21,6 +21,8 @@ import (
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/notify"
+	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
@@ -56,6 +58,9 @@ type env struct {
 	rooms *room.Store
 	msgs  *messages.Store
 	reg   *registry.Registry
+	logs  *logBuffer // everything the API logs, at debug level
+	// handler is the API itself, without the spec check in front.
+	handler http.Handler
 }
 
 // newEnv starts an API. change, when given, edits the config and deps
@@ -69,9 +74,15 @@ func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	notes := notify.New(rdb, ks, pub, notify.Config{Logger: slog.New(slog.DiscardHandler)})
 	e := &env{rdb: rdb, ks: ks, rooms: room.NewStore(rdb, ks, room.Config{}),
-		msgs: messages.NewStore(rdb, ks, messages.Config{MaxBytes: maxMessage}), reg: registry.New(rdb, ks)}
-	cfg := httpapi.Config{Logger: slog.New(slog.DiscardHandler)}
+		msgs: messages.NewStore(rdb, ks, messages.Config{MaxBytes: maxMessage, Observer: notes}), reg: registry.New(rdb, ks)}
+	// The API logs at debug level into e.logs; when the test ends the
+	// capture must hold no token. The per-user rate limit is off unless a
+	// test sets one.
+	e.logs = &logBuffer{}
+	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
+	cfg := httpapi.Config{Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), RatePerUser: -1}
 	hub := fanout.New(rdb, fanout.Config{Logger: slog.New(slog.DiscardHandler)})
 	hctx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
@@ -79,7 +90,8 @@ func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 	t.Cleanup(func() { stopHub(); <-hubDone })
 	deps := httpapi.Deps{Rooms: e.rooms, Messages: e.msgs, Sessions: e.reg, Events: pub, Tokens: verifier,
 		Ping:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Notifier: hub, RoomChannel: ks.RoomMessages}
+		Notifier: hub, RoomChannel: ks.RoomMessages,
+		Reads: readstate.NewStore(rdb, ks, readstate.Config{Observer: notes}), Edits: e.msgs, Presence: e.reg, Notes: notes}
 	for _, f := range change {
 		f(&cfg, &deps)
 	}
@@ -87,7 +99,12 @@ func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(h)
+	e.handler = h
+	// Every request and response is validated against api/openapi.yaml
+	// (openapi_test.go); mismatches are reported once the server stopped.
+	checked, report := withSpecCheck(t, h)
+	t.Cleanup(report)
+	ts := httptest.NewServer(checked)
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
 	return e

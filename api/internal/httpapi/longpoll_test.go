@@ -108,3 +108,17 @@ func (e *env) post(t *testing.T, roomID, user int64, text string) {
 		t.Fatalf("send: status %d body %s", r.status, r.body)
 	}
 }
+
+func TestAfterOnlyReadsForwards(t *testing.T) {
+	e := newEnv(t)
+	roomID := e.createDirect(t, 8, 3)
+	for _, m := range []string{"a", "b", "c"} {
+		e.post(t, roomID, 8, m)
+	}
+	path := fmt.Sprintf("/api/v1/chat-rooms/%d/messages", roomID)
+	for q, want := range map[string]string{"?after=0": "[1 2 3]", "?after=1": "[2 3]", "": "[3 2 1]", "?after=0&order=desc": "[3 2 1]"} {
+		if got := fmt.Sprint(seqsOf(t, e.request(t, "GET", path+q, 3, nil))); got != want {
+			t.Errorf("%s: seqs %s, want %s", q, got, want)
+		}
+	}
+}

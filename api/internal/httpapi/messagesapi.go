@@ -68,7 +68,7 @@ func (s *server) history(c *gin.Context) {
 	if page.Messages == nil {
 		page.Messages = []json.RawMessage{}
 	}
-	c.JSON(http.StatusOK, historyJSON{Messages: page.Messages, HasMore: page.HasMore})
+	s.answerHistory(c, id, page)
 }
 
 // historyQuery parses the query parameters of history.
@@ -88,6 +88,11 @@ func historyQuery(c *gin.Context) (messages.Query, error) {
 	q := messages.Query{Before: before, After: after, Limit: int(limit)}
 	switch order, _ := c.GetQuery("order"); order {
 	case "":
+		// An after-only query (after=0 included) reads forwards from a
+		// known seq: oldest first, as a poller continues.
+		_, hasAfter := c.GetQuery("after")
+		_, hasBefore := c.GetQuery("before")
+		q.Ascending = hasAfter && !hasBefore
 	case "asc":
 		q.Ascending = true
 	case "desc":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/room"
 )
 
@@ -76,6 +77,16 @@ func classify(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.Is(err, messages.ErrEmpty), errors.Is(err, messages.ErrInvalidText), errors.Is(err, messages.ErrBadReceiver):
 		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, readstate.ErrRoomNotFound), errors.Is(err, readstate.ErrNotMember):
+		return http.StatusNotFound, "room not found"
+	case errors.Is(err, readstate.ErrBadSeq):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, messages.ErrMessageNotFound):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, messages.ErrNotAuthor), errors.Is(err, messages.ErrEditWindowPassed):
+		return http.StatusForbidden, err.Error()
+	case errors.Is(err, messages.ErrDeleted):
+		return http.StatusConflict, err.Error()
 	}
 	return http.StatusInternalServerError, "internal error"
 }

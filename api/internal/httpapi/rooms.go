@@ -45,6 +45,7 @@ func (s *server) createRoom(c *gin.Context) {
 		status := http.StatusOK
 		if created {
 			status = http.StatusCreated
+			s.announceAdded(c.Request.Context(), r.ID, others[0])
 		}
 		c.JSON(status, r)
 	case room.TypeGroup:
@@ -53,6 +54,7 @@ func (s *server) createRoom(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
+		s.announceAdded(c.Request.Context(), r.ID, othersThan(me, r.MemberIDs)...)
 		c.JSON(http.StatusCreated, r)
 	default:
 		s.fail(c, badRequest(`type must be "direct" or "group"`))
@@ -79,10 +81,12 @@ func (s *server) listRooms(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if rooms == nil {
-		rooms = []room.Room{}
+	out, err := s.withUnread(c.Request.Context(), caller(c), rooms)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
-	c.JSON(http.StatusOK, gin.H{"rooms": rooms})
+	c.JSON(http.StatusOK, gin.H{"rooms": out})
 }
 
 // getRoom answers one room the caller is a member of.
@@ -97,7 +101,7 @@ func (s *server) getRoom(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, r)
+	s.answerRoom(c, r)
 }
 
 // addMemberRequest is the body of POST /chat-rooms/:id/members.
@@ -140,6 +144,7 @@ func (s *server) addMember(c *gin.Context) {
 		if err := s.deps.Events.Room(ctx, ev); err != nil {
 			s.log.Error("announce member added", "room", id, "user", req.UserID, "err", err)
 		}
+		s.joined(ctx, id, req.UserID)
 	}
 	c.JSON(status, membershipJSON{ChatRoomID: id, UserID: req.UserID, Added: added})
 }
@@ -175,6 +180,7 @@ func (s *server) removeMember(c *gin.Context) {
 		if err := s.deps.Events.Room(ctx, ev); err != nil {
 			s.log.Error("announce member removed", "room", id, "user", user, "err", err)
 		}
+		s.left(ctx, id, user)
 	}
 	revoke := wire.Control{Op: wire.OpRevoke, RoomID: id, UserID: user, Reason: "removed from room"}
 	if err := s.deps.Events.Broadcast(ctx, revoke); err != nil {

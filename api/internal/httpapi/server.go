@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/roomwire/roomwire/shared/ratelimit"
 )
 
 // Config configures the API. Zero fields take the documented defaults.
@@ -34,6 +36,12 @@ type Config struct {
 	// MaxWaitsPerUser bounds a user's open long polls (per process);
 	// default 4. More are answered 429.
 	MaxWaitsPerUser int
+	// RatePerUser and RateBurst bound each user's requests (per process):
+	// a token bucket refilled RatePerUser times a second [50] holding
+	// RateBurst [100]. Beyond, 429 with Retry-After. A negative
+	// RatePerUser turns the limit off.
+	RatePerUser float64
+	RateBurst   int
 	// Logger receives request logs and internal errors; default
 	// slog.Default(). Tokens and Authorization headers are never logged.
 	Logger *slog.Logger
@@ -59,6 +67,14 @@ type Deps struct {
 	// long polling uses both.
 	Notifier    Notifier
 	RoomChannel func(roomID int64) string
+	// Reads moves and reads read positions (readstate.Store); Edits edits
+	// and deletes messages (messages.Store); Presence reads users'
+	// presence (registry.Registry); Notes sends personal notifications
+	// (notify.Notifier). See features.go.
+	Reads    ReadStore
+	Edits    MessageEditor
+	Presence PresenceReader
+	Notes    UserNotifier
 }
 
 // server holds what the handlers share; it is immutable after New and so
@@ -68,6 +84,7 @@ type server struct {
 	deps  Deps
 	log   *slog.Logger
 	waits *waitCounter
+	rates *ratelimit.Keyed // requests per user
 }
 
 // New validates deps, fills defaults into cfg and returns the API handler.
@@ -76,6 +93,9 @@ type server struct {
 func New(cfg Config, deps Deps) (http.Handler, error) {
 	if deps.Rooms == nil || deps.Messages == nil || deps.Sessions == nil ||
 		deps.Events == nil || deps.Tokens == nil || deps.Ping == nil || deps.Notifier == nil || deps.RoomChannel == nil {
+		return nil, errors.New("httpapi: every dependency is required")
+	}
+	if deps.Reads == nil || deps.Edits == nil || deps.Presence == nil || deps.Notes == nil {
 		return nil, errors.New("httpapi: every dependency is required")
 	}
 	if cfg.MaxBodyBytes <= 0 {
@@ -90,10 +110,17 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if cfg.MaxWaitsPerUser <= 0 {
 		cfg.MaxWaitsPerUser = 4
 	}
+	if cfg.RatePerUser == 0 {
+		cfg.RatePerUser = 50
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = 100
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, waits: &waitCounter{}}
+	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, waits: &waitCounter{},
+		rates: ratelimit.New(ratelimit.Config{Rate: cfg.RatePerUser, Burst: cfg.RateBurst})}
 	return s.routes(), nil
 }
 
@@ -113,8 +140,9 @@ func (s *server) routes() *gin.Engine {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	s.docsRoutes(r) // /openapi.yaml, /docs: public (docs.go)
 
-	v1 := r.Group("/api/v1", s.authenticate)
+	v1 := r.Group("/api/v1", s.authenticate, s.rateLimit)
 	v1.POST("/chat-rooms", s.createRoom)
 	v1.GET("/chat-rooms", s.listRooms)
 	v1.GET("/chat-rooms/:id", s.getRoom)
@@ -124,6 +152,7 @@ func (s *server) routes() *gin.Engine {
 	v1.POST("/chat-rooms/:id/messages", s.send)
 	v1.GET("/chat-rooms/:id/presence", s.presence)
 	v1.POST("/chat-room/disconnect", s.disconnect)
+	s.featureRoutes(v1)
 	return r
 }
 

@@ -14,11 +14,15 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/shared/config"
+	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/notify"
+	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
@@ -42,10 +46,12 @@ type settings struct {
 	shutdownTimeout time.Duration
 	maxMessage      int
 	historyLen      int
+	outboxMaxLen    int
 	maxFrame        int
 	queueFrames     int
 	queueBytes      int
 	connectTimeout  time.Duration
+	limits          gateway.Config // the hostile-input limits only
 }
 
 func load(getenv func(string) string) (settings, error) {
@@ -75,12 +81,40 @@ func load(getenv func(string) string) (settings, error) {
 	add(err)
 	s.historyLen, err = config.Int(getenv, "HISTORY_LEN", 100000, 1)
 	add(err)
+	s.outboxMaxLen, err = config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100000, 1)
+	add(err)
 	s.maxFrame, err = config.Int(getenv, "WS_MAX_FRAME_BYTES", 64<<10, 1024)
 	add(err)
 	s.queueFrames, err = config.Int(getenv, "WS_QUEUE_FRAMES", 4096, 1)
 	add(err)
 	s.queueBytes, err = config.Int(getenv, "WS_QUEUE_BYTES", 4<<20, 1024)
 	add(err)
+	l := &s.limits
+	l.MaxPreAuthFrameBytes, err = config.Int(getenv, "WS_PREAUTH_MAX_FRAME_BYTES", 8<<10, 1024)
+	add(err)
+	l.MaxPreAuthHeaders, err = config.Int(getenv, "WS_PREAUTH_MAX_HEADERS", 16, 4)
+	add(err)
+	l.MaxPreAuthHeaderBytes, err = config.Int(getenv, "WS_PREAUTH_MAX_HEADER_BYTES", 4<<10, 256)
+	add(err)
+	l.MaxHeaders, err = config.Int(getenv, "WS_MAX_HEADERS", 64, 4)
+	add(err)
+	l.MaxHeaderBytes, err = config.Int(getenv, "WS_MAX_HEADER_BYTES", 8<<10, 256)
+	add(err)
+	l.MaxSubscriptions, err = config.Int(getenv, "WS_MAX_SUBSCRIPTIONS", 64, 1)
+	add(err)
+	l.MaxSessionsPerUser, err = config.Int(getenv, "WS_MAX_SESSIONS_PER_USER", 20, 1)
+	add(err)
+	l.ConnectRate, err = config.Rate(getenv, "WS_CONNECT_RATE", 10)
+	add(err)
+	l.ConnectBurst, err = config.Int(getenv, "WS_CONNECT_BURST", 50, 1)
+	add(err)
+	l.SendRate, err = config.Rate(getenv, "WS_SEND_RATE", 1000)
+	add(err)
+	l.SendBurst, err = config.Int(getenv, "WS_SEND_BURST", 2000, 1)
+	add(err)
+	if l.MaxPreAuthFrameBytes > s.maxFrame {
+		add(errors.New("WS_PREAUTH_MAX_FRAME_BYTES must not exceed WS_MAX_FRAME_BYTES"))
+	}
 	return s, errors.Join(errs...)
 }
 
@@ -94,13 +128,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	log := common.Logger(os.Stderr).With("service", "ws", "node", set.nodeID)
-	if common.DevMode && getenv("JWT_SECRET") == "" {
+	if string(common.JWTSecret) == config.DevSecret {
 		log.Warn("DEV_MODE: using the public development JWT secret; never do this in production")
 	}
-	verifier, err := common.Verifier()
+	verifier, err := common.Verifier(log)
 	if err != nil {
 		return err
 	}
+	defer verifier.Close()
 	rdb, err := common.Redis()
 	if err != nil {
 		return err
@@ -108,15 +143,17 @@ func run(ctx context.Context, getenv func(string) string) error {
 	defer rdb.Close()
 	ks := common.Keys()
 	reg := registry.New(rdb, ks)
-	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen})
+	notes := notify.New(rdb, ks, events.NewPublisher(rdb, ks), notify.Config{OutboxMaxLen: int64(set.outboxMaxLen), Logger: log})
+	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen, Observer: notes})
 	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: backfill{msgs: msgs, keys: ks}})
-	gw := gateway.New(gateway.Config{
-		NodeID: set.nodeID, AllowedOrigins: set.origins, Logger: log,
-		HeartbeatOut: set.heartbeat, HeartbeatIn: set.heartbeat, ConnectTimeout: set.connectTimeout,
-		MaxFrameBytes: set.maxFrame, QueueFrames: set.queueFrames, QueueBytes: set.queueBytes,
-	}, gateway.Deps{
+	gwCfg := set.limits
+	gwCfg.NodeID, gwCfg.AllowedOrigins, gwCfg.Logger = set.nodeID, set.origins, log
+	gwCfg.HeartbeatOut, gwCfg.HeartbeatIn, gwCfg.ConnectTimeout = set.heartbeat, set.heartbeat, set.connectTimeout
+	gwCfg.MaxFrameBytes, gwCfg.QueueFrames, gwCfg.QueueBytes = set.maxFrame, set.queueFrames, set.queueBytes
+	gw := gateway.New(gwCfg, gateway.Deps{
 		Keys: ks, Verifier: verifier, Hub: hub, Sessions: reg,
 		Members: room.NewStore(rdb, ks, room.Config{}), Sender: msgs, History: msgs,
+		Reads: readstate.NewStore(rdb, ks, readstate.Config{Observer: notes}), Typing: typing.NewStore(rdb, ks, typing.Config{}),
 	})
 	// A node beats six times and others look for it three times per TTL,
 	// so a dead node's sessions are gone within TTL + TTL/3.

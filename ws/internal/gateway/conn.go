@@ -1,14 +1,15 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/registry"
@@ -37,8 +38,14 @@ type conn struct {
 	connected bool
 
 	// Owned by the read loop.
-	subs map[string]*subscription
-	txs  map[string][]*stomp.Frame
+	subs   map[string]*subscription
+	txs    map[string][]*stomp.Frame
+	sends  *rate.Limiter // SEND frames; nil without a limit
+	expiry *time.Timer   // ends the session when the token expires; nil before CONNECT
+	// connectBy is when CONNECT must have succeeded; connTimer sends the
+	// ERROR then. Both set by serve.
+	connectBy time.Time
+	connTimer *time.Timer
 
 	// acks holds unacknowledged deliveries of client-ack subscriptions;
 	// watched counts subscriptions per room, for Revoke. Both under ackMu.
@@ -94,7 +101,7 @@ func newConn(srv *Server, ws *websocket.Conn, remoteAddr string) *conn {
 		srv:        srv,
 		ws:         ws,
 		remoteAddr: remoteAddr,
-		dec:        stomp.NewDecoder(stomp.Limits{MaxFrameBytes: srv.cfg.MaxPreAuthFrameBytes, MaxHeaders: 32}),
+		dec:        stomp.NewDecoder(srv.preAuthLimits()),
 		version:    stomp.V12,
 		subs:       make(map[string]*subscription),
 		txs:        make(map[string][]*stomp.Frame),
@@ -110,6 +117,10 @@ func newConn(srv *Server, ws *websocket.Conn, remoteAddr string) *conn {
 func (c *conn) serve(ctx context.Context) {
 	stopWriter := make(chan struct{})
 	go c.writeLoop(stopWriter)
+	// The CONNECT deadline counts from the upgrade, not per read, so a
+	// frame dribbled a byte at a time cannot hold the socket open.
+	c.connectBy = time.Now().Add(c.srv.cfg.ConnectTimeout)
+	c.connTimer = time.AfterFunc(c.srv.cfg.ConnectTimeout, c.connectTimedOut)
 	err := c.readLoop(ctx)
 	if err != nil {
 		p := describe(err)
@@ -121,6 +132,9 @@ func (c *conn) serve(ctx context.Context) {
 			c.srv.log.Debug("connection refused a frame", "session", c.id, "reason", p.message)
 		}
 		c.setEnd("error")
+		if !c.connected {
+			p.detail = "" // it may quote a CONNECT header, i.e. a token
+		}
 		c.finish(c.errorFrame(p, receiptOf(err), !c.connected), p.code, p.message)
 	}
 	// After finish, let the writer flush the final ERROR/RECEIPT and close,
@@ -140,15 +154,31 @@ func (c *conn) serve(ctx context.Context) {
 }
 
 // readLoop reads WebSocket messages and feeds the decoder until the socket
-// closes (nil) or a frame fails (the error to report).
+// closes (nil) or a frame fails (the error to report). Messages are fed in
+// chunks as they arrive, so the decoder's limits, not the size of a
+// WebSocket message, bound what is buffered, and an oversized frame is
+// answered with an ERROR frame.
 func (c *conn) readLoop(ctx context.Context) error {
-	var buf bytes.Buffer
+	chunk := make([]byte, readChunk)
 	for {
 		rctx, cancel := context.WithTimeout(ctx, c.readTimeout())
 		_, r, err := c.ws.Reader(rctx)
-		if err == nil {
-			buf.Reset()
-			_, err = buf.ReadFrom(r)
+		for err == nil {
+			var n int
+			n, err = r.Read(chunk)
+			if n > 0 {
+				if derr := c.dec.Decode(chunk[:n], c.handle); derr != nil {
+					cancel()
+					if errors.Is(derr, errStop) {
+						return nil
+					}
+					return derr
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				err = nil // this message is over; read the next
+				break
+			}
 		}
 		cancel()
 		if err != nil {
@@ -157,20 +187,19 @@ func (c *conn) readLoop(ctx context.Context) error {
 			}
 			return nil // socket closed, timed out or broken: nothing more to say
 		}
-		if err := c.dec.Decode(buf.Bytes(), c.handle); err != nil {
-			if errors.Is(err, errStop) {
-				return nil
-			}
-			return err
-		}
 	}
 }
+
+// readChunk is how much of a WebSocket message is fed to the decoder at once.
+const readChunk = 16 << 10
 
 // readTimeout is the longest silence tolerated from the client: the
 // CONNECT timeout before CONNECT, then twice the negotiated heart-beat.
 func (c *conn) readTimeout() time.Duration {
 	if !c.connected {
-		return c.srv.cfg.ConnectTimeout
+		// connTimer ends the connection at connectBy with an ERROR; the
+		// read deadline is only the backstop, after the writer's grace.
+		return max(time.Until(c.connectBy)+c.srv.cfg.WriteTimeout+time.Second, time.Millisecond)
 	}
 	if c.hbIn > 0 {
 		return 2*c.hbIn + time.Second
@@ -180,6 +209,10 @@ func (c *conn) readTimeout() time.Duration {
 
 // end releases everything the session holds, once.
 func (c *conn) end() {
+	c.connTimer.Stop()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	for _, s := range c.subs {
 		c.srv.hub.Unsubscribe(s.channel, s)
 	}
@@ -193,6 +226,26 @@ func (c *conn) end() {
 		c.srv.log.Warn("remove session from registry", "session", c.id, "err", err)
 	}
 	c.srv.log.Debug("session ended", "session", c.id, "user", c.ident.UserID, "reason", c.reason())
+}
+
+// connectTimedOut ends a connection that has not completed CONNECT within
+// ConnectTimeout (ERROR "timed out waiting for CONNECT", close 1008). It runs
+// on the timer's goroutine and only queues; a successful CONNECT stops the
+// timer first.
+func (c *conn) connectTimedOut() {
+	c.setEnd("timeout")
+	// Built without c.version, which the read loop may be writing.
+	f := &stomp.Frame{Command: "ERROR", Headers: []stomp.Header{{Key: "message", Value: errConnectTimeout.Error()}}}
+	c.finish(stomp.AppendFrame(nil, f, stomp.V10), websocket.StatusPolicyViolation, "connect timeout")
+}
+
+// expire ends the session when its token's exp passes (ERROR "token
+// expired", close 1008); the client reconnects with a fresh token. It runs
+// on the expiry timer's goroutine and only queues.
+func (c *conn) expire() {
+	c.setEnd("token-expired")
+	p := describe(errTokenExpired)
+	c.finish(c.errorFrame(p, "", false), p.code, "token expired")
 }
 
 // kick ends the session from outside the read loop with an ERROR frame.

@@ -28,6 +28,12 @@ var (
 	errBadRequest = errors.New("bad request")
 	// errLimit: a configured bound was exceeded.
 	errLimit = errors.New("limit exceeded")
+	// errRateLimited: SEND frames came faster than Config.SendRate allows.
+	errRateLimited = errors.New("rate limit exceeded")
+	// errConnectTimeout: CONNECT did not succeed within Config.ConnectTimeout.
+	errConnectTimeout = errors.New("timed out waiting for CONNECT")
+	// errTokenExpired: the CONNECT token's exp passed during the session.
+	errTokenExpired = errors.New("token expired")
 	// errUnavailable: a backing service (Redis) failed.
 	errUnavailable = errors.New("service unavailable, try again")
 	// errKicked: the session was ended from outside (API, revoke, shutdown).
@@ -57,7 +63,7 @@ func describe(err error) problem {
 	case errors.Is(err, messages.ErrEmpty), errors.Is(err, messages.ErrTooLong),
 		errors.Is(err, messages.ErrInvalidText), errors.Is(err, messages.ErrBadReceiver):
 		return problem{err.Error(), "", websocket.StatusPolicyViolation}
-	case errors.Is(err, errLimit):
+	case errors.Is(err, errLimit), errors.Is(err, errRateLimited), errors.Is(err, errTokenExpired):
 		return problem{err.Error(), "", websocket.StatusPolicyViolation}
 	case errors.Is(err, errKicked):
 		return problem{err.Error(), "", websocket.StatusNormalClosure}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
@@ -55,6 +57,9 @@ func (c *conn) dispatch(f *stomp.Frame) error {
 			return errNotConnected
 		}
 		return c.onConnect(f)
+	}
+	if f.Command == "SEND" && c.sends != nil && !c.sends.Allow() {
+		return errRateLimited
 	}
 	var err error
 	switch f.Command {
@@ -147,6 +152,9 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 			}
 		}
 	}
+	if err := c.checkSessionCount(ctx, ident.UserID); err != nil {
+		return err
+	}
 	cx, cy := parseHeartBeat(f.Value("heart-beat"))
 	sx, sy := c.srv.cfg.HeartbeatOut, c.srv.cfg.HeartbeatIn
 	if cy > 0 && sx > 0 {
@@ -168,6 +176,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		return errUnavailable
 	}
 	c.connected = true
+	c.connTimer.Stop()
 	if c.hbOut > 0 {
 		c.hb <- c.hbOut
 	}
@@ -181,7 +190,29 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		{Key: "user-name", Value: strconv.FormatInt(ident.UserID, 10)},
 	}}
 	c.enqueue(outItem{frame: stomp.AppendFrame(nil, reply, version)})
+	c.markEntered(ctx)
+	if c.srv.cfg.SendRate > 0 {
+		c.sends = rate.NewLimiter(rate.Limit(c.srv.cfg.SendRate), c.srv.cfg.SendBurst)
+	}
+	if !ident.ExpiresAt.IsZero() {
+		// No leeway here: the session ends when the token says it does.
+		c.expiry = time.AfterFunc(time.Until(ident.ExpiresAt), c.expire)
+	}
 	c.srv.log.Debug("session connected", "session", c.id, "user", ident.UserID, "room", roomID, "version", version)
+	return nil
+}
+
+// checkSessionCount refuses a CONNECT when the user already has
+// MaxSessionsPerUser sessions (on any node).
+func (c *conn) checkSessionCount(ctx context.Context, userID int64) error {
+	sessions, err := c.srv.sessions.UserSessions(ctx, userID)
+	if err != nil {
+		c.srv.log.Warn("count user sessions", "err", err)
+		return errUnavailable
+	}
+	if len(sessions) >= c.srv.cfg.MaxSessionsPerUser {
+		return limitErr("at most %d concurrent sessions per user", c.srv.cfg.MaxSessionsPerUser)
+	}
 	return nil
 }
 

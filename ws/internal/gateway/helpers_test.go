@@ -44,9 +44,22 @@ type env struct {
 	reg   *registry.Registry
 	gw    *gateway.Server
 	url   string
+	logs  *logBuffer // everything the node logs, at debug level
 }
 
 func newEnv(t testing.TB, mutate func(*gateway.Config)) *env {
+	t.Helper()
+	verifier, err := auth.NewVerifier(auth.Config{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvVerifier(t, verifier, mutate)
+}
+
+// newEnvVerifier is newEnv with another token verifier. The CONNECT rate
+// limit per IP is off unless mutate sets one: every test dials from
+// 127.0.0.1.
+func newEnvVerifier(t testing.TB, verifier gateway.Verifier, mutate func(*gateway.Config)) *env {
 	t.Helper()
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
@@ -54,13 +67,15 @@ func newEnv(t testing.TB, mutate func(*gateway.Config)) *env {
 	e.rooms = room.NewStore(rdb, ks, room.Config{})
 	e.msgs = messages.NewStore(rdb, ks, messages.Config{MaxBytes: 40000})
 	e.reg = registry.New(rdb, ks)
-	verifier, err := auth.NewVerifier(auth.Config{Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Every test's node logs at debug level into e.logs (warnings also go
+	// to stderr); when the test ends the capture must hold no token.
+	e.logs = &logBuffer{}
+	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
+	log := slog.New(slog.NewMultiHandler(
+		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),
+		slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	hub := fanout.New(rdb, fanout.Config{Logger: log})
-	cfg := gateway.Config{NodeID: "node-" + ks.Prefix(), Logger: log, WriteTimeout: 2 * time.Second}
+	cfg := gateway.Config{NodeID: "node-" + ks.Prefix(), Logger: log, WriteTimeout: 2 * time.Second, ConnectRate: -1}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -3,7 +3,9 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
@@ -17,25 +19,15 @@ const SendDestination = "/pub/send-message"
 // the seed's JSON; unknown fields are ignored, but sendId, when present,
 // must be the session's user, and chatRoomId defaults to the CONNECT room.
 func (c *conn) onSend(f *stomp.Frame) error {
+	if handled, err := c.onFeatureSend(f); handled {
+		return err
+	}
 	if dest := f.Value("destination"); dest != SendDestination {
 		return fmt.Errorf("%w: %q (send to %s)", errUnknownDestination, dest, SendDestination)
 	}
-	var req wire.SendRequest
-	dec := json.NewDecoder(bytes.NewReader(f.Body))
-	if err := dec.Decode(&req); err != nil {
-		return badRequest("body must be JSON like {\"chatRoomId\":2,\"message\":\"hi\"}")
-	}
-	if dec.More() {
-		return badRequest("body must hold one JSON object")
-	}
-	if req.SendID != 0 && req.SendID != c.ident.UserID {
-		return errIdentity
-	}
-	if req.ChatRoomID == 0 {
-		req.ChatRoomID = c.roomID
-	}
-	if req.ChatRoomID <= 0 || req.RcvID < 0 {
-		return badRequest("chatRoomId must be a positive integer (or CONNECT with chatRoomId)")
+	req, err := parseSendBody(f.Body, c.ident.UserID, c.roomID)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := c.srv.redisCtx()
 	defer cancel()
@@ -47,6 +39,30 @@ func (c *conn) onSend(f *stomp.Frame) error {
 		return errUnavailable
 	}
 	return nil
+}
+
+// parseSendBody decodes a SEND body for user, whose CONNECT named
+// defaultRoom (0 for none). It returns errBadRequest or errIdentity errors
+// whose texts never quote the body. FuzzSendBody holds it to that.
+func parseSendBody(body []byte, user, defaultRoom int64) (wire.SendRequest, error) {
+	var req wire.SendRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		return req, badRequest("body must be JSON like {\"chatRoomId\":2,\"message\":\"hi\"}")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return req, badRequest("body must hold one JSON object")
+	}
+	if req.SendID != 0 && req.SendID != user {
+		return req, errIdentity
+	}
+	if req.ChatRoomID == 0 {
+		req.ChatRoomID = defaultRoom
+	}
+	if req.ChatRoomID <= 0 || req.RcvID < 0 {
+		return req, badRequest("chatRoomId must be a positive integer (or CONNECT with chatRoomId)")
+	}
+	return req, nil
 }
 
 // inTransaction buffers a SEND/ACK/NACK of an open transaction.

@@ -8,8 +8,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +23,7 @@ import (
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/ratelimit"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
@@ -46,11 +50,13 @@ type History interface {
 	Since(ctx context.Context, roomID, after int64, limit int) ([][]byte, int64, error)
 }
 
-// Sessions is the session registry.
+// Sessions is the session registry. UserSessions (read only) counts a
+// user's sessions on every node for MaxSessionsPerUser.
 type Sessions interface {
 	Register(ctx context.Context, s registry.Session) (bool, error)
 	// End removes this node's own session (views included, idempotently).
 	End(ctx context.Context, s registry.Session, reason string) (bool, error)
+	UserSessions(ctx context.Context, userID int64) (map[string]int64, error)
 }
 
 // Broker is the node's pub/sub hub.
@@ -72,20 +78,43 @@ type Config struct {
 	IdleTimeout    time.Duration // read timeout without heart-beats [5m]
 	WriteTimeout   time.Duration // deadline of each socket write [10s]
 	RedisTimeout   time.Duration // deadline of each Redis call of a frame [5s]
-	// MaxPreAuthFrameBytes bounds frames before CONNECT succeeds [8 KiB];
-	// MaxFrameBytes after [64 KiB]; MaxHeaders after [64].
-	MaxPreAuthFrameBytes int
-	MaxFrameBytes        int
-	MaxHeaders           int
-	QueueFrames          int // outbound frames queued per connection [4096]
-	QueueBytes           int // outbound bytes queued per connection [4 MiB]
-	MaxBatchBytes        int // bytes coalesced into one WebSocket message [64 KiB]
-	MaxSubscriptions     int // per session [64]
-	MaxTransactions      int // open per session [16]
-	MaxTxFrames          int // frames per transaction [128]
-	MaxPendingAcks       int // unacknowledged client-ack deliveries [1024]
-	MaxReplay            int // messages replayed for one last-seq SUBSCRIBE [1000]
-	Logger               *slog.Logger
+	// Before CONNECT succeeds a frame is bounded by MaxPreAuthFrameBytes
+	// [8 KiB], MaxPreAuthHeaders header lines [16] of MaxPreAuthHeaderBytes
+	// each [4 KiB, room for a large JWT]; after it by MaxFrameBytes
+	// [64 KiB], MaxHeaders [64] and MaxHeaderBytes [8 KiB]. These also bound
+	// the bytes buffered for an unfinished frame.
+	MaxPreAuthFrameBytes  int
+	MaxPreAuthHeaders     int
+	MaxPreAuthHeaderBytes int
+	MaxFrameBytes         int
+	MaxHeaders            int
+	MaxHeaderBytes        int
+	// MaxSessionsPerUser bounds a user's concurrent sessions on all nodes
+	// together [20]; a CONNECT beyond gets ERROR. Checked before the new
+	// session registers, so racing CONNECTs may overshoot by a few.
+	MaxSessionsPerUser int
+	// ConnectRate and ConnectBurst bound WebSocket upgrades per remote IP
+	// (IPv6: per /64) on this node: a token bucket refilled ConnectRate
+	// times a second [10] holding ConnectBurst [50]. Beyond, the upgrade
+	// is answered 429 with Retry-After. Negative ConnectRate: no limit.
+	// The peer address is used as is (no X-Forwarded-For).
+	ConnectRate  float64
+	ConnectBurst int
+	// SendRate and SendBurst bound SEND frames per session: a token bucket
+	// refilled SendRate times a second [1000] holding SendBurst [2000]. A
+	// SEND beyond gets ERROR "rate limit exceeded" and the connection is
+	// closed (1008). Negative SendRate: no limit.
+	SendRate         float64
+	SendBurst        int
+	QueueFrames      int // outbound frames queued per connection [4096]
+	QueueBytes       int // outbound bytes queued per connection [4 MiB]
+	MaxBatchBytes    int // bytes coalesced into one WebSocket message [64 KiB]
+	MaxSubscriptions int // per session [64]
+	MaxTransactions  int // open per session [16]
+	MaxTxFrames      int // frames per transaction [128]
+	MaxPendingAcks   int // unacknowledged client-ack deliveries [1024]
+	MaxReplay        int // messages replayed for one last-seq SUBSCRIBE [1000]
+	Logger           *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -109,8 +138,20 @@ func (c *Config) defaults() {
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.RedisTimeout, 5*time.Second)
 	defInt(&c.MaxPreAuthFrameBytes, 8<<10)
+	defInt(&c.MaxPreAuthHeaders, 16)
+	defInt(&c.MaxPreAuthHeaderBytes, 4<<10)
 	defInt(&c.MaxFrameBytes, 64<<10)
 	defInt(&c.MaxHeaders, 64)
+	defInt(&c.MaxHeaderBytes, 8<<10)
+	defInt(&c.MaxSessionsPerUser, 20)
+	if c.ConnectRate == 0 {
+		c.ConnectRate = 10
+	}
+	defInt(&c.ConnectBurst, 50)
+	if c.SendRate == 0 {
+		c.SendRate = 1000
+	}
+	defInt(&c.SendBurst, 2000)
 	defInt(&c.QueueFrames, 4096)
 	defInt(&c.QueueBytes, 4<<20)
 	defInt(&c.MaxBatchBytes, 64<<10)
@@ -135,7 +176,10 @@ type Server struct {
 	history  History
 	sessions Sessions
 	hub      Broker
+	reads    ReadMarker // nil: no read destination, nothing marked at CONNECT
+	typist   Typist     // nil: no typing destination
 	origins  []string
+	connects *ratelimit.Keyed // upgrades per remote IP
 
 	// mu guards live: this node's open sessions by id (socket handles for
 	// kicks; the registry of record is in Redis).
@@ -156,13 +200,18 @@ type Deps struct {
 	History  History
 	Sessions Sessions
 	Hub      Broker
+	// Reads and Typing serve the chat features (features.go); optional.
+	Reads  ReadMarker
+	Typing Typist
 }
 
 // New returns a Server.
 func New(cfg Config, d Deps) *Server {
 	cfg.defaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, keys: d.Keys, verifier: d.Verifier, members: d.Members,
-		sender: d.Sender, history: d.History, sessions: d.Sessions, hub: d.Hub, live: make(map[string]*conn)}
+		sender: d.Sender, history: d.History, sessions: d.Sessions, hub: d.Hub, live: make(map[string]*conn),
+		connects: ratelimit.New(ratelimit.Config{Rate: cfg.ConnectRate, Burst: cfg.ConnectBurst})}
+	s.reads, s.typist = d.Reads, d.Typing
 	for _, o := range cfg.AllowedOrigins {
 		if u, err := url.Parse(o); err == nil && u.Host != "" {
 			o = u.Host
@@ -185,6 +234,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.wg.Done()
+	if ok, retry := s.connects.Allow(ipKey(remoteAddr(r.RemoteAddr))); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		http.Error(w, "too many connection attempts from this address, retry later", http.StatusTooManyRequests)
+		s.log.Debug("websocket upgrade rate-limited", "remote", r.RemoteAddr)
+		return
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{"v12.stomp", "v11.stomp", "v10.stomp"},
 		OriginPatterns: s.origins,
@@ -193,13 +248,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes) + 1024)
+	// The decoder bounds frames as it is fed (readLoop streams messages
+	// into it), so an oversized frame gets a STOMP ERROR; this bound only
+	// stops one WebSocket message packing endless complete frames.
+	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes) * 16)
 	c := newConn(s, ws, remoteAddr(r.RemoteAddr))
 	c.serve(context.Background())
 }
 
 func (s *Server) frameLimits() stomp.Limits {
-	return stomp.Limits{MaxFrameBytes: s.cfg.MaxFrameBytes, MaxHeaders: s.cfg.MaxHeaders}
+	return stomp.Limits{MaxFrameBytes: s.cfg.MaxFrameBytes, MaxHeaders: s.cfg.MaxHeaders, MaxHeaderBytes: s.cfg.MaxHeaderBytes}
+}
+
+func (s *Server) preAuthLimits() stomp.Limits {
+	return stomp.Limits{MaxFrameBytes: s.cfg.MaxPreAuthFrameBytes, MaxHeaders: s.cfg.MaxPreAuthHeaders,
+		MaxHeaderBytes: s.cfg.MaxPreAuthHeaderBytes}
+}
+
+// ipKey is the rate-limit key of a peer address: the IP, or its /64 for
+// IPv6 (one host usually holds a whole /64).
+func ipKey(host string) string {
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.Is4() || ip.Is4In6() {
+		return host
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return host
+	}
+	return p.String()
 }
 
 func (s *Server) redisCtx() (context.Context, context.CancelFunc) {

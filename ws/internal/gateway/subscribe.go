@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ type subscription struct {
 	channel string
 	roomID  int64
 	ack     string
+	skip    []byte // deliveries starting with these bytes are not for this session (ownTyping)
 	idEsc   []byte // id and destination escaped once for MESSAGE headers
 	destEsc []byte
 	pending []string // unacknowledged ack ids, oldest first (client modes); guarded by c.ackMu
@@ -38,6 +40,9 @@ type subscription struct {
 
 // Deliver queues m for this subscription; called by the hub, never blocks.
 func (s *subscription) Deliver(m *fanout.Msg) {
+	if s.skip != nil && bytes.HasPrefix(m.Payload, s.skip) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replaying {
@@ -53,6 +58,9 @@ func (s *subscription) Deliver(m *fanout.Msg) {
 
 // destination maps a subscribable destination to its room and channel.
 func (c *conn) destination(dest string) (roomID int64, channel string, err error) {
+	if dest == NotificationsDestination {
+		return 0, c.srv.keys.UserNotifications(c.ident.UserID), nil
+	}
 	const prefix = "/sub/chat/room/"
 	rest, ok := strings.CutPrefix(dest, prefix)
 	if !ok {
@@ -101,14 +109,14 @@ func (c *conn) onSubscribe(f *stomp.Frame) error {
 	}
 	ctx, cancel := c.srv.redisCtx()
 	defer cancel()
-	if err := c.requireMember(ctx, roomID, c.ident.UserID); err != nil {
+	if err := c.mayWatch(ctx, roomID); err != nil {
 		return err
 	}
 	resumeFrom, resuming, err := resumeSeq(f, channel == c.srv.keys.RoomMessages(roomID))
 	if err != nil {
 		return err
 	}
-	s := &subscription{c: c, id: id, dest: dest, channel: channel, roomID: roomID, ack: ack, replaying: resuming,
+	s := &subscription{c: c, id: id, dest: dest, channel: channel, roomID: roomID, ack: ack, replaying: resuming, skip: c.ownTyping(roomID, channel),
 		idEsc: stomp.AppendEscaped(nil, id, c.version), destEsc: stomp.AppendEscaped(nil, dest, c.version)}
 	if err := c.srv.hub.Subscribe(ctx, channel, s); err != nil {
 		c.srv.log.Warn("hub subscribe", "err", err)

@@ -1,0 +1,25 @@
+package httpapi
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+)
+
+// rateLimit spends one token of the caller's bucket (Config.RatePerUser,
+// Config.RateBurst) per request behind authenticate; without one it answers
+// 429 with Retry-After (whole seconds, rounded up). Buckets are per api
+// process.
+func (s *server) rateLimit(c *gin.Context) {
+	ok, retry := s.rates.Allow(strconv.FormatInt(caller(c), 10))
+	if ok {
+		c.Next()
+		return
+	}
+	c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(retry.Seconds())))))
+	s.problem(c, http.StatusTooManyRequests, "rate limit exceeded: at most "+
+		strconv.FormatFloat(s.cfg.RatePerUser, 'g', -1, 64)+" requests per second per user, bursts of "+
+		strconv.Itoa(s.cfg.RateBurst))
+}

@@ -1,0 +1,154 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/roomwire/roomwire/api/internal/httpapi"
+	"github.com/roomwire/roomwire/shared/auth/authtest"
+)
+
+// logBuffer is a slog destination safe for concurrent writers.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestTokenTableOverREST runs the shared token table (authtest) against the
+// API: good tokens of every key kind are served, bad ones get 401 with the
+// verifier's reason and never an echo of the token. The API's debug log,
+// captured throughout (with failing and hostile requests too), never holds
+// a token or an Authorization value.
+func TestTokenTableOverREST(t *testing.T) {
+	k := authtest.Shared()
+	logs := &logBuffer{}
+	e := newEnv(t, func(c *httpapi.Config, d *httpapi.Deps) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		d.Tokens = k.Verifier(t)
+	})
+	get := func(t *testing.T, header string) resp {
+		req := newRequest(t, "GET", e.url+"/api/v1/chat-rooms", nil)
+		req.Header.Set("Authorization", header)
+		return send(t, req)
+	}
+	var used []string
+	for _, tc := range k.Valid(t, 8) {
+		used = append(used, tc.Token)
+		t.Run("valid/"+tc.Name, func(t *testing.T) {
+			get(t, "Bearer "+tc.Token).want(t, http.StatusOK, nil)
+		})
+	}
+	for _, tc := range k.Invalid(t, 8) {
+		used = append(used, tc.Token)
+		t.Run("invalid/"+tc.Name, func(t *testing.T) {
+			res := get(t, "Bearer "+tc.Token)
+			res.wantProblem(t, http.StatusUnauthorized, tc.Reason)
+			if leaks(string(res.body), tc.Token) {
+				t.Fatalf("the answer quotes the token: %s", res.body)
+			}
+		})
+	}
+	// More places a token might travel: a failing request of a valid
+	// user, a query string, a body.
+	tok := authtest.Sign(t, "HS256", k.Secret, "", authtest.Claims(8, nil))
+	used = append(used, tok)
+	for _, r := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/chat-rooms/999999", ""},
+		{"GET", "/api/v1/chat-rooms?access_token=" + tok, ""},
+		{"GET", "/api/v1/chat-rooms/" + tok, ""},
+		{"GET", "/api/v1/" + tok + "/x", ""},
+		{"POST", "/api/v1/chat-rooms", `{"type":"group","token":"` + tok + `"}`},
+		{"POST", "/api/v1/chat-rooms", `{"type":"` + tok + `"}`},
+	} {
+		var body any
+		if r.body != "" {
+			body = r.body
+		}
+		req := newRequest(t, r.method, e.url+r.path, body)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if res := send(t, req); res.status >= 500 {
+			t.Errorf("%s %s: status %d", r.method, r.path, res.status)
+		}
+	}
+
+	out := logs.String()
+	if !strings.Contains(out, "http request") || !strings.Contains(out, "user="+strconv.Itoa(8)) {
+		t.Fatalf("the log capture saw nothing: %q", out)
+	}
+	for _, tok := range used {
+		if leaks(out, tok) {
+			t.Errorf("the log holds (part of) token %.20s...", tok)
+		}
+	}
+	if strings.Contains(strings.ToLower(out), "bearer") {
+		t.Error("the log holds an Authorization value")
+	}
+}
+
+// jwtLike matches the header and payload of any JWT (both are base64url
+// JSON objects, so they start with "eyJ").
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}`)
+
+// assertNoSecrets fails t when logs hold anything like a token, an
+// Authorization value or the test secret.
+func assertNoSecrets(t testing.TB, logs string) {
+	t.Helper()
+	if m := jwtLike.FindString(logs); m != "" {
+		t.Errorf("the API's log holds a token: %.40s...", m)
+	}
+	if strings.Contains(strings.ToLower(logs), "bearer") {
+		t.Error("the API's log holds an Authorization value")
+	}
+	if strings.Contains(logs, string(testSecret)) {
+		t.Error("the API's log holds the JWT secret")
+	}
+}
+
+// leaks reports whether s holds the token or its signature or payload.
+func leaks(s, token string) bool {
+	if strings.Contains(s, token) {
+		return true
+	}
+	parts := strings.Split(token, ".")
+	for _, p := range parts[1:] {
+		if len(p) >= 16 && strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRateLimitPerUser: beyond the burst a user gets 429 problem+json with
+// Retry-After; other users are not affected.
+func TestRateLimitPerUser(t *testing.T) {
+	e := newEnv(t, func(c *httpapi.Config, _ *httpapi.Deps) { c.RatePerUser, c.RateBurst = 0.5, 3 })
+	for range 3 {
+		e.request(t, "GET", "/api/v1/chat-rooms", 8, nil).want(t, http.StatusOK, nil)
+	}
+	res := e.request(t, "GET", "/api/v1/chat-rooms", 8, nil)
+	res.wantProblem(t, http.StatusTooManyRequests, "rate limit exceeded")
+	if s, err := strconv.Atoi(res.header.Get("Retry-After")); err != nil || s < 1 || s > 2 {
+		t.Fatalf("Retry-After %q, want 1-2 seconds", res.header.Get("Retry-After"))
+	}
+	e.request(t, "GET", "/api/v1/chat-rooms", 3, nil).want(t, http.StatusOK, nil)
+	// Unauthenticated requests do not spend anyone's tokens.
+	e.request(t, "GET", "/api/v1/chat-rooms", 0, nil).wantProblem(t, http.StatusUnauthorized, "missing token")
+}

@@ -1,0 +1,245 @@
+// Package notify produces personal notifications and offline records.
+//
+// After every message (the post-send step of the one send path, run by
+// messages.Store through its Observer) it reads, in one Lua step on the
+// room's slot (sent.lua), the members with no session in the room, then in
+// one pipeline over their user slots whether they have a live session at
+// all. Members with a session elsewhere get {"type":"MESSAGE",...} on their
+// notifications channel (every session of theirs, on any node, that
+// subscribed to /user/queue/notifications); members with no session at all
+// get a record in the outbox stream (keys.NotificationsOutbox) for a push
+// worker. It also announces membership changes (ADDED / REMOVED) and unread
+// counts after reads (UNREAD, as readstate's Observer).
+//
+// The work per message is bounded: rooms with more than MaxRecipients
+// members get no per-message notifications (their members see unread
+// counts in the room list), and each step runs under Timeout. Failures are
+// logged, never returned: the message is stored and published already.
+package notify
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/readstate"
+	"github.com/roomwire/roomwire/shared/wire"
+)
+
+//go:embed sent.lua
+var sentLua string
+
+var sentScript = redis.NewScript(sentLua)
+
+// Publisher publishes personal notifications; events.Publisher implements it.
+type Publisher interface {
+	Users(ctx context.Context, notes ...events.UserNote) error
+}
+
+// Config configures a Notifier. Zero fields take the defaults.
+type Config struct {
+	// MaxRecipients: rooms with more members than this get no MESSAGE
+	// notifications and no outbox records; default 1000.
+	MaxRecipients int
+	// PreviewRunes bounds the message preview in characters; default 100.
+	PreviewRunes int
+	// OutboxMaxLen trims the outbox stream (XADD MAXLEN ~); default 100000.
+	OutboxMaxLen int64
+	// Timeout bounds each notification step; default 2s.
+	Timeout time.Duration
+	// Logger receives failures; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Outbox record fields, as XADD writes them (all values are strings).
+const (
+	FieldUserID      = "userId"
+	FieldChatRoomID  = "chatRoomId"
+	FieldSeq         = "seq"
+	FieldSendID      = "sendId"
+	FieldPreview     = "preview"
+	FieldSentAt      = "sentAt"
+	FieldUnreadCount = "unreadCount"
+)
+
+// Notifier sends personal notifications. It is safe for concurrent use.
+type Notifier struct {
+	rdb  redis.UniversalClient
+	keys keys.Space
+	pub  Publisher
+	cfg  Config
+}
+
+var (
+	_ messages.SendObserver = (*Notifier)(nil)
+	_ readstate.Observer    = (*Notifier)(nil)
+)
+
+// New returns a Notifier; zero fields of cfg take their defaults.
+func New(rdb redis.UniversalClient, ks keys.Space, pub Publisher, cfg Config) *Notifier {
+	if cfg.MaxRecipients <= 0 {
+		cfg.MaxRecipients = 1000
+	}
+	if cfg.PreviewRunes <= 0 {
+		cfg.PreviewRunes = 100
+	}
+	if cfg.OutboxMaxLen <= 0 {
+		cfg.OutboxMaxLen = 100000
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Notifier{rdb: rdb, keys: ks, pub: pub, cfg: cfg}
+}
+
+// MessageSent is the post-send step (messages.SendObserver): MESSAGE
+// notifications for members online elsewhere, outbox records for members
+// offline, and the sender's read position moved to the message.
+func (n *Notifier) MessageSent(ctx context.Context, m wire.Message) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.Timeout)
+	defer cancel()
+	if err := n.messageSent(ctx, m); err != nil {
+		n.cfg.Logger.Warn("post-send notifications failed", "room", m.ChatRoomID, "seq", m.Seq, "err", err)
+	}
+}
+
+// away is a member with no session in the room.
+type away struct {
+	user, unread int64
+}
+
+func (n *Notifier) messageSent(ctx context.Context, m wire.Message) error {
+	ks := []string{n.keys.RoomMembers(m.ChatRoomID), n.keys.RoomPresence(m.ChatRoomID), n.keys.RoomRead(m.ChatRoomID)}
+	vals, err := sentScript.Run(ctx, n.rdb, ks, m.SendID, m.Seq, n.cfg.MaxRecipients).Int64Slice()
+	if err != nil {
+		return fmt.Errorf("find absent members: %w", err)
+	}
+	if len(vals) < 2 {
+		return fmt.Errorf("find absent members: unexpected reply %v", vals)
+	}
+	var notes []events.UserNote
+	if prev := vals[0]; prev < m.Seq-1 {
+		// Sending read everything before: the sender's other sessions learn
+		// that this room has nothing unread any more.
+		notes = append(notes, events.UserNote{UserID: m.SendID, Note: wire.Notification{
+			Type: wire.NoteUnread, ChatRoomID: m.ChatRoomID, UnreadCount: wire.Count(0)}})
+	}
+	if vals[1] == 1 {
+		n.cfg.Logger.Debug("room too large for message notifications", "room", m.ChatRoomID, "max", n.cfg.MaxRecipients)
+	}
+	var absent []away
+	for i := 2; i+1 < len(vals); i += 2 {
+		absent = append(absent, away{user: vals[i], unread: max(0, m.Seq-vals[i+1])})
+	}
+	online, err := n.online(ctx, absent)
+	if err != nil {
+		return err
+	}
+	preview := Preview(m.Message, n.cfg.PreviewRunes)
+	var offline []away
+	for i, a := range absent {
+		if !online[i] {
+			offline = append(offline, a)
+			continue
+		}
+		notes = append(notes, events.UserNote{UserID: a.user, Note: wire.Notification{Type: wire.NoteMessage,
+			ChatRoomID: m.ChatRoomID, Seq: m.Seq, SendID: m.SendID, Preview: preview, UnreadCount: wire.Count(a.unread)}})
+	}
+	if err := n.pub.Users(ctx, notes...); err != nil {
+		return err
+	}
+	return n.outbox(ctx, m, preview, offline)
+}
+
+// online reports, for each member, whether they have any live session;
+// the session hashes are on the users' slots, read in one pipeline.
+func (n *Notifier) online(ctx context.Context, members []away) ([]bool, error) {
+	if len(members) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.IntCmd, len(members))
+	_, err := n.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, a := range members {
+			cmds[i] = p.HLen(ctx, n.keys.UserSessions(a.user))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count sessions of %d absent members: %w", len(members), err)
+	}
+	out := make([]bool, len(members))
+	for i, c := range cmds {
+		out[i] = c.Val() > 0
+	}
+	return out, nil
+}
+
+// outbox appends one record per offline member to the outbox stream.
+func (n *Notifier) outbox(ctx context.Context, m wire.Message, preview string, offline []away) error {
+	if len(offline) == 0 {
+		return nil
+	}
+	_, err := n.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, a := range offline {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: n.keys.NotificationsOutbox(), MaxLen: n.cfg.OutboxMaxLen, Approx: true,
+				Values: []any{FieldUserID, a.user, FieldChatRoomID, m.ChatRoomID, FieldSeq, m.Seq, FieldSendID, m.SendID,
+					FieldPreview, preview, FieldSentAt, m.SentAt, FieldUnreadCount, a.unread}})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append %d outbox records: %w", len(offline), err)
+	}
+	return nil
+}
+
+// Added tells each user they were added to room (ADDED).
+func (n *Notifier) Added(ctx context.Context, roomID int64, users ...int64) error {
+	notes := make([]events.UserNote, len(users))
+	for i, u := range users {
+		notes[i] = events.UserNote{UserID: u, Note: wire.Notification{Type: wire.NoteAdded, ChatRoomID: roomID}}
+	}
+	return n.pub.Users(ctx, notes...)
+}
+
+// Removed tells user they were removed from (or left) room (REMOVED).
+func (n *Notifier) Removed(ctx context.Context, roomID, user int64) error {
+	return n.pub.Users(ctx, events.UserNote{UserID: user, Note: wire.Notification{Type: wire.NoteRemoved, ChatRoomID: roomID}})
+}
+
+// ReadMoved tells user's sessions their unread count of room (UNREAD);
+// readstate calls it after a read moved the position.
+func (n *Notifier) ReadMoved(ctx context.Context, roomID, userID, unread int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.Timeout)
+	defer cancel()
+	note := events.UserNote{UserID: userID, Note: wire.Notification{Type: wire.NoteUnread, ChatRoomID: roomID, UnreadCount: wire.Count(unread)}}
+	if err := n.pub.Users(ctx, note); err != nil {
+		n.cfg.Logger.Warn("unread notification failed", "room", roomID, "user", userID, "err", err)
+	}
+}
+
+// Preview returns text cut to at most runes characters, with "…" when cut.
+func Preview(text string, runes int) string {
+	if utf8.RuneCountInString(text) <= runes {
+		return text
+	}
+	i, n := 0, 0
+	for i = range text {
+		if n == runes {
+			break
+		}
+		n++
+	}
+	return text[:i] + "…"
+}

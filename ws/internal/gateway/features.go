@@ -1,0 +1,162 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/roomwire/roomwire/shared/readstate"
+	"github.com/roomwire/roomwire/shared/typing"
+	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/ws/internal/stomp"
+)
+
+// The chat features' STOMP destinations:
+//
+//	SUBSCRIBE /user/queue/notifications     the session user's personal notifications
+//	SEND      /pub/chat/room/{id}/read      {"seq":N}: move the read position (members)
+//	SEND      /pub/chat/room/{id}/typing    {} or {"typing":false}: TYPING event (members)
+//
+// and CONNECT with chatRoomId marks that room read up to its latest message.
+const (
+	// NotificationsDestination delivers every notification of the session's
+	// user, from any node (Spring's user-destination convention).
+	NotificationsDestination = "/user/queue/notifications"
+	// roomPubPrefix starts the per-room SEND destinations.
+	roomPubPrefix = "/pub/chat/room/"
+)
+
+// ReadMarker moves read positions; readstate.Store implements it.
+type ReadMarker interface {
+	MarkRead(ctx context.Context, roomID, userID, seq int64) (readstate.Result, error)
+}
+
+// Typist announces typing, rate-limited; typing.Store implements it.
+type Typist interface {
+	Typing(ctx context.Context, roomID, userID int64, typing bool) (sent bool, err error)
+}
+
+var (
+	_ ReadMarker = (*readstate.Store)(nil)
+	_ Typist     = (*typing.Store)(nil)
+)
+
+// onFeatureSend handles SEND to a room's read and typing destinations.
+// handled is false for any other destination (and when the feature is not
+// wired), which onSend then refuses or serves.
+func (c *conn) onFeatureSend(f *stomp.Frame) (handled bool, err error) {
+	rest, ok := strings.CutPrefix(f.Value("destination"), roomPubPrefix)
+	if !ok {
+		return false, nil
+	}
+	idPart, action, ok := strings.Cut(rest, "/")
+	if !ok {
+		return false, nil
+	}
+	id, perr := strconv.ParseInt(idPart, 10, 64)
+	if perr != nil || id <= 0 || strings.ContainsAny(idPart, "+-") {
+		return false, nil
+	}
+	switch {
+	case action == "read" && c.srv.reads != nil:
+		return true, c.onRead(id, f.Body)
+	case action == "typing" && c.srv.typist != nil:
+		return true, c.onTyping(id, f.Body)
+	}
+	return false, nil
+}
+
+// onRead moves the session user's read position in room: body {"seq":N},
+// N >= 0 (capped at the room's latest seq; never backwards).
+func (c *conn) onRead(roomID int64, body []byte) error {
+	var req struct {
+		Seq *int64 `json:"seq"`
+	}
+	if err := decodeOne(body, &req); err != nil || req.Seq == nil || *req.Seq < 0 {
+		return badRequest(`body must be JSON like {"seq":17} with a non-negative seq`)
+	}
+	ctx, cancel := c.srv.redisCtx()
+	defer cancel()
+	_, err := c.srv.reads.MarkRead(ctx, roomID, c.ident.UserID, *req.Seq)
+	return c.featureErr("mark read", roomID, err)
+}
+
+// onTyping announces that the session user is typing in room (body empty
+// or {"typing":true}) or stopped ({"typing":false}). Beyond the rate limit
+// the event is dropped silently; a requested RECEIPT is still sent.
+func (c *conn) onTyping(roomID int64, body []byte) error {
+	req := struct {
+		Typing *bool `json:"typing"`
+	}{}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeOne(body, &req); err != nil {
+			return badRequest(`body must be empty or JSON like {"typing":false}`)
+		}
+	}
+	ctx, cancel := c.srv.redisCtx()
+	defer cancel()
+	_, err := c.srv.typist.Typing(ctx, roomID, c.ident.UserID, req.Typing == nil || *req.Typing)
+	return c.featureErr("announce typing", roomID, err)
+}
+
+// featureErr turns a read-state or typing error into the gateway's.
+func (c *conn) featureErr(what string, roomID int64, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, readstate.ErrNotMember), errors.Is(err, readstate.ErrRoomNotFound), errors.Is(err, typing.ErrNotMember):
+		return fmt.Errorf("%w: not a member of room %d", errForbidden, roomID)
+	case errors.Is(err, readstate.ErrBadSeq):
+		return badRequest("%s", err.Error())
+	}
+	c.srv.log.Warn(what, "session", c.id, "room", roomID, "err", err)
+	return errUnavailable
+}
+
+// markEntered marks the CONNECT room read up to its latest message, as the
+// seed's connectToChatRoom implied; it announces READ when that moved the
+// position. A failure is logged: the session is established all the same.
+func (c *conn) markEntered(ctx context.Context) {
+	if c.srv.reads == nil || c.roomID == 0 {
+		return
+	}
+	if _, err := c.srv.reads.MarkRead(ctx, c.roomID, c.ident.UserID, readstate.Latest); err != nil {
+		c.srv.log.Warn("mark room read at CONNECT", "session", c.id, "room", c.roomID, "err", err)
+	}
+}
+
+// mayWatch checks that the session may subscribe to roomID's destinations;
+// roomID 0 is the user's own notifications, open to every session.
+func (c *conn) mayWatch(ctx context.Context, roomID int64) error {
+	if roomID == 0 {
+		return nil
+	}
+	return c.requireMember(ctx, roomID, c.ident.UserID)
+}
+
+// ownTyping is what a subscription skips: on a room's events destination,
+// the TYPING events of the session's own user (any of their sessions), so
+// typing reaches only the others. Nil for other destinations.
+func (c *conn) ownTyping(roomID int64, channel string) []byte {
+	if roomID == 0 || channel != c.srv.keys.RoomEvents(roomID) {
+		return nil
+	}
+	return wire.TypingPrefix(roomID, c.ident.UserID)
+}
+
+// decodeOne decodes exactly one JSON object from body.
+func decodeOne(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(dst); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("more than one JSON value")
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package gateway_test
+
+import (
+	"bytes"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coder/websocket"
+
+	"github.com/roomwire/roomwire/shared/auth/authtest"
+	"github.com/roomwire/roomwire/ws/internal/gateway"
+)
+
+// logBuffer is a slog destination safe for concurrent writers.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestTokenTableOverSTOMP runs the shared token table (authtest) against
+// CONNECT: every good token, whatever its key, connects; every bad one gets
+// ERROR "authentication failed: <reason>" and close 1008, without the token
+// in the answer. The node's debug log, captured throughout, never holds a
+// token or an Authorization value.
+func TestTokenTableOverSTOMP(t *testing.T) {
+	k := authtest.Shared()
+	logs := &logBuffer{}
+	e := newEnvVerifier(t, k.Verifier(t), func(c *gateway.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	var used []string
+	for _, tc := range k.Valid(t, 8) {
+		used = append(used, tc.Token)
+		t.Run("valid/"+tc.Name, func(t *testing.T) {
+			c := e.dial()
+			c.t = t
+			c.send("CONNECT", "", "Authorization", "Bearer "+tc.Token, "accept-version", "1.2")
+			if u := c.expect("CONNECTED").Value("user-name"); u != "8" {
+				t.Fatalf("user-name %q", u)
+			}
+			c.send("DISCONNECT", "", "receipt", "bye")
+			c.expect("RECEIPT")
+			c.expectClosed()
+		})
+	}
+	for _, tc := range k.Invalid(t, 8) {
+		used = append(used, tc.Token)
+		t.Run("invalid/"+tc.Name, func(t *testing.T) {
+			c := e.dial()
+			c.t = t
+			c.send("CONNECT", "", "Authorization", "Bearer "+tc.Token, "accept-version", "1.2")
+			f := c.expect("ERROR")
+			msg := f.Value("message")
+			if !strings.HasPrefix(msg, "authentication failed: ") || !strings.Contains(msg, tc.Reason) {
+				t.Errorf("ERROR message %q, want authentication failed: ...%s", msg, tc.Reason)
+			}
+			c.expectClosed()
+			if got := websocket.CloseStatus(c.err); got != websocket.StatusPolicyViolation {
+				t.Errorf("close status %v, want 1008", got)
+			}
+			for _, raw := range c.rawLog {
+				if leaks(raw, tc.Token) {
+					t.Errorf("the answer %q quotes the token", raw)
+				}
+			}
+		})
+	}
+	// Tokens in other places a careless server might log: the passcode,
+	// the upgrade request's Authorization header, a header too long to
+	// accept, a malformed frame after a token.
+	tok := authtest.Sign(t, "HS256", k.Secret, "", authtest.Claims(8, nil))
+	used = append(used, tok)
+	c := e.dial(http2Header{"Authorization", "Bearer " + tok})
+	c.send("CONNECT", "", "login", "8", "passcode", tok, "accept-version", "1.2")
+	c.expect("CONNECTED")
+	c.tryRaw("SUBSCRIBE\nid:" + tok + "\\x\n\n\x00")
+	c.expectErrorAndClose("invalid header escape", websocket.StatusProtocolError)
+	c = e.dial()
+	c.tryRaw("CONNECT\nAuthorization:Bearer " + tok + strings.Repeat("A", 8<<10) + "\n\n\x00")
+	c.expectErrorAndClose("header too long", websocket.StatusProtocolError)
+	for _, raw := range c.rawLog {
+		if leaks(raw, tok) {
+			t.Errorf("the answer %q quotes the token", raw)
+		}
+	}
+
+	out := logs.String()
+	if !strings.Contains(out, "session connected") {
+		t.Fatalf("the log capture saw nothing: %q", out)
+	}
+	for _, tok := range used {
+		if leaks(out, tok) {
+			t.Errorf("the log holds (part of) token %.20s...", tok)
+		}
+	}
+	if strings.Contains(strings.ToLower(out), "bearer") {
+		t.Error("the log holds an Authorization value")
+	}
+}
+
+// jwtLike matches the header and payload of any JWT (both are base64url
+// JSON objects, so they start with "eyJ").
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}`)
+
+// assertNoSecrets fails t when logs hold anything like a token, an
+// Authorization value or the test secret.
+func assertNoSecrets(t testing.TB, logs string) {
+	t.Helper()
+	if m := jwtLike.FindString(logs); m != "" {
+		t.Errorf("the node's log holds a token: %.40s...", m)
+	}
+	if strings.Contains(strings.ToLower(logs), "bearer") {
+		t.Error("the node's log holds an Authorization value")
+	}
+	if strings.Contains(logs, string(secret)) {
+		t.Error("the node's log holds the JWT secret")
+	}
+}
+
+// leaks reports whether s holds the token or its signature or payload.
+func leaks(s, token string) bool {
+	if strings.Contains(s, token) {
+		return true
+	}
+	parts := strings.Split(token, ".")
+	for _, p := range parts[1:] {
+		if len(p) >= 16 && strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
