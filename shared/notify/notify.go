@@ -22,6 +22,7 @@ import (
 	_ "embed"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -55,6 +56,9 @@ type Config struct {
 	OutboxMaxLen int64
 	// Timeout bounds each notification step; default 2s.
 	Timeout time.Duration
+	// QueueSize bounds the post-send steps waiting for the worker started
+	// by Start; default 4096. When full, a step is dropped (logged).
+	QueueSize int
 	// Logger receives failures; default slog.Default().
 	Logger *slog.Logger
 }
@@ -76,6 +80,9 @@ type Notifier struct {
 	keys keys.Space
 	pub  Publisher
 	cfg  Config
+	// queue is set by Start (before any use) when a worker runs the steps.
+	queue   chan wire.Message
+	dropped atomic.Uint64
 }
 
 var (
@@ -97,6 +104,9 @@ func New(rdb redis.UniversalClient, ks keys.Space, pub Publisher, cfg Config) *N
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
 	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 4096
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -107,6 +117,15 @@ func New(rdb redis.UniversalClient, ks keys.Space, pub Publisher, cfg Config) *N
 // notifications for members online elsewhere, outbox records for members
 // offline, and the sender's read position moved to the message.
 func (n *Notifier) MessageSent(ctx context.Context, m wire.Message) {
+	if n.queue != nil {
+		n.enqueue(m)
+		return
+	}
+	n.process(ctx, m)
+}
+
+// process runs the post-send step for m under Timeout.
+func (n *Notifier) process(ctx context.Context, m wire.Message) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.Timeout)
 	defer cancel()
 	if err := n.messageSent(ctx, m); err != nil {

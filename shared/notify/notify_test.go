@@ -108,8 +108,19 @@ func (in *inbox) drain(t testing.TB, d time.Duration) map[string][]wire.Notifica
 }
 
 func TestMessageNotifiesAbsentMembersAndQueuesOffline(t *testing.T) {
+	t.Run("in the caller", func(t *testing.T) { testMessageNotifies(t, false) })
+	// With Start, Send only queues the step; the worker runs it.
+	t.Run("on the worker", func(t *testing.T) { testMessageNotifies(t, true) })
+}
+
+func testMessageNotifies(t *testing.T, worker bool) {
 	ctx := context.Background()
 	f := newFixture(t, notify.Config{PreviewRunes: 5})
+	if worker {
+		wctx, stop := context.WithCancel(ctx)
+		wait := f.note.Start(wctx)
+		t.Cleanup(func() { stop(); wait() })
+	}
 	r, err := f.rooms.CreateGroup(ctx, 8, "g", []int64{3, 5, 6})
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +128,15 @@ func TestMessageNotifiesAbsentMembersAndQueuesOffline(t *testing.T) {
 	id := r.ID
 	f.send(t, id, 3, "one")
 	f.send(t, id, 3, "two")
+	// The steps of "one" and "two" ran once the sender's position moved.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if pos, _ := f.reads.Positions(ctx, id); pos[3] == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the post-send steps of the first messages never ran")
+		}
+	}
 	if _, err := f.reads.MarkRead(ctx, id, 5, 1); err != nil {
 		t.Fatal(err)
 	}

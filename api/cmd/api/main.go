@@ -161,7 +161,8 @@ func run(ctx context.Context) error {
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
 	go func() { defer close(hubDone); _ = hub.Run(hubCtx) }()
-	defer func() { stopHub(); <-hubDone }()
+	notesDone := notes.Start(hubCtx) // post-send notifications off the send path
+	defer func() { stopHub(); <-hubDone; notesDone() }()
 
 	gin.SetMode(gin.ReleaseMode)
 	handler, err := httpapi.New(httpapi.Config{AllowedOrigins: st.allowedOrigins, Logger: log,

@@ -180,6 +180,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 	srv := &http.Server{Addr: set.addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
 
 	bg, stopBg := context.WithCancel(context.Background())
+	notesDone := notes.Start(bg) // post-send notifications off the send path
+	defer func() { stopBg(); notesDone() }()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = hub.Run(bg) }()
