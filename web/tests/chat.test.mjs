@@ -4,6 +4,9 @@
 //   - two users in two browser contexts open a direct room, talk both ways,
 //     see each other online, survive a reload, and resume without gaps after
 //     the ws node restarts (and after history was truncated meanwhile);
+//   - unread counts in the room list (live, from the personal notifications)
+//     that clear when the room is opened, read receipts, typing indicators
+//     and presence that follows users in and out of the room;
 //   - scrolling back pages in older history.
 // Screenshots land in web/artifacts/.
 
@@ -213,6 +216,73 @@ step('a reload keeps the session, the room and its history', async () => {
   await shot(b, 'user102-phone-rooms');
   await b.getByRole('link', { name: /User 101/ }).click();
   await connected(b);
+});
+
+step('unread counts, read receipts, typing and presence follow the room live', async () => {
+  const { a, b, roomId } = state;
+  const unreadOf = async (user) => (await sys.api(user, 'GET', '/chat-rooms')).rooms.find((r) => r.id === roomId).unreadCount;
+  const badge = (p) => p.locator(`a.room-item[href="#/rooms/${roomId}"] .badge`);
+
+  // B leaves the room for the room list: A sees B online, no longer here.
+  await b.getByRole('button', { name: 'Back to rooms' }).click();
+  await a.locator('li.member[data-user="102"][data-presence="online"]').waitFor();
+  await connected(b);
+  assert.equal(await unreadOf(102), 0);
+  assert.equal(await badge(b).count(), 0);
+
+  // A writes twice: B's list counts them, live (no refresh, no poll).
+  await send(a, 'Are you still there?');
+  await badge(b).filter({ hasText: /^1$/ }).waitFor();
+  await send(a, 'Two unread now.');
+  await b.locator(`a.room-item[href="#/rooms/${roomId}"]`).filter({ hasText: 'Two unread now.' }).waitFor();
+  await badge(b).filter({ hasText: /^2$/ }).waitFor();
+  assert.equal(await badge(b).getAttribute('aria-label'), '2 unread');
+  assert.equal(await unreadOf(102), 2);
+  const sent = (await shown(a)).at(-1).seq;
+  assert.equal(await a.locator(`li[data-seq="${sent}"] [data-receipt]`).getAttribute('data-receipt'), 'sent', 'not read by B yet');
+  await shot(b, 'user102-phone-unread');
+  assert.deepEqual(await seriousViolations(b), [], 'axe: the room list with unread counts');
+
+  // B opens the room: the count clears (there and on the server), A sees
+  // B back in the room and its messages read.
+  await b.getByRole('link', { name: /User 101/ }).click();
+  await b.getByRole('heading', { name: 'User 101' }).waitFor();
+  await connected(b);
+  await waitShown(b, 'Two unread now.');
+  await eventually(async () => (await badge(b).count()) === 0, 'the badge on B clears');
+  await eventually(async () => (await unreadOf(102)) === 0, "B's unread count on the server is 0");
+  await a.locator(`li[data-seq="${sent}"] [data-receipt="read"]`).waitFor();
+  for (const p of [a, b]) {
+    for (const u of [101, 102]) await p.locator(`li.member[data-user="${u}"][data-presence="here"]`).waitFor();
+  }
+
+  // While B looks at the room, new messages are read as they arrive.
+  await send(a, 'Read as it arrives?');
+  await waitShown(b, 'Read as it arrives?');
+  const latest = (await shown(a)).at(-1).seq;
+  await a.locator(`li[data-seq="${latest}"] [data-receipt="read"]`).waitFor();
+  assert.equal(await unreadOf(102), 0);
+
+  // Typing: B sees A typing; it ends when A sends.
+  const box = a.getByRole('textbox', { name: /^Message / });
+  await box.fill('I am typing something l');
+  const indicator = b.locator('p.typing[aria-live="polite"]');
+  await indicator.filter({ hasText: 'User 101 is typing…' }).waitFor();
+  assert.equal(await a.locator('p.typing').textContent(), '', 'nobody sees their own typing');
+  await shot(b, 'user102-phone-typing');
+  await box.fill('I am typing something longer, and now it is sent.');
+  await box.press('Enter');
+  await waitShown(b, 'and now it is sent.');
+  await eventually(async () => (await indicator.textContent()) === '', 'the indicator on B ends');
+  // And the other way round, ending when B leaves the box.
+  const boxB = b.getByRole('textbox', { name: /^Message / });
+  await boxB.fill('Typing back');
+  await a.locator('p.typing').filter({ hasText: 'User 102 is typing…' }).waitFor();
+  await shot(a, 'user101-desktop-typing');
+  await boxB.blur();
+  await eventually(async () => (await a.locator('p.typing').textContent()) === '', 'the indicator on A ends on blur');
+  await boxB.fill('');
+  for (const p of [a, b]) assert.deepEqual(p.errors(), []);
 });
 
 step('after the ws node restarts, both resume without gaps or duplicates', async () => {

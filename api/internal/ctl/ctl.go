@@ -1,5 +1,6 @@
 // Package ctl implements chatctl, the operator's command line: minting
-// development tokens and reading the session registry.
+// development tokens, reading the session registry, kicking a session,
+// posting a system message, tailing a room, and probing a health endpoint.
 package ctl
 
 import (
@@ -17,6 +18,10 @@ import (
 // ErrUsage means the command line was wrong; the usage has been printed.
 var ErrUsage = errors.New("usage error")
 
+// ErrNoSecret means "chatctl token" has no HMAC secret to sign with: only
+// public keys are configured, whose private halves live with the issuer.
+var ErrNoSecret = errors.New("cannot mint a token: JWT_SECRET is unset and only public keys (JWT_PUBLIC_KEY_FILE / JWT_JWKS_URL) are configured; tokens come from the issuer holding the private key")
+
 // errHelp means a command's -h printed its flags; Run then returns nil.
 var errHelp = errors.New("help requested")
 
@@ -26,10 +31,23 @@ const Usage = `usage: chatctl <command> [flags]
 commands:
   token -user ID [-name NAME] [-ttl 24h]
       print an HS256 token for user ID, signed with JWT_SECRET (or the
-      public development secret when DEV_MODE=1 and JWT_SECRET is unset)
+      public development secret when DEV_MODE=1 and JWT_SECRET is unset);
+      refused when only JWT_PUBLIC_KEY_FILE / JWT_JWKS_URL are set
   sessions -room ID | -user ID
       print the live sessions of a room or a user as JSON lines, read from
       the registry at REDIS_URL under REDIS_PREFIX
+  kick -session SID [-reason TEXT]
+      remove session SID from the registry and tell its ws node to close
+      it (the path of the disconnect API); exit 1 if SID is unknown
+  say -room ID -text TEXT [-as USER]
+      send TEXT into room ID through the one send path, as member USER
+      (default: the room's creator); subscribers get it like any message
+  tail -room ID [-events]
+      print the room's messages (and with -events its events) as readable
+      lines until interrupted
+  healthcheck URL
+      exit 0 if GET URL answers 200 within 2s, else 1 (for container
+      health checks in images without a shell)
   help
       print this text
 `
@@ -48,6 +66,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = token(args[1:], getenv, stdout, stderr)
 	case "sessions":
 		err = sessions(ctx, args[1:], getenv, stdout, stderr)
+	case "kick":
+		err = kick(ctx, args[1:], getenv, stdout, stderr)
+	case "say":
+		err = say(ctx, args[1:], getenv, stdout, stderr)
+	case "tail":
+		err = tail(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		err = healthcheck(ctx, args[1:], stderr)
 	case "help", "-h", "-help", "--help":
 		_, err = fmt.Fprint(stdout, Usage)
 	default:
@@ -76,6 +102,12 @@ func token(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	c, err := config.Load(getenv)
 	if err != nil {
 		return err
+	}
+	if len(c.JWTSecret) == 0 {
+		// Only public keys (JWT_PUBLIC_KEY_FILE / JWT_JWKS_URL) are
+		// configured: the services verify tokens another party signs,
+		// and chatctl holds no key to sign with.
+		return ErrNoSecret
 	}
 	tok, err := auth.Mint(c.JWTSecret, *user, *name, *ttl)
 	if err != nil {

@@ -111,8 +111,13 @@ func TestUsageErrors(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	out, _, err := run(t, nil, "help")
-	if err != nil || !strings.Contains(out, "token -user ID") || !strings.Contains(out, "sessions -room ID | -user ID") {
-		t.Fatalf("help: err %v, output %q", err, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"token -user ID", "sessions -room ID | -user ID", "kick -session SID", "say -room ID -text TEXT", "tail -room ID [-events]", "healthcheck URL"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("help lacks %q:\n%s", want, out)
+		}
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/registry"
 )
@@ -37,23 +36,11 @@ func sessions(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, "chatctl sessions: give exactly one of -room ID or -user ID (positive)")
 		return ErrUsage
 	}
-	// Reading the registry needs no JWT secret; keep config.Load from
-	// insisting on one.
-	c, err := config.Load(func(k string) string {
-		if k == "JWT_SECRET" {
-			return "unused-by-chatctl-sessions"
-		}
-		return getenv(k)
-	})
-	if err != nil {
-		return err
-	}
-	rdb, err := c.Redis()
+	rdb, ks, err := openRedis(getenv)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	ks := c.Keys()
 	reg := registry.New(rdb, ks)
 
 	var view map[string]int64 // session id -> room id (user view) or user id (room view)

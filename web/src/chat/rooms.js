@@ -67,6 +67,54 @@ function pick(r) {
   return { lastSeq: r.lastSeq, lastMessage: r.lastMessage, lastMessageAt: r.lastMessageAt };
 }
 
+/**
+ * withUnread sets a room's unreadCount (count: a number, or a function of
+ * the old count). Unknown rooms are left alone.
+ */
+export function withUnread(rooms, id, count) {
+  let changed = false;
+  const next = rooms.map((r) => {
+    if (r.id !== id) return r;
+    const n = Math.max(0, typeof count === 'function' ? count(r.unreadCount ?? 0) : count);
+    if (n === r.unreadCount) return r;
+    changed = true;
+    return { ...r, unreadCount: n };
+  });
+  return changed ? next : rooms;
+}
+
+/** withoutRoom drops a room from the list. */
+export function withoutRoom(rooms, id) {
+  return rooms.some((r) => r.id === id) ? rooms.filter((r) => r.id !== id) : rooms;
+}
+
+/** mergeReadBy keeps, per user, the highest read position of a and b. */
+export function mergeReadBy(a, b) {
+  if (!b) return a;
+  let out = a;
+  for (const [user, seq] of Object.entries(b)) {
+    if (typeof seq === 'number' && seq > (out[user] ?? -1)) {
+      if (out === a) out = { ...a };
+      out[user] = seq;
+    }
+  }
+  return out;
+}
+
+/** readByOthers: whether any member other than sender has read seq. */
+export function readByOthers(readBy, seq, sender) {
+  return Object.entries(readBy ?? {}).some(([user, s]) => Number(user) !== sender && s >= seq);
+}
+
+/** typingText: "User 102 is typing…", "User 102 and User 103 are typing…". */
+export function typingText(userIds, me) {
+  const names = [...userIds].filter((u) => u !== me).sort((a, b) => a - b).map((u) => userLabel(u, me));
+  if (names.length === 0) return '';
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length <= 3) return `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are typing…`;
+  return `${names.length} people are typing…`;
+}
+
 /** parseIds reads "3, 5 7" into [3, 5, 7]; it throws on anything else. */
 export function parseIds(text) {
   const parts = String(text).split(/[\s,]+/).filter(Boolean);

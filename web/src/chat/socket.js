@@ -6,7 +6,11 @@
 //                                  reconnect resumes with no gap and no duplicate;
 //   /sub/chat/room/{open}/events   presence changes;
 //   /sub/chat/room/{other}         for every other listed room, to keep the
-//                                  room list's last message current.
+//                                  room list's last message current;
+//   /user/queue/notifications      MESSAGE/UNREAD/ADDED/REMOVED for the room
+//                                  list's unread counts and membership.
+// It also SENDs read positions (/pub/chat/room/{id}/read) and typing
+// state (/pub/chat/room/{id}/typing) for the open room.
 // The client reconnects by itself (exponential back-off, 1 s to 15 s) and
 // subscribes again on every CONNECTED.
 
@@ -27,7 +31,7 @@ export class ChatSocket {
    * opts: url, userId, roomId (0: none open), getToken() -> Promise<string>,
    * getLastSeq() -> highest seq shown in the open room, or undefined while
    * unknown; on: {status(s, detail), message(msg), truncated(info),
-   * event(evt), connected(), fatal(text)} (all optional).
+   * event(evt), notification(n), connected(), fatal(text)} (all optional).
    */
   constructor({ url, userId, roomId, getToken, getLastSeq, on = {} }) {
     Object.assign(this, { url, userId, roomId, getToken, getLastSeq, on });
@@ -93,6 +97,30 @@ export class ChatSocket {
     return done;
   }
 
+  /**
+   * markRead moves the user's read position in the open room to seq (the
+   * server ignores a smaller one). Returns false when offline: CONNECT
+   * with chatRoomId marks the room read anyway.
+   */
+  markRead(seq) {
+    return this.#publish(`/pub/chat/room/${this.roomId}/read`, { seq });
+  }
+
+  /** typing tells the open room's members whether the user is typing. */
+  typing(on) {
+    return this.#publish(`/pub/chat/room/${this.roomId}/typing`, { typing: Boolean(on) });
+  }
+
+  #publish(destination, body) {
+    if (!this.connected || !this.roomId) return false;
+    try {
+      this.client.publish({ destination, body: JSON.stringify(body) });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** watch sets the other rooms whose messages update the room list. */
   watch(roomIds) {
     const want = new Set(roomIds.filter((id) => id !== this.roomId));
@@ -134,6 +162,10 @@ export class ChatSocket {
       });
     }
     for (const id of this.watched.keys()) this.watched.set(id, this.#subscribeWatched(id));
+    c.subscribe('/user/queue/notifications', (frame) => {
+      const n = parse(frame.body);
+      if (n && typeof n.type === 'string') this.on.notification?.(n);
+    });
     this.on.status?.(Status.ONLINE);
     this.on.connected?.();
   }

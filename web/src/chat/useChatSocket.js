@@ -30,6 +30,7 @@ export function useChatSocket({ url, session, roomId, enabled = true, generation
         message: (m) => h().onMessage?.(m),
         truncated: (info) => h().onTruncated?.(info),
         event: (e) => h().onEvent?.(e),
+        notification: (n) => h().onNotification?.(n),
         connected: () => h().onConnected?.(),
         fatal: (text) => h().onFatal?.(text),
       },
@@ -50,6 +51,8 @@ export function useChatSocket({ url, session, roomId, enabled = true, generation
 
   return {
     status,
+    markRead: (seq) => Boolean(sockRef.current?.markRead(seq)),
+    typing: (on) => Boolean(sockRef.current?.typing(on)),
     send: (text) => (sockRef.current ? sockRef.current.send(text) : Promise.reject(new Error('Not connected.'))),
   };
 }

@@ -1,11 +1,12 @@
-// The signed-in user's rooms: loaded over REST, refreshed every 30 s, when
-// the tab becomes visible and on demand (the API has no "you were added to
-// a room" event yet), and updated live by every message the socket sees.
+// The signed-in user's rooms: loaded over REST, refreshed every 60 s, when
+// the tab becomes visible and on demand, and updated live by every message
+// the socket sees and by the personal notifications (unread counts, rooms
+// added and removed).
 
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { sortRooms, upsertRoom, withMessage } from './rooms.js';
+import { sortRooms, upsertRoom, withMessage, withUnread, withoutRoom } from './rooms.js';
 
-const POLL_MS = 30000;
+const POLL_MS = 60000; // a safety net: notifications keep the list current
 
 export function useRooms(api) {
   const [rooms, setRooms] = useState([]);
@@ -46,5 +47,8 @@ export function useRooms(api) {
   const applyMessage = useCallback((msg) => setRooms((rs) => withMessage(rs, msg)), []);
   const upsert = useCallback((room) => setRooms((rs) => upsertRoom(rs, room)), []);
 
-  return { rooms, loaded, error, refresh, applyMessage, upsert };
+  const setUnread = useCallback((id, count) => setRooms((rs) => withUnread(rs, id, count)), []);
+  const remove = useCallback((id) => setRooms((rs) => withoutRoom(rs, id)), []);
+
+  return { rooms, loaded, error, refresh, applyMessage, upsert, setUnread, remove };
 }

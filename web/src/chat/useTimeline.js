@@ -6,8 +6,11 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react
 import {
   addLive, addNewestPage, addOlderPage, emptyTimeline, highestSeq, oldestSeq, replaceMessage, replaceWithNewestPage,
 } from './timeline.js';
+import { mergeReadBy } from './rooms.js';
 
-const fresh = (roomId) => ({ roomId, t: emptyTimeline, error: '', loadingOlder: false });
+// readBy: every member's read position, {"<userId>": seq}, from history
+// pages, READ events and the messages themselves (a sender has read theirs).
+const fresh = (roomId) => ({ roomId, t: emptyTimeline, readBy: {}, error: '', loadingOlder: false });
 
 /**
  * useTimeline(api, roomId, openedAtSeq): openedAtSeq is the room's lastSeq
@@ -28,7 +31,7 @@ export function useTimeline(api, roomId, openedAtSeq) {
   const loadNewest = useCallback(async (id, merge) => {
     try {
       const page = await api.history(id);
-      update(id, (s) => ({ ...s, error: '', t: merge(s.t, page) }));
+      update(id, (s) => ({ ...s, error: '', t: merge(s.t, page), readBy: mergeReadBy(s.readBy, page.readBy) }));
     } catch (err) {
       update(id, (s) => ({ ...s, error: err.message }));
     }
@@ -45,7 +48,16 @@ export function useTimeline(api, roomId, openedAtSeq) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [roomId, loadNewest]);
 
-  const onLive = useCallback((msg) => update(msg.chatRoomId, (s) => ({ ...s, t: addLive(s.t, msg) })), [update]);
+  const onLive = useCallback((msg) => update(msg.chatRoomId, (s) => ({
+    ...s,
+    t: addLive(s.t, msg),
+    readBy: typeof msg.sendId === 'number' ? mergeReadBy(s.readBy, { [msg.sendId]: msg.seq }) : s.readBy,
+  })), [update]);
+
+  /** onRead applies a READ event: userId has read up to seq. */
+  const onRead = useCallback((evt) => update(evt.chatRoomId, (s) => ({
+    ...s, readBy: mergeReadBy(s.readBy, { [evt.userId]: evt.seq }),
+  })), [update]);
 
   const onReplace = useCallback((msg) => update(msg.chatRoomId, (s) => ({ ...s, t: replaceMessage(s.t, msg) })), [update]);
 
@@ -64,7 +76,7 @@ export function useTimeline(api, roomId, openedAtSeq) {
     update(roomId, (x) => ({ ...x, loadingOlder: true }));
     try {
       const page = await api.history(roomId, { before: oldestSeq(s.t) });
-      update(roomId, (x) => ({ ...x, loadingOlder: false, t: addOlderPage(x.t, page) }));
+      update(roomId, (x) => ({ ...x, loadingOlder: false, t: addOlderPage(x.t, page), readBy: mergeReadBy(x.readBy, page.readBy) }));
     } catch (err) {
       update(roomId, (x) => ({ ...x, loadingOlder: false, error: err.message }));
     } finally {
@@ -80,5 +92,5 @@ export function useTimeline(api, roomId, openedAtSeq) {
   }, [roomId]);
 
   const current = state.roomId === roomId ? state : fresh(roomId);
-  return { ...current, onLive, onReplace, onTruncated, loadOlder, retry, getLastSeq };
+  return { ...current, onLive, onRead, onReplace, onTruncated, loadOlder, retry, getLastSeq };
 }

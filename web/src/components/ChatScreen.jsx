@@ -11,6 +11,8 @@ import { useHashRoom } from '../chat/useHashRoom.js';
 import { usePresence } from '../chat/usePresence.js';
 import { useRooms } from '../chat/useRooms.js';
 import { useTimeline } from '../chat/useTimeline.js';
+import { useTyping } from '../chat/useTyping.js';
+import { highestSeq } from '../chat/timeline.js';
 import ConnectionStatus from './ConnectionStatus.jsx';
 import NewRoomForm from './NewRoomForm.jsx';
 import RoomList from './RoomList.jsx';
@@ -26,6 +28,7 @@ export default function ChatScreen({ session, onSignOut }) {
   const [generation, setGeneration] = useState(0);
   const [announcement, setAnnouncement] = useState('');
   const lastRestart = useRef(0);
+  const marked = useRef({ roomId: 0, seq: 0 }); // the last read position sent
 
   const listed = rooms.rooms.find((r) => r.id === roomId);
   const room = listed ?? (fetched?.id === roomId ? fetched : null);
@@ -53,6 +56,8 @@ export default function ChatScreen({ session, onSignOut }) {
   const socketRoom = room ? room.id : 0;
   const timeline = useTimeline(api, socketRoom, room?.lastSeq ?? 0);
   const presence = usePresence(api, socketRoom);
+  const typing = useTyping(socketRoom);
+  const visible = useVisible();
   const watchIds = useMemo(() => rooms.rooms.map((r) => r.id), [rooms.rooms]);
 
   const onFatal = useCallback((text) => {
@@ -83,6 +88,11 @@ export default function ChatScreen({ session, onSignOut }) {
         rooms.applyMessage(msg);
         if (msg.chatRoomId === socketRoom) {
           timeline.onLive(msg);
+          typing.stopped(msg.chatRoomId, msg.sendId);
+          // Read while visible (the effect below sends it); else it counts.
+          if (msg.sendId !== me && !isVisible() && msg.seq > (timeline.getLastSeq() ?? 0)) {
+            rooms.setUnread(socketRoom, (n) => n + 1);
+          }
           if (msg.sendId !== me) {
             // A repeated text must still change the live region to be read.
             const text = `${userLabel(msg.sendId, me)}: ${msg.message}`;
@@ -94,18 +104,59 @@ export default function ChatScreen({ session, onSignOut }) {
       onEvent: (evt) => {
         // Edits and deletions (when the server has them) carry the new version.
         if (evt.message && typeof evt.message === 'object') timeline.onReplace(evt.message);
+        if (evt.type === 'READ') timeline.onRead(evt);
+        if (evt.type === 'TYPING' && evt.userId !== me) typing.onEvent(evt);
+        if (evt.type === 'LEAVE' || evt.type === 'MEMBER_REMOVED') typing.stopped(evt.chatRoomId, evt.userId);
         if (!['ENTER', 'LEAVE', 'MEMBER_ADDED', 'MEMBER_REMOVED'].includes(evt.type)) return;
         presence.refresh();
         if (evt.type === 'MEMBER_ADDED' || evt.type === 'MEMBER_REMOVED') rooms.refresh();
         if (evt.type === 'MEMBER_REMOVED' && evt.userId === me) openRoom(0);
       },
+      onNotification: (n) => {
+        const id = n.chatRoomId;
+        switch (n.type) {
+          case 'MESSAGE':
+            if (!rooms.rooms.some((r) => r.id === id)) rooms.refresh();
+            else if (id !== socketRoom || !isVisible()) rooms.setUnread(id, n.unreadCount ?? ((c) => c + 1));
+            break;
+          case 'UNREAD':
+            rooms.setUnread(id, n.unreadCount ?? 0);
+            break;
+          case 'ADDED':
+            api.getRoom(id).then(rooms.upsert, () => rooms.refresh());
+            break;
+          case 'REMOVED':
+            rooms.remove(id);
+            if (id === roomId) openRoom(0);
+            break;
+          default:
+        }
+      },
       onConnected: () => {
         presence.refresh();
         rooms.refresh();
+        // CONNECT with chatRoomId marked the open room read.
+        if (socketRoom) rooms.setUnread(socketRoom, 0);
+        marked.current = { roomId: socketRoom, seq: 0 };
       },
       onFatal,
     },
   });
+
+  // Mark the open room read while it is visible: as messages arrive (live or
+  // resumed) and when the tab comes back into view.
+  const newest = highestSeq(timeline.t) ?? 0;
+  const online = socket.status.state === 'online';
+  useEffect(() => {
+    if (!socketRoom || !online || !visible || !newest) return;
+    const m = marked.current;
+    if (m.roomId === socketRoom && m.seq >= newest) return;
+    if (socket.markRead(newest)) {
+      marked.current = { roomId: socketRoom, seq: newest };
+      rooms.setUnread(socketRoom, 0);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [socketRoom, newest, online, visible]);
 
   const signOut = () => onSignOut('');
 
@@ -139,6 +190,9 @@ export default function ChatScreen({ session, onSignOut }) {
               me={me}
               timeline={timeline}
               online={presence.online}
+              readBy={timeline.readBy}
+              typingIds={typing.typing}
+              onTyping={socket.typing}
               connected={socket.status.state === 'online'}
               send={socket.send}
               onClose={() => openRoom(0)}
@@ -159,4 +213,17 @@ export default function ChatScreen({ session, onSignOut }) {
       <div className="visually-hidden" aria-live="polite" aria-atomic="true">{announcement}</div>
     </div>
   );
+}
+
+const isVisible = () => document.visibilityState === 'visible';
+
+/** useVisible: whether the tab is visible (the user can see new messages). */
+function useVisible() {
+  const [visible, setVisible] = useState(isVisible);
+  useEffect(() => {
+    const on = () => setVisible(isVisible());
+    document.addEventListener('visibilitychange', on);
+    return () => document.removeEventListener('visibilitychange', on);
+  }, []);
+  return visible;
 }

@@ -3,12 +3,12 @@
 // before the oldest message shown, keeping the view where it was.
 
 import { useLayoutEffect, useRef, useState } from 'react';
-import { formatTime, userLabel } from '../chat/rooms.js';
+import { formatTime, readByOthers, userLabel } from '../chat/rooms.js';
 import { highestSeq, historyGone, oldestSeq } from '../chat/timeline.js';
 
 const NEAR = 120; // px from an edge that counts as "at" it
 
-export default function MessageList({ title, me, isGroup, timeline, pending, onRetry, onDiscard }) {
+export default function MessageList({ title, me, isGroup, timeline, readBy, pending, onRetry, onDiscard }) {
   const { t, error, loadingOlder, loadOlder, retry } = timeline;
   const scroller = useRef(null);
   const atBottom = useRef(true);
@@ -71,7 +71,7 @@ export default function MessageList({ title, me, isGroup, timeline, pending, onR
         )}
         <ol className="messages">
           {t.messages.map((m, i) => (
-            <Message key={m.seq} m={m} me={me} isGroup={isGroup} first={startsRun(t.messages[i - 1], m)} />
+            <Message key={m.seq} m={m} me={me} isGroup={isGroup} first={startsRun(t.messages[i - 1], m)} readBy={readBy} />
           ))}
           {pending.map((p) => (
             <li key={p.key} className={`msg mine pending ${p.error ? 'failed' : ''}`}>
@@ -106,7 +106,7 @@ function startsRun(prev, m) {
 
 // first: the message starts a run of one sender's messages. Senders are
 // named in groups only (a direct room has one other person).
-function Message({ m, me, isGroup, first }) {
+function Message({ m, me, isGroup, first, readBy }) {
   const mine = m.sendId === me;
   const showSender = first && isGroup && !mine;
   const deleted = m.deleted || typeof m.message !== 'string';
@@ -119,8 +119,19 @@ function Message({ m, me, isGroup, first }) {
           <span className="visually-hidden">{mine ? 'Sent' : `From ${userLabel(m.sendId, me)},`} </span>
           <time dateTime={m.sentAt} title={new Date(m.sentAt).toLocaleString()}>{formatTime(m.sentAt)}</time>
           {m.editedAt && !deleted && <span className="edited"> · edited</span>}
+          {mine && <Receipt read={readByOthers(readBy, m.seq, me)} />}
         </p>
       </div>
     </li>
+  );
+}
+
+/** Receipt: ✓ sent, ✓✓ read by someone else in the room. */
+function Receipt({ read }) {
+  return (
+    <span className={`receipt ${read ? 'read' : 'sent'}`} data-receipt={read ? 'read' : 'sent'} title={read ? 'Read' : 'Sent'}>
+      <span aria-hidden="true"> {read ? '✓✓' : '✓'}</span>
+      <span className="visually-hidden">{read ? ', read' : ', not read yet'}</span>
+    </span>
   );
 }

@@ -1,7 +1,8 @@
-// The open room: its header with who is online, the messages, the composer.
+// The open room: its header with who is online, the messages, who is
+// typing, the composer.
 
 import { useCallback, useId, useMemo, useState } from 'react';
-import { roomTitle } from '../chat/rooms.js';
+import { roomTitle, typingText } from '../chat/rooms.js';
 import { highestSeq, unconfirmed } from '../chat/timeline.js';
 import Composer from './Composer.jsx';
 import MessageList from './MessageList.jsx';
@@ -9,7 +10,7 @@ import PresenceList from './PresenceList.jsx';
 
 let nextLocal = 0;
 
-export default function RoomView({ room, me, timeline, online, connected, send, onClose }) {
+export default function RoomView({ room, me, timeline, online, readBy, typingIds, onTyping, connected, send, onClose }) {
   const id = useId();
   const title = roomTitle(room, me);
   const [pending, setPending] = useState([]); // {key, text, afterSeq, error?}
@@ -47,11 +48,13 @@ export default function RoomView({ room, me, timeline, online, connected, send, 
         me={me}
         isGroup={room.type === 'group'}
         timeline={timeline}
+        readBy={readBy}
         pending={visible}
         onRetry={(p) => deliver(p.text, p.key)}
         onDiscard={discard}
       />
-      <Composer key={room.id} label={`Message ${title}`} connected={connected} onSend={deliver} />
+      <p className="typing" aria-live="polite" aria-atomic="true">{typingText(typingIds ?? [], me)}</p>
+      <Composer key={room.id} label={`Message ${title}`} connected={connected} onSend={deliver} onTyping={onTyping} />
     </section>
   );
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lastMessageOf, parseIds, roomTitle, upsertRoom, withMessage } from '../../src/chat/rooms.js';
+import {
+  lastMessageOf, mergeReadBy, parseIds, readByOthers, roomTitle, typingText, upsertRoom, withMessage, withUnread, withoutRoom,
+} from '../../src/chat/rooms.js';
 
 test('titles: group name, the other member of a direct room', () => {
   assert.equal(roomTitle({ id: 1, type: 'group', name: 'team', memberIds: [1, 2] }, 1), 'team');
@@ -24,4 +26,27 @@ test('member ids', () => {
   assert.deepEqual(parseIds('3, 5 5,7'), [3, 5, 7]);
   assert.throws(() => parseIds('3, x'), /not a user id/);
   assert.deepEqual(parseIds(''), []);
+});
+
+test('unread counts and removed rooms', () => {
+  const rooms = [{ id: 1, unreadCount: 0 }, { id: 2, unreadCount: 3 }];
+  assert.equal(withUnread(rooms, 2, 5)[1].unreadCount, 5);
+  assert.equal(withUnread(rooms, 2, (n) => n + 1)[1].unreadCount, 4);
+  assert.equal(withUnread(rooms, 2, 3), rooms, 'no change, same list');
+  assert.equal(withUnread(rooms, 9, 1), rooms, 'unknown rooms are left alone');
+  assert.equal(withUnread(rooms, 1, -2)[0].unreadCount, 0);
+  assert.deepEqual(withoutRoom(rooms, 1).map((r) => r.id), [2]);
+});
+
+test('read positions and typing text', () => {
+  const a = { 3: 10 };
+  assert.deepEqual(mergeReadBy(a, { 3: 8, 5: 12 }), { 3: 10, 5: 12 });
+  assert.equal(mergeReadBy(a, { 3: 9 }), a, 'nothing newer, same object');
+  assert.equal(mergeReadBy(a, undefined), a);
+  assert.equal(readByOthers({ 3: 10, 5: 12 }, 12, 3), true);
+  assert.equal(readByOthers({ 3: 12, 5: 11 }, 12, 3), false, 'the sender does not count');
+  assert.equal(typingText([], 1), '');
+  assert.equal(typingText([102], 101), 'User 102 is typing…');
+  assert.equal(typingText([103, 102, 101], 101), 'User 102 and User 103 are typing…');
+  assert.equal(typingText([2, 3, 4, 5, 6], 1), '5 people are typing…');
 });

@@ -1,0 +1,4 @@
+package ctl
+
+// FormatPayload exposes formatPayload to the external tests.
+var FormatPayload = formatPayload
