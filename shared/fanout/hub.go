@@ -57,6 +57,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Backfill, when set, closes seq gaps of chat channels from history.
 	Backfill Backfiller
+	// Observe, when set, sees every message received live from Redis once
+	// per hub (not backfilled ones, not dropped duplicates), before it is
+	// delivered. It runs on the Run goroutine and must be cheap; metrics
+	// use it. Default none.
+	Observe func(m *Msg)
 }
 
 type topic struct {
@@ -256,6 +261,9 @@ func (h *Hub) dispatch(ctx context.Context, rm *redis.Message) {
 		if last > 0 && m.Seq > last+1 {
 			h.catchUp(ctx, rm.Channel, m.Seq)
 		}
+	}
+	if h.cfg.Observe != nil {
+		h.cfg.Observe(m)
 	}
 	h.deliver(m)
 }

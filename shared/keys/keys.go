@@ -142,6 +142,10 @@ func (s Space) NodeSessions(node string) string { return s.prefix + ":node:" + n
 // commands (disconnect sessions, ...), JSON.
 func (s Space) NodeControl(node string) string { return s.prefix + ":node:" + node + ":control" }
 
+// NodeProbe is the pub/sub channel on which one ws node publishes and
+// receives its own timestamps to measure pub/sub lag (metrics).
+func (s Space) NodeProbe(node string) string { return s.prefix + ":node:" + node + ":probe" }
+
 // Control is the pub/sub channel every ws node listens to for commands that
 // concern all nodes (membership revoked, ...), JSON.
 func (s Space) Control() string { return s.prefix + ":control" }

@@ -30,6 +30,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
+	"github.com/roomwire/roomwire/api/internal/metrics"
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
@@ -164,8 +165,10 @@ func run(ctx context.Context) error {
 	notesDone := notes.Start(hubCtx) // post-send notifications off the send path
 	defer func() { stopHub(); <-hubDone; notesDone() }()
 
+	met := metrics.New()
+	met.WatchHub(hub)
 	gin.SetMode(gin.ReleaseMode)
-	handler, err := httpapi.New(httpapi.Config{AllowedOrigins: st.allowedOrigins, Logger: log,
+	handler, err := httpapi.New(httpapi.Config{AllowedOrigins: st.allowedOrigins, Logger: log, Metrics: met,
 		MaxWait: st.maxWait, MaxWaitsPerUser: st.waitsPerUser, MaxBodyBytes: int64(st.maxBody),
 		RatePerUser: st.ratePerUser, RateBurst: st.rateBurst}, httpapi.Deps{
 		Rooms:    room.NewStore(rdb, ks, room.Config{}),

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/roomwire/roomwire/api/internal/metrics"
 	"github.com/roomwire/roomwire/shared/ratelimit"
 )
 
@@ -42,6 +43,9 @@ type Config struct {
 	// RatePerUser turns the limit off.
 	RatePerUser float64
 	RateBurst   int
+	// Metrics records every request and is served, without
+	// authentication, at GET /metrics; default a fresh metrics.HTTP.
+	Metrics *metrics.HTTP
 	// Logger receives request logs and internal errors; default
 	// slog.Default(). Tokens and Authorization headers are never logged.
 	Logger *slog.Logger
@@ -119,6 +123,9 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, waits: &waitCounter{},
 		rates: ratelimit.New(ratelimit.Config{Rate: cfg.RatePerUser, Burst: cfg.RateBurst})}
 	return s.routes(), nil
@@ -134,12 +141,14 @@ func (s *server) routes() *gin.Engine {
 	// No proxy is trusted for X-Forwarded-For; logs use the peer address.
 	_ = r.SetTrustedProxies(nil)
 	// The request log is outermost so that it also logs the 500 of a panic.
-	r.Use(s.requestLog, s.recoverer, s.cors(s.cfg.AllowedOrigins))
+	r.Use(s.measure, s.requestLog, s.recoverer, s.cors(s.cfg.AllowedOrigins))
 	r.NoRoute(func(c *gin.Context) { s.problem(c, http.StatusNotFound, "no such route") })
 	r.NoMethod(func(c *gin.Context) { s.problem(c, http.StatusMethodNotAllowed, "method not allowed on this route") })
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	// Public like health: Prometheus scrapes without a token.
+	r.GET("/metrics", gin.WrapH(s.cfg.Metrics.Handler()))
 	s.docsRoutes(r) // /openapi.yaml, /docs: public (docs.go)
 
 	v1 := r.Group("/api/v1", s.authenticate, s.rateLimit)

@@ -24,6 +24,7 @@ import (
 	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
+	"github.com/roomwire/roomwire/ws/internal/metrics"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
 
@@ -145,7 +146,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 	reg := registry.New(rdb, ks)
 	notes := notify.New(rdb, ks, events.NewPublisher(rdb, ks), notify.Config{OutboxMaxLen: int64(set.outboxMaxLen), Logger: log})
 	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen, Observer: notes})
-	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: backfill{msgs: msgs, keys: ks}})
+	met := metrics.New()
+	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: backfill{msgs: msgs, keys: ks}, Observe: met.ObserveMessage})
 	gwCfg := set.limits
 	gwCfg.NodeID, gwCfg.AllowedOrigins, gwCfg.Logger = set.nodeID, set.origins, log
 	gwCfg.HeartbeatOut, gwCfg.HeartbeatIn, gwCfg.ConnectTimeout = set.heartbeat, set.heartbeat, set.connectTimeout
@@ -159,9 +161,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// so a dead node's sessions are gone within TTL + TTL/3.
 	nd := node.New(node.Config{ID: set.nodeID, TTL: set.nodeTTL, BeatEvery: set.nodeTTL / 6,
 		ReapEvery: set.nodeTTL / 3, Logger: log}, ks, reg, gw, hub)
+	met.Watch(gw, hub)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", gw)
+	mux.Handle("GET /metrics", met.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","node":%q}`+"\n", set.nodeID)
@@ -183,9 +187,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 	notesDone := notes.Start(bg) // post-send notifications off the send path
 	defer func() { stopBg(); notesDone() }()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); _ = hub.Run(bg) }()
 	go func() { defer wg.Done(); nd.Run(bg) }()
+	go func() { defer wg.Done(); met.RunProbe(bg, rdb, hub, ks.NodeProbe(set.nodeID), 5*time.Second) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

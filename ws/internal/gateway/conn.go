@@ -132,6 +132,7 @@ func (c *conn) serve(ctx context.Context) {
 			c.srv.log.Debug("connection refused a frame", "session", c.id, "reason", p.message)
 		}
 		c.setEnd("error")
+		c.srv.countError(p.kind)
 		if !c.connected {
 			p.detail = "" // it may quote a CONNECT header, i.e. a token
 		}
@@ -216,6 +217,7 @@ func (c *conn) end() {
 	for _, s := range c.subs {
 		c.srv.hub.Unsubscribe(s.channel, s)
 	}
+	c.srv.subsOpen.Add(-int64(len(c.subs)))
 	if !c.connected {
 		return
 	}
@@ -245,6 +247,7 @@ func (c *conn) connectTimedOut() {
 func (c *conn) expire() {
 	c.setEnd("token-expired")
 	p := describe(errTokenExpired)
+	c.srv.countError(p.kind)
 	c.finish(c.errorFrame(p, "", false), p.code, "token expired")
 }
 

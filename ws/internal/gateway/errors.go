@@ -45,6 +45,9 @@ type problem struct {
 	message string // ERROR message header
 	detail  string // ERROR body (text/plain)
 	code    websocket.StatusCode
+	// kind is the low-cardinality class of the error, the reason label of
+	// the error-disconnect metric (see Stats).
+	kind string
 }
 
 // describe maps any error reaching the connection to its ERROR frame and
@@ -53,27 +56,38 @@ func describe(err error) problem {
 	var se *stomp.Error
 	switch {
 	case errors.As(err, &se):
-		return problem{"malformed frame: " + se.Msg, se.Detail, websocket.StatusProtocolError}
+		return problem{"malformed frame: " + se.Msg, se.Detail, websocket.StatusProtocolError, "malformed"}
 	case errors.Is(err, auth.ErrMissingToken), errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrExpiredToken):
-		return problem{"authentication failed: " + err.Error(), "", websocket.StatusPolicyViolation}
+		return problem{"authentication failed: " + err.Error(), "", websocket.StatusPolicyViolation, "auth"}
 	case errors.Is(err, errIdentity), errors.Is(err, errForbidden):
-		return problem{err.Error(), "", websocket.StatusPolicyViolation}
+		return problem{err.Error(), "", websocket.StatusPolicyViolation, "forbidden"}
 	case errors.Is(err, messages.ErrNotMember), errors.Is(err, messages.ErrRoomNotFound):
-		return problem{"forbidden: not a member of the room", "", websocket.StatusPolicyViolation}
+		return problem{"forbidden: not a member of the room", "", websocket.StatusPolicyViolation, "forbidden"}
 	case errors.Is(err, messages.ErrEmpty), errors.Is(err, messages.ErrTooLong),
 		errors.Is(err, messages.ErrInvalidText), errors.Is(err, messages.ErrBadReceiver):
-		return problem{err.Error(), "", websocket.StatusPolicyViolation}
+		return problem{err.Error(), "", websocket.StatusPolicyViolation, "bad-message"}
 	case errors.Is(err, errLimit), errors.Is(err, errRateLimited), errors.Is(err, errTokenExpired):
-		return problem{err.Error(), "", websocket.StatusPolicyViolation}
+		return problem{err.Error(), "", websocket.StatusPolicyViolation, limitKind(err)}
 	case errors.Is(err, errKicked):
-		return problem{err.Error(), "", websocket.StatusNormalClosure}
+		return problem{err.Error(), "", websocket.StatusNormalClosure, "kicked"}
 	case errors.Is(err, errUnavailable):
-		return problem{errUnavailable.Error(), "", websocket.StatusTryAgainLater}
+		return problem{errUnavailable.Error(), "", websocket.StatusTryAgainLater, "unavailable"}
 	case errors.Is(err, errNotConnected), errors.Is(err, errAlreadyConnected),
 		errors.Is(err, errUnknownDestination), errors.Is(err, errBadRequest):
-		return problem{err.Error(), "", websocket.StatusProtocolError}
+		return problem{err.Error(), "", websocket.StatusProtocolError, "protocol"}
 	}
-	return problem{"internal error", "", websocket.StatusInternalError}
+	return problem{"internal error", "", websocket.StatusInternalError, "internal"}
+}
+
+// limitKind tells the configured bounds apart for the metric's reason label.
+func limitKind(err error) string {
+	switch {
+	case errors.Is(err, errRateLimited):
+		return "rate-limited"
+	case errors.Is(err, errTokenExpired):
+		return "token-expired"
+	}
+	return "limit"
 }
 
 // badRequest wraps errBadRequest with a client-safe detail.

@@ -42,6 +42,7 @@ func receiptOf(err error) string {
 // handle processes one decoded frame in the read loop.
 func (c *conn) handle(f *stomp.Frame) error {
 	c.srv.framesIn.Add(1)
+	c.srv.framesInBy[commandIndex(f.Command)].Add(1)
 	err := c.dispatch(f)
 	if err != nil && !errors.Is(err, errStop) {
 		if r, ok := f.Get("receipt"); ok && f.Command != "CONNECT" && f.Command != "STOMP" {

@@ -189,6 +189,12 @@ type Server struct {
 	wg       sync.WaitGroup
 
 	framesIn, framesOut, delivered, slowConsumers atomic.Uint64
+
+	// Metrics only (stats.go): gauges of open connections and
+	// subscriptions, frames by command and error disconnects by kind.
+	connsOpen, subsOpen     atomic.Int64
+	framesInBy, framesOutBy [len(commands)]atomic.Uint64
+	errorsBy                [len(errorKinds)]atomic.Uint64
 }
 
 // Deps are the collaborators of a Server.
@@ -252,6 +258,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// into it), so an oversized frame gets a STOMP ERROR; this bound only
 	// stops one WebSocket message packing endless complete frames.
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes) * 16)
+	s.connsOpen.Add(1)
+	defer s.connsOpen.Add(-1)
 	c := newConn(s, ws, remoteAddr(r.RemoteAddr))
 	c.serve(context.Background())
 }

@@ -130,6 +130,7 @@ func (c *conn) onSubscribe(f *stomp.Frame) error {
 		}
 	}
 	c.subs[id] = s
+	c.srv.subsOpen.Add(1)
 	c.ackMu.Lock()
 	c.watched[roomID]++
 	c.ackMu.Unlock()
@@ -155,6 +156,7 @@ func (c *conn) onUnsubscribe(f *stomp.Frame) error {
 // drop ends one subscription and forgets its pending acknowledgements.
 func (c *conn) drop(s *subscription) {
 	delete(c.subs, s.id)
+	c.srv.subsOpen.Add(-1)
 	c.srv.hub.Unsubscribe(s.channel, s)
 	c.ackMu.Lock()
 	for _, a := range s.pending {

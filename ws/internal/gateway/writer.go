@@ -117,6 +117,7 @@ func (c *conn) writeLoop(stop <-chan struct{}) {
 			continue
 		case now := <-tick:
 			if now.Sub(lastWrite) >= every-every/10 {
+				c.srv.framesOutBy[heartbeatIndex].Add(1)
 				if !c.write([]byte{'\n'}) {
 					return
 				}
@@ -167,8 +168,10 @@ func (c *conn) write(b []byte) bool {
 // and only add this subscription's headers.
 func (c *conn) appendItem(dst []byte, it outItem) []byte {
 	if it.msg == nil {
+		c.srv.framesOutBy[commandIndex(frameCommand(it.frame))].Add(1)
 		return append(dst, it.frame...)
 	}
+	c.srv.framesOutBy[messageIndex].Add(1)
 	s := it.sub
 	dst = append(dst, "MESSAGE\ndestination:"...)
 	dst = append(dst, s.destEsc...)

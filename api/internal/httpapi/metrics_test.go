@@ -1,0 +1,83 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// samples parses a Prometheus text exposition into series ("name{labels}")
+// and values.
+func samples(t testing.TB, body []byte) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for line := range strings.Lines(string(body)) {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("bad sample %q", line)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+// TestMetricsCountRequestsByRouteAndStatus: /metrics is public, and every
+// request is counted under its route template (never the path with ids)
+// and status class.
+func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
+	e := newEnv(t)
+	for range 3 {
+		if r := e.request(t, http.MethodGet, "/api/v1/chat-rooms", 8, nil); r.status != http.StatusOK {
+			t.Fatalf("list rooms: %d %s", r.status, r.body)
+		}
+	}
+	if r := e.request(t, http.MethodGet, "/api/v1/chat-rooms/424242", 8, nil); r.status != http.StatusNotFound {
+		t.Fatalf("unknown room: %d %s", r.status, r.body)
+	}
+	if r := e.request(t, http.MethodGet, "/api/v1/chat-rooms", 0, nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("no token: %d %s", r.status, r.body)
+	}
+	if r := e.request(t, http.MethodGet, "/no/such/route/8", 0, nil); r.status != http.StatusNotFound {
+		t.Fatalf("unknown route: %d %s", r.status, r.body)
+	}
+
+	r := e.request(t, http.MethodGet, "/metrics", 0, nil)
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET /metrics: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	got := samples(t, r.body)
+	want := map[string]float64{
+		`roomwire_api_http_requests_total{method="GET",route="/api/v1/chat-rooms",status="2xx"}`:     3,
+		`roomwire_api_http_requests_total{method="GET",route="/api/v1/chat-rooms",status="4xx"}`:     1,
+		`roomwire_api_http_requests_total{method="GET",route="/api/v1/chat-rooms/:id",status="4xx"}`: 1,
+		`roomwire_api_http_requests_total{method="GET",route="unmatched",status="4xx"}`:              1,
+		`roomwire_api_http_request_duration_seconds_count{method="GET",route="/api/v1/chat-rooms"}`:  4,
+		// The scrape itself is in flight while it is answered.
+		`roomwire_api_http_requests_in_flight`: 1,
+	}
+	for s, v := range want {
+		if got[s] != v {
+			t.Errorf("%s = %v, want %v", s, got[s], v)
+		}
+	}
+	if _, ok := got["go_goroutines"]; !ok {
+		t.Error("the Go runtime collector is missing")
+	}
+	for s := range got {
+		if strings.Contains(s, "424242") || strings.Contains(s, "/no/such") {
+			t.Errorf("series %s carries a request path", s)
+		}
+	}
+
+	// The scrape counts as a request of its own route once answered.
+	again := samples(t, e.request(t, http.MethodGet, "/metrics", 0, nil).body)
+	if s := `roomwire_api_http_requests_total{method="GET",route="/metrics",status="2xx"}`; again[s] != 1 {
+		t.Errorf("%s = %v, want 1", s, again[s])
+	}
+}
