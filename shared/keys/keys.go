@@ -105,6 +105,12 @@ func (s Space) RoomTyping(id, user int64) string {
 	return s.room(id, "typing:"+strconv.FormatInt(user, 10))
 }
 
+// RoomTypingStops is RoomTyping for "typing: false" events, which have a
+// budget of their own so that stopping can never use up the next start.
+func (s Space) RoomTypingStops(id, user int64) string {
+	return s.room(id, "typing:"+strconv.FormatInt(user, 10)+":stop")
+}
+
 // UserNotifications is the pub/sub channel of one user's personal
 // notifications (STOMP /user/queue/notifications), JSON with a "type".
 func (s Space) UserNotifications(id int64) string { return s.user(id, "notifications") }

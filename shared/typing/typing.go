@@ -28,8 +28,9 @@ var ErrNotMember = errors.New("not a member of the room")
 
 // Config configures a Store. Zero fields take the defaults.
 type Config struct {
-	// PerWindow is how many TYPING events one member may announce in one
-	// room per Window; more are dropped silently. Default 3.
+	// PerWindow is how many TYPING starts (and, separately, stops) one
+	// member may announce in one room per Window; more are dropped
+	// silently. Default 5.
 	PerWindow int
 	// Window is the rate window; default 1s.
 	Window time.Duration
@@ -46,7 +47,7 @@ type Store struct {
 // NewStore returns a Store; zero fields of cfg take their defaults.
 func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 	if cfg.PerWindow <= 0 {
-		cfg.PerWindow = 3
+		cfg.PerWindow = 5
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = time.Second
@@ -62,7 +63,11 @@ func (s *Store) Typing(ctx context.Context, roomID, userID int64, typing bool) (
 		return false, ErrNotMember
 	}
 	ev := wire.TypingEvent{Type: wire.EventTyping, ChatRoomID: roomID, UserID: userID, Typing: typing, At: wire.FormatTime(s.now())}
-	ks := []string{s.keys.RoomMembers(roomID), s.keys.RoomTyping(roomID, userID), s.keys.RoomEvents(roomID)}
+	counter := s.keys.RoomTyping(roomID, userID)
+	if !typing {
+		counter = s.keys.RoomTypingStops(roomID, userID) // stops never use up starts
+	}
+	ks := []string{s.keys.RoomMembers(roomID), counter, s.keys.RoomEvents(roomID)}
 	n, err := typingScript.Run(ctx, s.rdb, ks, userID, s.cfg.PerWindow, s.cfg.Window.Milliseconds(), wire.Marshal(ev)).Int()
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "NOTMEMBER") {

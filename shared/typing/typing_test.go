@@ -62,7 +62,7 @@ func TestTypingIsRateLimitedPerMember(t *testing.T) {
 	var sent []bool
 	got := received(t, rdb, ks.RoomEvents(id), func() {
 		for _, u := range []int64{8, 8, 8, 3, 8} {
-			ok, err := st.Typing(ctx, id, u, u == 3)
+			ok, err := st.Typing(ctx, id, u, u != 3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,9 +76,9 @@ func TestTypingIsRateLimitedPerMember(t *testing.T) {
 		t.Fatalf("events %+v, want 3", got)
 	}
 	for i, ev := range got {
-		wantUser, wantTyping := int64(8), false
+		wantUser, wantTyping := int64(8), true
 		if i == 2 {
-			wantUser, wantTyping = 3, true
+			wantUser, wantTyping = 3, false
 		}
 		if ev.Type != wire.EventTyping || ev.ChatRoomID != id || ev.UserID != wantUser || ev.Typing != wantTyping || ev.At == "" {
 			t.Errorf("event %d = %+v", i, ev)
@@ -89,6 +89,29 @@ func TestTypingIsRateLimitedPerMember(t *testing.T) {
 	}
 	if n := rdb.Exists(ctx, ks.RoomHistory(id)).Val(); n != 0 {
 		t.Errorf("typing stored something in history")
+	}
+}
+
+// Stops have a budget of their own: a user who typed, sent (stop) and types
+// again within one window is still announced as typing.
+func TestTypingStopsDoNotUseUpStarts(t *testing.T) {
+	ctx := context.Background()
+	rdb, ks, st, id := setup(t, typing.Config{PerWindow: 2, Window: 10 * time.Second})
+	var sent []bool
+	got := received(t, rdb, ks.RoomEvents(id), func() {
+		for _, on := range []bool{true, false, true, false, true} {
+			ok, err := st.Typing(ctx, id, 8, on)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent = append(sent, ok)
+		}
+	})
+	if want := []bool{true, true, true, true, false}; !slices.Equal(sent, want) {
+		t.Errorf("sent %v, want %v (two starts and two stops per window)", sent, want)
+	}
+	if len(got) != 4 || !got[2].Typing {
+		t.Errorf("events %+v, want start, stop, start, stop", got)
 	}
 }
 
