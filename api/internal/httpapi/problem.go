@@ -35,10 +35,6 @@ func (e *requestError) Error() string { return e.detail }
 
 func badRequest(detail string) error { return &requestError{http.StatusBadRequest, detail} }
 
-// errRoomNotFound answers both "no such room" and "not a member", so that
-// room ids cannot be probed.
-var errRoomNotFound = &requestError{http.StatusNotFound, "room not found"}
-
 // fail answers err as a problem. Errors it does not know are logged and
 // answered 500 "internal error" without detail.
 func (s *server) fail(c *gin.Context, err error) {

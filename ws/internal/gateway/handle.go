@@ -206,12 +206,12 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 // checkSessionCount refuses a CONNECT when the user already has
 // MaxSessionsPerUser sessions (on any node).
 func (c *conn) checkSessionCount(ctx context.Context, userID int64) error {
-	sessions, err := c.srv.sessions.UserSessions(ctx, userID)
+	counts, err := c.srv.sessions.SessionCounts(ctx, []int64{userID})
 	if err != nil {
 		c.srv.log.Warn("count user sessions", "err", err)
 		return errUnavailable
 	}
-	if len(sessions) >= c.srv.cfg.MaxSessionsPerUser {
+	if counts[userID] >= c.srv.cfg.MaxSessionsPerUser {
 		return limitErr("at most %d concurrent sessions per user", c.srv.cfg.MaxSessionsPerUser)
 	}
 	return nil

@@ -50,13 +50,13 @@ type History interface {
 	Since(ctx context.Context, roomID, after int64, limit int) ([][]byte, int64, error)
 }
 
-// Sessions is the session registry. UserSessions (read only) counts a
-// user's sessions on every node for MaxSessionsPerUser.
+// Sessions is the session registry. SessionCounts (read only, one HLEN)
+// counts a user's sessions on every node for MaxSessionsPerUser.
 type Sessions interface {
 	Register(ctx context.Context, s registry.Session) (bool, error)
 	// End removes this node's own session (views included, idempotently).
 	End(ctx context.Context, s registry.Session, reason string) (bool, error)
-	UserSessions(ctx context.Context, userID int64) (map[string]int64, error)
+	SessionCounts(ctx context.Context, userIDs []int64) (map[int64]int, error)
 }
 
 // Broker is the node's pub/sub hub.

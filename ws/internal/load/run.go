@@ -36,7 +36,6 @@ type Runner struct {
 	connectHist                Histogram
 	connected, connectFailed   int
 	connectTook, subscribeTook time.Duration
-	baseServer, baseRedis      ProcSet
 }
 
 // New validates cfg (after filling defaults) and returns a Runner.
