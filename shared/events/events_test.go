@@ -31,12 +31,12 @@ func TestRoomEvent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ps := subscribe(t, rdb, ks.RoomEvents(tt.ev.ChatRoomID))
+			ps := redistest.Subscribe(t, rdb, ks.RoomEvents(tt.ev.ChatRoomID))
 			before := time.Now().Add(-time.Millisecond)
 			if err := pub.Room(ctx, tt.ev); err != nil {
 				t.Fatalf("Room: %v", err)
 			}
-			msg := next(t, ps)
+			msg := redistest.Next(t, ps)
 			if msg.Channel != ks.RoomEvents(tt.ev.ChatRoomID) {
 				t.Errorf("channel = %q", msg.Channel)
 			}
@@ -65,13 +65,13 @@ func TestRoomEvent(t *testing.T) {
 func TestRoomEventJSON(t *testing.T) {
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
-	ps := subscribe(t, rdb, ks.RoomEvents(5))
+	ps := redistest.Subscribe(t, rdb, ks.RoomEvents(5))
 	ev := wire.Event{Type: wire.EventEnter, ChatRoomID: 5, UserID: 2, At: "2026-01-02T03:04:05.678Z"}
 	if err := events.NewPublisher(rdb, ks).Room(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	const want = `{"type":"ENTER","chatRoomId":5,"userId":2,"at":"2026-01-02T03:04:05.678Z"}`
-	if got := next(t, ps).Payload; got != want {
+	if got := redistest.Next(t, ps).Payload; got != want {
 		t.Errorf("payload = %s\nwant      %s", got, want)
 	}
 }
@@ -81,7 +81,7 @@ func TestControl(t *testing.T) {
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
 	pub := events.NewPublisher(rdb, ks)
-	ps := subscribe(t, rdb, ks.NodeControl("n1"), ks.NodeControl("n2"), ks.Control())
+	ps := redistest.Subscribe(t, rdb, ks.NodeControl("n1"), ks.NodeControl("n2"), ks.Control())
 
 	disconnect := wire.Control{Op: wire.OpDisconnect, SessionIDs: []string{"a", "b"}, Reason: "kicked"}
 	revoke := wire.Control{Op: wire.OpRevoke, RoomID: 9, UserID: 4}
@@ -98,7 +98,7 @@ func TestControl(t *testing.T) {
 		{ks.Control(), `{"op":"revoke","roomId":9,"userId":4}`},
 	}
 	for _, tt := range tests {
-		msg := next(t, ps)
+		msg := redistest.Next(t, ps)
 		if msg.Channel != tt.channel || msg.Payload != tt.payload {
 			t.Errorf("got %s on %q, want %s on %q", msg.Payload, msg.Channel, tt.payload, tt.channel)
 		}

@@ -16,7 +16,7 @@ func TestUsers(t *testing.T) {
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
 	pub := events.NewPublisher(rdb, ks)
-	ps := subscribe(t, rdb, ks.UserNotifications(3), ks.UserNotifications(5))
+	ps := redistest.Subscribe(t, rdb, ks.UserNotifications(3), ks.UserNotifications(5))
 
 	if err := pub.Users(ctx); err != nil {
 		t.Fatalf("no notes: %v", err)
@@ -35,7 +35,7 @@ func TestUsers(t *testing.T) {
 		{ks.UserNotifications(3), wire.NoteAdded, wireTime.MatchString},
 		{ks.UserNotifications(5), wire.NoteUnread, func(s string) bool { return s == "kept" }},
 	} {
-		msg := next(t, ps)
+		msg := redistest.Next(t, ps)
 		var n wire.Notification
 		if err := json.Unmarshal([]byte(msg.Payload), &n); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/wire"
 )
 
@@ -19,7 +20,7 @@ func TestEditReplacesTextAndAnnounces(t *testing.T) {
 	id := f.direct(t, 8, 3)
 	orig, _ := f.send(t, id, 8, 0, "helo")
 	f.send(t, id, 3, 0, "after")
-	ps := subscribe(t, f.rdb, f.keys.RoomEvents(id))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(id))
 
 	raw, err := f.msgs.Edit(ctx, id, orig.Seq, 8, "hello <b>")
 	if err != nil {
@@ -44,7 +45,7 @@ func TestEditReplacesTextAndAnnounces(t *testing.T) {
 	if n := f.rdb.ZCard(ctx, f.keys.RoomHistory(id)).Val(); n != 2 {
 		t.Errorf("history holds %d entries, want 2", n)
 	}
-	msg := next(t, ps)
+	msg := redistest.Next(t, ps)
 	var ev wire.MessageEvent
 	if err := json.Unmarshal([]byte(msg.Payload), &ev); err != nil {
 		t.Fatal(err)
@@ -69,7 +70,7 @@ func TestDeleteLeavesTombstone(t *testing.T) {
 	f := newFixture(t, messages.Config{})
 	id := f.direct(t, 8, 3)
 	orig, _ := f.send(t, id, 8, 0, "oops")
-	ps := subscribe(t, f.rdb, f.keys.RoomEvents(id))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(id))
 
 	raw, err := f.msgs.Delete(ctx, id, orig.Seq, 8)
 	if err != nil {
@@ -88,7 +89,7 @@ func TestDeleteLeavesTombstone(t *testing.T) {
 		t.Fatalf("history %s, %v", page.Messages, err)
 	}
 	var ev wire.MessageEvent
-	if err := json.Unmarshal([]byte(next(t, ps).Payload), &ev); err != nil {
+	if err := json.Unmarshal([]byte(redistest.Next(t, ps).Payload), &ev); err != nil {
 		t.Fatal(err)
 	}
 	if ev.Type != wire.EventMessageDeleted || ev.Seq != orig.Seq || string(ev.Message) != string(raw) {

@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
 )
 
 func TestSendIsNotRepeatedByARetry(t *testing.T) {
 	f := newFixture(t, messages.Config{})
 	room := f.group(t, 1, 2)
 	flaky, tripped := srv.LosingReply(t, f.keys.RoomSendKeys(room))
-	ps := subscribe(t, f.rdb, f.keys.RoomMessages(room))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomMessages(room))
 	store := messages.NewStore(flaky, f.keys, messages.Config{})
 
 	m, _, err := store.Send(context.Background(), room, 1, 0, "once")
@@ -31,9 +32,9 @@ func TestSendIsNotRepeatedByARetry(t *testing.T) {
 		t.Errorf("lastSeq = %s, want 1", last)
 	}
 	// Exactly one publish: the next message seen after it is a marker.
-	next(t, ps)
+	redistest.Next(t, ps)
 	f.rdb.Publish(context.Background(), f.keys.RoomMessages(room), "marker")
-	if got := next(t, ps).Payload; got != "marker" {
+	if got := redistest.Next(t, ps).Payload; got != "marker" {
 		t.Errorf("a second publish followed the first: %s", got)
 	}
 }

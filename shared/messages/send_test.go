@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/wire"
 )
 
@@ -68,13 +69,13 @@ func TestSendPublishesTheHistoryEntry(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, messages.Config{})
 	id := f.group(t, 1, 2)
-	ps := subscribe(t, f.rdb, f.keys.RoomMessages(id))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomMessages(id))
 
 	before := time.Now()
 	m, raw := f.send(t, id, 1, 0, "hello")
 	after := time.Now()
 
-	if got := next(t, ps); got.Payload != string(raw) || got.Channel != f.keys.RoomMessages(id) {
+	if got := redistest.Next(t, ps); got.Payload != string(raw) || got.Channel != f.keys.RoomMessages(id) {
 		t.Errorf("published %s on %q\nreturned  %s", got.Payload, got.Channel, raw)
 	}
 	hist := f.rdb.ZRangeWithScores(ctx, f.keys.RoomHistory(id), 0, -1).Val()
@@ -144,7 +145,7 @@ func TestSendRejects(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, messages.Config{MaxBytes: 16})
 	id := f.group(t, 1, 2)
-	ps := subscribe(t, f.rdb, f.keys.RoomMessages(id))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomMessages(id))
 	tests := []struct {
 		name         string
 		room, sender int64
@@ -188,7 +189,7 @@ func TestSendRejects(t *testing.T) {
 	}
 	// Nothing was published: the first message on the channel is this one.
 	_, raw := f.send(t, id, 1, 0, "first")
-	if got := next(t, ps).Payload; got != string(raw) {
+	if got := redistest.Next(t, ps).Payload; got != string(raw) {
 		t.Errorf("first published payload = %s, want %s", got, raw)
 	}
 }
@@ -213,7 +214,7 @@ func TestSendTextRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, messages.Config{})
 	id := f.group(t, 1)
-	ps := subscribe(t, f.rdb, f.keys.RoomMessages(id))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomMessages(id))
 	texts := []string{
 		`say "hi"`,
 		`back\slash \" \\n`,
@@ -238,7 +239,7 @@ func TestSendTextRoundTrip(t *testing.T) {
 			if len(hist) != 1 || json.Unmarshal([]byte(hist[0]), &stored) != nil {
 				t.Fatalf("history entry for seq %d = %q", i+1, hist)
 			}
-			pub := next(t, ps).Payload
+			pub := redistest.Next(t, ps).Payload
 			for where, got := range map[string]string{"returned": m.Message, "JSON": decoded.Message, "history": stored.Message} {
 				if got != text {
 					t.Errorf("%s text = %q, want %q", where, got, text)

@@ -76,16 +76,6 @@ func (f *fixture) group(t testing.TB, n int, by int64, members ...int64) int64 {
 	return r.ID
 }
 
-func subscribe(t testing.TB, rdb *redis.Client, channel string) *redis.PubSub {
-	t.Helper()
-	ps := rdb.Subscribe(context.Background(), channel)
-	t.Cleanup(func() { ps.Close() })
-	if _, err := ps.ReceiveTimeout(context.Background(), 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return ps
-}
-
 // events returns what arrives on ps within d.
 func events(ps *redis.PubSub, d time.Duration) []wire.ReadEvent {
 	var out []wire.ReadEvent
@@ -107,7 +97,7 @@ func TestMarkReadMovesForwardsOnly(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	id := f.group(t, 5, 8, 3)
-	ps := subscribe(t, f.rdb, f.keys.RoomEvents(id))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(id))
 
 	steps := []struct {
 		name       string
@@ -183,7 +173,7 @@ func TestJoinIsSilent(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	id := f.group(t, 4, 8, 3)
-	ps := subscribe(t, f.rdb, f.keys.RoomEvents(id))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(id))
 	if _, err := f.rooms.AddMember(ctx, id, 8, 5); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +204,7 @@ func TestConcurrentReadsNeverGoBack(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	id := f.group(t, 50, 8, 3)
-	ps := subscribe(t, f.rdb, f.keys.RoomEvents(id))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(id))
 	var wg sync.WaitGroup
 	for g := 0; g < 5; g++ {
 		wg.Add(1)

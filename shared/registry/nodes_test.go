@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/wire"
 )
 
@@ -45,8 +46,8 @@ func TestBeat(t *testing.T) {
 func TestReap(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	ps5 := subscribe(t, f.rdb, f.keys.RoomEvents(5))
-	ps6 := subscribe(t, f.rdb, f.keys.RoomEvents(6))
+	ps5 := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(5))
+	ps6 := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(6))
 	now := time.Now()
 	const ttl = 10 * time.Second
 	for node, age := range map[string]time.Duration{"dead": 3 * ttl, "stale": ttl + time.Millisecond, "live": ttl - time.Second} {
@@ -95,7 +96,7 @@ func TestReap(t *testing.T) {
 func TestForget(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	ps := subscribe(t, f.rdb, f.keys.RoomEvents(5))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(5))
 	now := time.Now()
 	for _, node := range []string{"n1", "n2"} {
 		if err := f.reg.Beat(ctx, node, now); err != nil {

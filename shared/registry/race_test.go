@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -78,7 +79,7 @@ func TestLeaveDoesNotFollowAnEnterThatRacedIn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t)
-			ps := subscribe(t, f.rdb, f.keys.RoomEvents(3))
+			ps := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(3))
 			f.register(t, "old", 7, 3, "n1")
 
 			ran := false

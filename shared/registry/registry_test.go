@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -55,7 +56,7 @@ func sorted(s []string) []string { slices.Sort(s); return s }
 func TestEnterAndLeaveOncePerUserAndRoom(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	ps := subscribe(t, f.rdb, f.keys.RoomEvents(3))
+	ps := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(3))
 	steps := []struct {
 		id          string
 		user, room  int64
@@ -114,7 +115,7 @@ func TestRemoveExactlyOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t)
-			ps := subscribe(t, f.rdb, f.keys.RoomEvents(3))
+			ps := redistest.Subscribe(t, f.rdb, f.keys.RoomEvents(3))
 			if tt.otherSession {
 				f.register(t, "other", 7, tt.room, "n2")
 			}
