@@ -3,7 +3,6 @@
 package config
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/keys"
@@ -29,6 +26,10 @@ const DevSecret = "roomwire-dev-secret-not-for-production"
 type Common struct {
 	// RedisURL is REDIS_URL; default redis://localhost:6379/0.
 	RedisURL string
+	// RedisClusterAddrs is REDIS_CLUSTER_ADDRS: comma-separated host:port
+	// seeds of a Redis Cluster; when set they replace REDIS_URL's host
+	// (whose scheme, credentials and options still apply). Default none.
+	RedisClusterAddrs []string
 	// RedisPrefix is REDIS_PREFIX, the first part of every key; default "chat".
 	RedisPrefix string
 	// RedisCAFile is REDIS_TLS_CA_FILE: PEM certificates trusted for
@@ -83,6 +84,11 @@ func Load(getenv func(string) string) (Common, error) {
 		return c, err
 	}
 	c.RedisCAFile = getenv("REDIS_TLS_CA_FILE")
+	for _, a := range strings.Split(getenv("REDIS_CLUSTER_ADDRS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.RedisClusterAddrs = append(c.RedisClusterAddrs, a)
+		}
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
@@ -92,8 +98,8 @@ func Load(getenv func(string) string) (Common, error) {
 	if _, err := keys.New(c.RedisPrefix); err != nil {
 		return c, fmt.Errorf("REDIS_PREFIX: %w", err)
 	}
-	if _, err := redis.ParseURL(c.RedisURL); err != nil {
-		return c, fmt.Errorf("REDIS_URL: %w", err)
+	if err := c.validateRedis(); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -152,34 +158,6 @@ func (c Common) Logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// Redis opens a client for RedisURL: redis:// or rediss:// (TLS, verified
-// against the system roots plus RedisCAFile), with a password or ACL user
-// and password in the URL's user info.
-func (c Common) Redis() (redis.UniversalClient, error) {
-	opt, err := redis.ParseURL(c.RedisURL)
-	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	if c.RedisCAFile != "" {
-		if opt.TLSConfig == nil {
-			return nil, errors.New("REDIS_TLS_CA_FILE is set but REDIS_URL is not rediss://")
-		}
-		pemCerts, err := os.ReadFile(c.RedisCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("REDIS_TLS_CA_FILE: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pemCerts) {
-			return nil, fmt.Errorf("REDIS_TLS_CA_FILE %s holds no PEM certificate", c.RedisCAFile)
-		}
-		opt.TLSConfig.RootCAs = pool
-	}
-	return redis.NewClient(opt), nil
 }
 
 // Keys returns the key space of RedisPrefix.

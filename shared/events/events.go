@@ -31,7 +31,7 @@ func (p *Publisher) Room(ctx context.Context, ev wire.Event) error {
 	if ev.At == "" {
 		ev.At = wire.FormatTime(p.now())
 	}
-	if err := p.rdb.Publish(ctx, p.keys.RoomEvents(ev.ChatRoomID), wire.Marshal(ev)).Err(); err != nil {
+	if err := Publish(ctx, p.rdb, p.keys.RoomEvents(ev.ChatRoomID), wire.Marshal(ev)).Err(); err != nil {
 		return fmt.Errorf("publish %s event for room %d: %w", ev.Type, ev.ChatRoomID, err)
 	}
 	return nil
@@ -39,7 +39,7 @@ func (p *Publisher) Room(ctx context.Context, ev wire.Event) error {
 
 // Node sends c to one ws node's control channel.
 func (p *Publisher) Node(ctx context.Context, node string, c wire.Control) error {
-	if err := p.rdb.Publish(ctx, p.keys.NodeControl(node), wire.Marshal(c)).Err(); err != nil {
+	if err := Publish(ctx, p.rdb, p.keys.NodeControl(node), wire.Marshal(c)).Err(); err != nil {
 		return fmt.Errorf("publish %s control to node %s: %w", c.Op, node, err)
 	}
 	return nil
@@ -47,7 +47,7 @@ func (p *Publisher) Node(ctx context.Context, node string, c wire.Control) error
 
 // Broadcast sends c to every ws node.
 func (p *Publisher) Broadcast(ctx context.Context, c wire.Control) error {
-	if err := p.rdb.Publish(ctx, p.keys.Control(), wire.Marshal(c)).Err(); err != nil {
+	if err := Publish(ctx, p.rdb, p.keys.Control(), wire.Marshal(c)).Err(); err != nil {
 		return fmt.Errorf("broadcast %s control: %w", c.Op, err)
 	}
 	return nil

@@ -24,12 +24,18 @@ func (p *Publisher) Users(ctx context.Context, notes ...UserNote) error {
 		return nil
 	}
 	at := wire.FormatTime(p.now())
+	sharded := Sharded(p.rdb)
 	_, err := p.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
 		for _, n := range notes {
 			if n.Note.At == "" {
 				n.Note.At = at
 			}
-			pl.Publish(ctx, p.keys.UserNotifications(n.UserID), wire.Marshal(n.Note))
+			ch, payload := p.keys.UserNotifications(n.UserID), wire.Marshal(n.Note)
+			if sharded {
+				pl.SPublish(ctx, ch, payload)
+			} else {
+				pl.Publish(ctx, ch, payload)
+			}
 		}
 		return nil
 	})

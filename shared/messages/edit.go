@@ -12,13 +12,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/wire"
 )
 
 //go:embed change.lua
 var changeLua string
 
-var changeScript = redis.NewScript(changeLua)
+var changeScript = events.NewScript(changeLua)
 
 // Sentinel errors of Edit and Delete. Their texts are safe to show to clients.
 var (

@@ -22,6 +22,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -29,7 +30,7 @@ import (
 //go:embed send.lua
 var sendLua string
 
-var sendScript = redis.NewScript(sendLua)
+var sendScript = events.NewScript(sendLua)
 
 // Sentinel errors of Send. Their texts are safe to show to clients.
 var (

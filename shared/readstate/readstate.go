@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -27,7 +28,7 @@ import (
 //go:embed read.lua
 var readLua string
 
-var readScript = redis.NewScript(readLua)
+var readScript = events.NewScript(readLua)
 
 // Sentinel errors of MarkRead. Their texts are safe to show to clients.
 var (

@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -31,7 +32,7 @@ var presenceLua string
 
 var (
 	takeScript     = redis.NewScript(takeLua)
-	presenceScript = redis.NewScript(presenceLua)
+	presenceScript = events.NewScript(presenceLua)
 )
 
 // Session is one registry entry.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -20,7 +21,7 @@ import (
 //go:embed typing.lua
 var typingLua string
 
-var typingScript = redis.NewScript(typingLua)
+var typingScript = events.NewScript(typingLua)
 
 // ErrNotMember means the user is not a member of the room (or the room
 // does not exist). Its text is safe to show to clients.
