@@ -3,18 +3,23 @@
 // for it (never a pattern subscription of everything), and hands every
 // message to those subscribers, in the order Redis delivered them.
 //
-// One goroutine (Run) owns the Redis pub/sub connection's read side and is
-// the only caller of Subscriber.Deliver, so a subscriber sees the messages of
-// one channel in publish order.
+// On a single Redis the hub holds one classic pub/sub connection. On a Redis
+// Cluster (a *redis.ClusterClient) it uses sharded pub/sub: one SSUBSCRIBE
+// connection per master that owns a subscribed channel's slot, so a node
+// receives only the traffic of the channels it subscribed to, from the shard
+// that handles them. When a slot moves (a failover, a resharding) the shard
+// unsubscribes the node; the hub re-routes the channel to the new owner and
+// closes the gap from history.
+//
+// Each channel is received by one goroutine at a time and a subscriber sees
+// the messages of one channel in publish order; Subscriber.Deliver is never
+// called concurrently for one channel.
 package fanout
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,28 +27,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Msg is one message received from Redis, shared by all local subscribers
-// of its channel: it is built once per node, never per subscriber, and must
-// not be modified.
-type Msg struct {
-	Channel string
-	Payload []byte
-	// ID is the payload's leading "id" field when it has one (chat
-	// messages), otherwise a node-unique id; used as STOMP message-id.
-	ID string
-	// Seq is the payload's per-room sequence number (chat messages), or 0.
-	Seq int64
-}
-
 // Backfiller reads what a sequenced channel published after a seq, oldest
 // first, from history; the hub uses it to close gaps (a lost pub/sub
-// connection, a message Redis did not deliver) before delivering more.
+// connection, a moved slot, a message Redis did not deliver) before
+// delivering more.
 type Backfiller interface {
 	Since(ctx context.Context, channel string, after int64) ([][]byte, error)
 }
 
 // Subscriber receives messages of the channels it subscribed to. Deliver is
-// called from the hub's single receive goroutine and must not block.
+// called from the hub's receive goroutines and must not block.
 type Subscriber interface {
 	Deliver(m *Msg)
 }
@@ -53,53 +46,83 @@ type Config struct {
 	// ConfirmTimeout bounds the wait for Redis to confirm a SUBSCRIBE;
 	// default 5s.
 	ConfirmTimeout time.Duration
+	// Linger is how long a channel stays subscribed in Redis after its last
+	// local subscriber left, so a page reload or a quick re-subscribe does
+	// not churn SUBSCRIBE/UNSUBSCRIBE; default 2s, negative for none.
+	Linger time.Duration
 	// Logger receives connection problems; default slog.Default().
 	Logger *slog.Logger
 	// Backfill, when set, closes seq gaps of chat channels from history.
 	Backfill Backfiller
 	// Observe, when set, sees every message received live from Redis once
 	// per hub (not backfilled ones, not dropped duplicates), before it is
-	// delivered. It runs on the Run goroutine and must be cheap; metrics
-	// use it. Default none.
+	// delivered. It runs on a receive goroutine (several run at once on a
+	// cluster) and must be cheap and safe for concurrent use; metrics use
+	// it. Default none.
 	Observe func(m *Msg)
 }
 
 type topic struct {
-	subs    map[Subscriber]struct{}
-	ready   chan struct{} // closed once Redis confirmed the subscription
-	lastSeq int64         // highest seq dispatched (sequenced channels); Run goroutine only
+	subs   map[Subscriber]struct{}
+	ready  chan struct{} // closed once Redis confirmed the subscription (or it failed)
+	err    error         // why the subscription failed; set before ready closes
+	shard  *shard        // the connection the channel is subscribed on; nil while re-routed
+	linger *time.Timer   // set while no local subscriber is left
+
+	dmu     sync.Mutex // serialises delivery of this channel
+	lastSeq int64      // highest seq dispatched (sequenced channels); guarded by dmu
 }
 
-// Hub multiplexes one Redis pub/sub connection among local subscribers.
+// Hub multiplexes Redis pub/sub connections among local subscribers.
 type Hub struct {
-	cfg Config
-	ps  *redis.PubSub
+	cfg     Config
+	rdb     redis.UniversalClient
+	cluster *redis.ClusterClient // nil on a single Redis
+	routes  *routes              // slot owners (cluster only)
 
-	// mu guards topics and inflight.
+	ctx    context.Context // lives until Run returns; owns the receive goroutines
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// mu guards topics, inflight, shards and every shard's channels.
 	mu       sync.RWMutex
 	topics   map[string]*topic
-	inflight map[string]int // SUBSCRIBE commands sent but not yet confirmed
+	inflight map[string]int    // SUBSCRIBE commands sent but not yet confirmed
+	shards   map[string]*shard // by server address ("" on a single Redis)
+	closed   bool
 
 	seq        atomic.Uint64
 	received   atomic.Uint64
 	backfilled atomic.Uint64
 	duplicates atomic.Uint64
+	moved      atomic.Uint64
 }
 
-// New returns a Hub using rdb. Call Run to start receiving.
+// New returns a Hub using rdb. Run must be called: it owns the hub's
+// receive goroutines and closes every connection when its context ends.
 func New(rdb redis.UniversalClient, cfg Config) *Hub {
 	if cfg.ConfirmTimeout <= 0 {
 		cfg.ConfirmTimeout = 5 * time.Second
 	}
+	if cfg.Linger == 0 {
+		cfg.Linger = 2 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Hub{
+	h := &Hub{
 		cfg:      cfg,
-		ps:       rdb.Subscribe(context.Background()),
+		rdb:      rdb,
 		topics:   make(map[string]*topic),
 		inflight: make(map[string]int),
+		shards:   make(map[string]*shard),
 	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		h.cluster = cc
+		h.routes = newRoutes(cc)
+	}
+	return h
 }
 
 // Subscribe adds s to channel. When s is the channel's first local
@@ -108,27 +131,42 @@ func New(rdb redis.UniversalClient, cfg Config) *Hub {
 // reach s.
 func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error {
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return fmt.Errorf("subscribe to %s: hub closed", channel)
+	}
 	t := h.topics[channel]
-	if t == nil {
+	fresh := t == nil
+	if fresh {
 		t = &topic{subs: make(map[Subscriber]struct{}), ready: make(chan struct{})}
 		h.topics[channel] = t
 		h.inflight[channel]++
-		h.mu.Unlock()
-		if err := h.ps.Subscribe(ctx, channel); err != nil {
-			h.mu.Lock()
-			h.dropTopic(channel, t)
-			h.mu.Unlock()
-			return fmt.Errorf("subscribe to %s: %w", channel, err)
-		}
-		h.mu.Lock()
+	} else if t.linger != nil {
+		t.linger.Stop()
+		t.linger = nil
 	}
 	t.subs[s] = struct{}{}
 	h.mu.Unlock()
+
+	if fresh {
+		if err := h.subscribeRedis(ctx, channel, t); err != nil {
+			h.mu.Lock()
+			h.fail(channel, t, err)
+			h.mu.Unlock()
+			return fmt.Errorf("subscribe to %s: %w", channel, err)
+		}
+	}
 
 	timer := time.NewTimer(h.cfg.ConfirmTimeout)
 	defer timer.Stop()
 	select {
 	case <-t.ready:
+		h.mu.RLock()
+		err := t.err
+		h.mu.RUnlock()
+		if err != nil {
+			return fmt.Errorf("subscribe to %s: %w", channel, err)
+		}
 		return nil
 	case <-ctx.Done():
 		h.Unsubscribe(channel, s)
@@ -139,18 +177,30 @@ func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error
 	}
 }
 
-// dropTopic removes t if it is still channel's topic. Caller holds mu.
-func (h *Hub) dropTopic(channel string, t *topic) {
+// fail ends a topic whose SUBSCRIBE could not be sent: every subscriber
+// waiting for it gets err. Caller holds mu.
+func (h *Hub) fail(channel string, t *topic, err error) {
 	if h.topics[channel] == t {
 		delete(h.topics, channel)
+	}
+	if t.shard != nil {
+		delete(t.shard.channels, channel)
+		t.shard = nil
 	}
 	if h.inflight[channel]--; h.inflight[channel] <= 0 {
 		delete(h.inflight, channel)
 	}
+	select {
+	case <-t.ready:
+	default:
+		t.err = err
+		close(t.ready)
+	}
 }
 
-// Unsubscribe removes s from channel, unsubscribing in Redis when s was the
-// last local subscriber. It never blocks on Redis for long.
+// Unsubscribe removes s from channel. When s was the last local subscriber
+// the channel is unsubscribed in Redis after the linger. It never blocks on
+// Redis for long.
 func (h *Hub) Unsubscribe(channel string, s Subscriber) {
 	h.mu.Lock()
 	t := h.topics[channel]
@@ -159,21 +209,43 @@ func (h *Hub) Unsubscribe(channel string, s Subscriber) {
 		return
 	}
 	delete(t.subs, s)
-	empty := len(t.subs) == 0
-	if empty {
-		delete(h.topics, channel)
+	if len(t.subs) > 0 || t.linger != nil {
+		h.mu.Unlock()
+		return
+	}
+	if h.cfg.Linger > 0 && !h.closed {
+		t.linger = time.AfterFunc(h.cfg.Linger, func() { h.expire(channel, t) })
+		h.mu.Unlock()
+		return
 	}
 	h.mu.Unlock()
-	if empty {
-		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.ConfirmTimeout)
-		defer cancel()
-		if err := h.ps.Unsubscribe(ctx, channel); err != nil && !errors.Is(err, redis.ErrClosed) {
-			h.cfg.Logger.Warn("redis unsubscribe failed", "channel", channel, "err", err)
-		}
+	h.expire(channel, t)
+}
+
+// expire unsubscribes channel in Redis if t is still its topic and still
+// has no local subscriber.
+func (h *Hub) expire(channel string, t *topic) {
+	h.mu.Lock()
+	if h.topics[channel] != t || len(t.subs) > 0 {
+		h.mu.Unlock()
+		return
+	}
+	delete(h.topics, channel)
+	t.linger = nil
+	sh := t.shard
+	if sh != nil {
+		delete(sh.channels, channel)
+		t.shard = nil
+	}
+	h.mu.Unlock()
+	if sh != nil {
+		sh.unsubscribe(h.cfg.ConfirmTimeout, channel)
+		h.closeIfIdle(sh)
 	}
 }
 
-// Channels returns how many channels the node is subscribed to.
+// Channels returns how many channels the node is subscribed to (lingering
+// ones included: Redis still sends their messages).
 func (h *Hub) Channels() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -183,228 +255,52 @@ func (h *Hub) Channels() int {
 // Received returns how many messages the hub has received from Redis.
 func (h *Hub) Received() uint64 { return h.received.Load() }
 
-// Run receives from Redis until ctx ends, then closes the pub/sub
-// connection. Connection errors are logged and retried with backoff (the
-// client resubscribes every channel on reconnect).
-func (h *Hub) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { h.ps.Close() })
-	defer stop()
-	backoff := 50 * time.Millisecond
-	for {
-		v, err := h.ps.Receive(ctx)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
-				return nil
-			}
-			h.cfg.Logger.Warn("redis pub/sub receive failed; retrying", "err", err, "backoff", backoff)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 2*time.Second)
-			continue
-		}
-		backoff = 50 * time.Millisecond
-		switch m := v.(type) {
-		case *redis.Message:
-			h.dispatch(ctx, m)
-		case *redis.Subscription:
-			if m.Kind == "subscribe" || m.Kind == "ssubscribe" {
-				if resubscribed := h.confirm(m.Channel); resubscribed {
-					h.catchUp(ctx, m.Channel, 0)
-				}
-			}
-		}
-	}
-}
-
-// confirm records Redis' confirmation of a SUBSCRIBE. It reports true for a
-// confirmation nobody waited for: the client resubscribed after reconnecting.
-func (h *Hub) confirm(channel string) (resubscribed bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n, pending := h.inflight[channel]
-	if !pending {
-		return true
-	}
-	if n > 1 {
-		h.inflight[channel] = n - 1
-		return false
-	}
-	delete(h.inflight, channel)
-	if t := h.topics[channel]; t != nil {
-		select {
-		case <-t.ready:
-		default:
-			close(t.ready)
-		}
-	}
-	return false
-}
-
-func (h *Hub) dispatch(ctx context.Context, rm *redis.Message) {
-	h.received.Add(1)
-	m := h.newMsg(rm.Channel, []byte(rm.Payload))
-	if m.Seq > 0 {
-		h.mu.RLock()
-		t := h.topics[rm.Channel]
-		var last int64
-		if t != nil {
-			last = t.lastSeq
-		}
-		h.mu.RUnlock()
-		if last > 0 && m.Seq <= last {
-			h.duplicates.Add(1)
-			return
-		}
-		if last > 0 && m.Seq > last+1 {
-			h.catchUp(ctx, rm.Channel, m.Seq)
-		}
-	}
-	if h.cfg.Observe != nil {
-		h.cfg.Observe(m)
-	}
-	h.deliver(m)
-}
-
-// deliver hands m to the channel's local subscribers and advances lastSeq.
-func (h *Hub) deliver(m *Msg) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	t := h.topics[m.Channel]
-	if t == nil {
-		return
-	}
-	if m.Seq > 0 {
-		if m.Seq <= t.lastSeq {
-			return
-		}
-		t.lastSeq = m.Seq // only the Run goroutine writes lastSeq
-	}
-	for s := range t.subs {
-		s.Deliver(m)
-	}
-}
-
-// catchUp delivers what channel published after its last dispatched seq
-// (and before the seq `before`, when non-zero), read from history.
-func (h *Hub) catchUp(ctx context.Context, channel string, before int64) {
-	if h.cfg.Backfill == nil {
-		return
-	}
-	h.mu.RLock()
-	t := h.topics[channel]
-	var last int64
-	if t != nil {
-		last = t.lastSeq
-	}
-	h.mu.RUnlock()
-	if last == 0 {
-		return // nothing delivered yet: nothing can be missing
-	}
-	bctx, cancel := context.WithTimeout(ctx, h.cfg.ConfirmTimeout)
-	defer cancel()
-	payloads, err := h.cfg.Backfill.Since(bctx, channel, last)
-	if err != nil {
-		h.cfg.Logger.Warn("backfill from history failed", "channel", channel, "after", last, "err", err)
-		return
-	}
-	for _, p := range payloads {
-		m := h.newMsg(channel, p)
-		if before > 0 && m.Seq >= before {
-			break
-		}
-		h.backfilled.Add(1)
-		h.deliver(m)
-	}
-}
-
-// NewMsg builds the shared form of a payload received on channel.
-func (h *Hub) newMsg(channel string, payload []byte) *Msg {
-	m := NewMsg(channel, payload)
-	if m.ID == "" {
-		m.ID = "m" + strconv.FormatUint(h.seq.Add(1), 10)
-	}
-	return m
-}
-
-// NewMsg parses the leading id and seq of a chat message payload; other
-// payloads get an empty ID and zero Seq.
-func NewMsg(channel string, payload []byte) *Msg {
-	m := &Msg{Channel: channel, Payload: payload}
-	m.ID = leadingID(payload)
-	if m.ID != "" {
-		m.Seq = seqOf(payload)
-	}
-	return m
-}
-
 // Stats are the hub's counters.
 type Stats struct {
-	Channels                                int
+	Channels int
+	// Connections is the number of pub/sub connections (one per cluster
+	// master serving a subscribed channel; one on a single Redis).
+	Connections                             int
 	Received, Backfilled, DuplicatesDropped uint64
+	// Moved counts channels re-routed after their slot moved to another
+	// cluster master (failover, resharding).
+	Moved uint64
 }
 
 // Stats returns the hub's counters.
 func (h *Hub) Stats() Stats {
-	return Stats{Channels: h.Channels(), Received: h.received.Load(),
-		Backfilled: h.backfilled.Load(), DuplicatesDropped: h.duplicates.Load()}
+	h.mu.RLock()
+	channels, conns := len(h.topics), len(h.shards)
+	h.mu.RUnlock()
+	return Stats{Channels: channels, Connections: conns, Received: h.received.Load(),
+		Backfilled: h.backfilled.Load(), DuplicatesDropped: h.duplicates.Load(), Moved: h.moved.Load()}
 }
 
-// leadingID returns X for payloads starting with {"id":"X", else "".
-func leadingID(p []byte) string {
-	const pre = `{"id":"`
-	if len(p) < len(pre) || string(p[:len(pre)]) != pre {
-		return ""
-	}
-	for i := len(pre); i < len(p) && i < 64; i++ {
-		switch p[i] {
-		case '"':
-			return string(p[len(pre):i])
-		case '\\':
-			return ""
-		}
-	}
-	return ""
-}
-
-// seqOf returns N from the first `"seq":N` in the payload's head, or 0.
-func seqOf(p []byte) int64 {
-	const key = `"seq":`
-	head := p[:min(len(p), 128)]
-	i := bytes.Index(head, []byte(key))
-	if i < 0 {
-		return 0
-	}
-	var n int64
-	for _, c := range head[i+len(key):] {
-		if c < '0' || c > '9' {
-			break
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
-}
-
-// signal is a Subscriber that only records that something arrived.
-type signal chan struct{}
-
-func (s signal) Deliver(*Msg) {
+// Run waits until ctx ends, then closes every pub/sub connection and waits
+// for the receive goroutines. Connection errors are logged and retried with
+// backoff by those goroutines.
+func (h *Hub) Run(ctx context.Context) error {
 	select {
-	case s <- struct{}{}:
-	default:
+	case <-ctx.Done():
+	case <-h.ctx.Done():
 	}
-}
-
-// Notify returns a channel that receives after each message published on
-// channel (coalesced), and a stop function that must be called. It returns
-// once the subscription is active, so nothing published afterwards is
-// missed. Long-polling requests use it.
-func (h *Hub) Notify(ctx context.Context, channel string) (<-chan struct{}, func(), error) {
-	s := make(signal, 1)
-	if err := h.Subscribe(ctx, channel, s); err != nil {
-		return nil, nil, err
+	h.mu.Lock()
+	h.closed = true
+	shards := make([]*shard, 0, len(h.shards))
+	for _, sh := range h.shards {
+		shards = append(shards, sh)
 	}
-	return s, func() { h.Unsubscribe(channel, s) }, nil
+	clear(h.shards)
+	for _, t := range h.topics {
+		if t.linger != nil {
+			t.linger.Stop()
+		}
+	}
+	h.mu.Unlock()
+	h.cancel()
+	for _, sh := range shards {
+		sh.close()
+	}
+	h.wg.Wait()
+	return nil
 }

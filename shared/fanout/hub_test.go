@@ -70,6 +70,12 @@ type fixture struct {
 
 func start(t *testing.T) fixture {
 	t.Helper()
+	return startWith(t, fanout.Config{})
+}
+
+// startWith starts a hub with cfg (its Backfill is set here).
+func startWith(t *testing.T, cfg fanout.Config) fixture {
+	t.Helper()
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
 	msgs := messages.NewStore(rdb, ks, messages.Config{})
@@ -77,7 +83,8 @@ func start(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := fanout.New(rdb, fanout.Config{Backfill: backfill{msgs, ks}})
+	cfg.Backfill = backfill{msgs, ks}
+	hub := fanout.New(rdb, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = hub.Run(ctx) }()
@@ -86,7 +93,7 @@ func start(t *testing.T) fixture {
 }
 
 func TestSubscribesOnlyWhileInterested(t *testing.T) {
-	f := start(t)
+	f := startWith(t, fanout.Config{Linger: -1})
 	ch := f.keys.RoomMessages(f.room)
 	a, b := &recorder{}, &recorder{}
 	ctx := context.Background()
@@ -208,5 +215,44 @@ func TestReconnectCatchesUp(t *testing.T) {
 	eventually(t, "catch-up after reconnect", func() bool { return len(r.seqs()) == 4 })
 	if got := fmt.Sprint(r.seqs()); got != "[1 2 3 4]" {
 		t.Fatalf("seqs = %s", got)
+	}
+}
+
+// TestLingerKeepsTheChannelBriefly: after the last local subscriber leaves,
+// the channel stays subscribed for the linger (a re-subscribe within it
+// costs no Redis command and loses nothing), then goes.
+func TestLingerKeepsTheChannelBriefly(t *testing.T) {
+	f := startWith(t, fanout.Config{Linger: 300 * time.Millisecond})
+	ch := f.keys.RoomMessages(f.room)
+	ctx := context.Background()
+	a := &recorder{}
+	if err := f.hub.Subscribe(ctx, ch, a); err != nil {
+		t.Fatal(err)
+	}
+	f.hub.Unsubscribe(ch, a)
+	if n := f.hub.Channels(); n != 1 {
+		t.Fatalf("channels right after the last unsubscribe = %d, want 1 (lingering)", n)
+	}
+	b := &recorder{}
+	if err := f.hub.Subscribe(ctx, ch, b); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // past the first linger: it was cancelled
+	if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "still here"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "message to the re-subscriber", func() bool { return len(b.seqs()) == 1 })
+	f.hub.Unsubscribe(ch, b)
+	eventually(t, "channel to go after the linger", func() bool { return f.hub.Channels() == 0 })
+	before := f.hub.Stats().Received
+	if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	probe := &recorder{}
+	if err := f.hub.Subscribe(ctx, f.keys.RoomEvents(f.room), probe); err != nil { // flushes the connection
+		t.Fatal(err)
+	}
+	if got := f.hub.Stats().Received - before; got != 0 {
+		t.Fatalf("received %d messages after the linger ended", got)
 	}
 }
