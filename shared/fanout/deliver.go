@@ -56,12 +56,17 @@ func (h *Hub) dispatch(channel, payload string) {
 	}
 	t.dmu.Lock()
 	defer t.dmu.Unlock()
-	if m.Seq > 0 && t.lastSeq > 0 {
-		if m.Seq <= t.lastSeq {
-			h.duplicates.Add(1)
-			return
+	if m.Seq > 0 && t.lastSeq > 0 && m.Seq <= t.lastSeq {
+		h.duplicates.Add(1)
+		return
+	}
+	// A gap after the last delivered seq, or after the head read at
+	// subscription time when nothing was delivered yet.
+	if last := t.lastSeq; m.Seq > 0 && (last > 0 || t.floorOK) {
+		if last == 0 {
+			last = t.floor
 		}
-		if m.Seq > t.lastSeq+1 {
+		if m.Seq > last+1 {
 			h.catchUpLocked(channel, t, m.Seq)
 		}
 	}
@@ -104,14 +109,20 @@ func (h *Hub) catchUp(channel string) {
 // catchUpLocked delivers what channel published after its last dispatched
 // seq (and before the seq `before`, when non-zero). Caller holds t.dmu.
 func (h *Hub) catchUpLocked(channel string, t *topic, before int64) {
-	if h.cfg.Backfill == nil || t.lastSeq == 0 {
-		return // nothing delivered yet: nothing this hub skipped
+	after := t.lastSeq
+	if after == 0 && t.floorOK {
+		after = t.floor // nothing delivered since the subscription began there
+	} else if after == 0 {
+		return // nothing delivered, no known start: nothing this hub skipped
+	}
+	if h.cfg.Backfill == nil {
+		return
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.ConfirmTimeout)
 	defer cancel()
-	payloads, err := h.cfg.Backfill.Since(ctx, channel, t.lastSeq)
+	payloads, err := h.cfg.Backfill.Since(ctx, channel, after)
 	if err != nil {
-		h.cfg.Logger.Warn("backfill from history failed", "channel", channel, "after", t.lastSeq, "err", err)
+		h.cfg.Logger.Warn("backfill from history failed", "channel", channel, "after", after, "err", err)
 		return
 	}
 	for _, p := range payloads {

@@ -35,6 +35,15 @@ type Backfiller interface {
 	Since(ctx context.Context, channel string, after int64) ([][]byte, error)
 }
 
+// HeadReader may be implemented by a Backfiller: the latest seq of a
+// sequenced channel (0 for other channels or before the first message). The
+// hub reads it when it first subscribes a channel, so that a gap opened
+// before the first live message (a failover right after the subscription)
+// is closed from history too.
+type HeadReader interface {
+	Head(ctx context.Context, channel string) (int64, error)
+}
+
 // Subscriber receives messages of the channels it subscribed to. Deliver is
 // called from the hub's receive goroutines and must not block.
 type Subscriber interface {
@@ -71,6 +80,8 @@ type topic struct {
 
 	dmu     sync.Mutex // serialises delivery of this channel
 	lastSeq int64      // highest seq dispatched (sequenced channels); guarded by dmu
+	floor   int64      // the channel's head when first subscribed; guarded by dmu
+	floorOK bool       // floor was read
 }
 
 // Hub multiplexes Redis pub/sub connections among local subscribers.
@@ -167,6 +178,9 @@ func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error
 		if err != nil {
 			return fmt.Errorf("subscribe to %s: %w", channel, err)
 		}
+		if fresh {
+			h.readFloor(ctx, channel, t)
+		}
 		return nil
 	case <-ctx.Done():
 		h.Unsubscribe(channel, s)
@@ -175,6 +189,24 @@ func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error
 		h.Unsubscribe(channel, s)
 		return fmt.Errorf("subscribe to %s: not confirmed by Redis within %s", channel, h.cfg.ConfirmTimeout)
 	}
+}
+
+// readFloor records the channel's head seq when the Backfiller can tell it.
+func (h *Hub) readFloor(ctx context.Context, channel string, t *topic) {
+	hr, ok := h.cfg.Backfill.(HeadReader)
+	if !ok {
+		return
+	}
+	n, err := hr.Head(ctx, channel)
+	if err != nil {
+		h.cfg.Logger.Debug("read channel head failed", "channel", channel, "err", err)
+		return
+	}
+	t.dmu.Lock()
+	if !t.floorOK {
+		t.floor, t.floorOK = n, true
+	}
+	t.dmu.Unlock()
 }
 
 // fail ends a topic whose SUBSCRIBE could not be sent: every subscriber

@@ -61,6 +61,11 @@ func (b backfill) Since(ctx context.Context, channel string, after int64) ([][]b
 	return m, err
 }
 
+func (b backfill) Head(ctx context.Context, channel string) (int64, error) {
+	id, _ := b.keys.RoomOfMessages(channel)
+	return b.msgs.LastSeq(ctx, id)
+}
+
 type fixture struct {
 	hub  *fanout.Hub
 	keys keys.Space
@@ -254,5 +259,36 @@ func TestLingerKeepsTheChannelBriefly(t *testing.T) {
 	}
 	if got := f.hub.Stats().Received - before; got != 0 {
 		t.Fatalf("received %d messages after the linger ended", got)
+	}
+}
+
+// TestReconnectBeforeFirstMessageCatchesUp: a connection lost before the
+// first live message of a channel still has its gap closed, from the head
+// seq read when the channel was subscribed.
+func TestReconnectBeforeFirstMessageCatchesUp(t *testing.T) {
+	f := start(t)
+	ch := f.keys.RoomMessages(f.room)
+	ctx := context.Background()
+	for range 3 { // history before the subscription: not for this subscriber
+		if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "old"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &recorder{}
+	if err := f.hub.Subscribe(ctx, ch, r); err != nil {
+		t.Fatal(err)
+	}
+	rdb := srv.Client(t)
+	if err := rdb.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "during"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "catch-up after reconnect", func() bool { return len(r.seqs()) == 3 })
+	if got := fmt.Sprint(r.seqs()); got != "[4 5 6]" {
+		t.Fatalf("seqs = %s, want [4 5 6]", got)
 	}
 }

@@ -231,6 +231,15 @@ func (s *Store) Since(ctx context.Context, roomID, after int64, limit int) (msgs
 	return msgs, oldest, nil
 }
 
+// LastSeq returns the room's latest seq (0 before its first message).
+func (s *Store) LastSeq(ctx context.Context, roomID int64) (int64, error) {
+	n, err := s.rdb.HGet(ctx, s.keys.RoomMeta(roomID), "lastSeq").Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("read last seq of room %d: %w", roomID, err)
+	}
+	return n, nil
+}
+
 // newSendKey returns a random idempotency key for one Send.
 func newSendKey() string {
 	b := make([]byte, 12)

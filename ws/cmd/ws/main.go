@@ -52,6 +52,7 @@ type settings struct {
 	queueFrames     int
 	queueBytes      int
 	connectTimeout  time.Duration
+	channelLinger   time.Duration
 	limits          gateway.Config // the hostile-input limits only
 }
 
@@ -77,6 +78,8 @@ func load(getenv func(string) string) (settings, error) {
 	s.shutdownTimeout, err = config.Duration(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second)
 	add(err)
 	s.connectTimeout, err = config.Duration(getenv, "WS_CONNECT_TIMEOUT", 10*time.Second)
+	add(err)
+	s.channelLinger, err = config.Duration(getenv, "WS_CHANNEL_LINGER", 2*time.Second)
 	add(err)
 	s.maxMessage, err = config.Int(getenv, "MAX_MESSAGE_BYTES", 4096, 1)
 	add(err)
@@ -147,7 +150,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 	notes := notify.New(rdb, ks, events.NewPublisher(rdb, ks), notify.Config{OutboxMaxLen: int64(set.outboxMaxLen), Logger: log})
 	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen, Observer: notes})
 	met := metrics.New()
-	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: backfill{msgs: msgs, keys: ks}, Observe: met.ObserveMessage})
+	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: backfill{msgs: msgs, keys: ks},
+		Observe: met.ObserveMessage, Linger: linger(set.channelLinger)})
 	gwCfg := set.limits
 	gwCfg.NodeID, gwCfg.AllowedOrigins, gwCfg.Logger = set.nodeID, set.origins, log
 	gwCfg.HeartbeatOut, gwCfg.HeartbeatIn, gwCfg.ConnectTimeout = set.heartbeat, set.heartbeat, set.connectTimeout
@@ -230,4 +234,22 @@ func (b backfill) Since(ctx context.Context, channel string, after int64) ([][]b
 	}
 	msgs, _, err := b.msgs.Since(ctx, roomID, after, 1000)
 	return msgs, err
+}
+
+// Head is the room's latest seq, read when the hub first subscribes a room.
+func (b backfill) Head(ctx context.Context, channel string) (int64, error) {
+	roomID, ok := b.keys.RoomOfMessages(channel)
+	if !ok {
+		return 0, nil
+	}
+	return b.msgs.LastSeq(ctx, roomID)
+}
+
+// linger maps WS_CHANNEL_LINGER to fanout.Config.Linger, where 0 means the
+// default: WS_CHANNEL_LINGER=0 unsubscribes at once.
+func linger(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
