@@ -45,14 +45,30 @@ func (c *dropAfter) Read(p []byte) (int, error) {
 func (s *Server) LosingReply(t testing.TB, marker string) (c *redis.Client, tripped func() bool) {
 	t.Helper()
 	var hit atomic.Bool
-	c = redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: 3,
-		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return &dropAfter{Conn: conn, marker: []byte(marker), tripped: &hit}, nil
-		}})
+	c = redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: 3, Dialer: losingDialer(marker, &hit)})
 	t.Cleanup(func() { c.Close() })
 	return c, hit.Load
+}
+
+// LosingReply is Server.LosingReply for a cluster client (go-redis' default
+// retries: up to MaxRedirects, on the node serving the slot): the first
+// command containing marker, on any node, loses its reply.
+func (c *Cluster) LosingReply(t testing.TB, marker string) (cc *redis.ClusterClient, tripped func() bool) {
+	t.Helper()
+	var hit atomic.Bool
+	cc = redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), Dialer: losingDialer(marker, &hit)})
+	t.Cleanup(func() { cc.Close() })
+	return cc, hit.Load
+}
+
+// losingDialer dials connections that break after the first command
+// containing marker (on any of them), recording that in hit.
+func losingDialer(marker string, hit *atomic.Bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &dropAfter{Conn: conn, marker: []byte(marker), tripped: hit}, nil
+	}
 }

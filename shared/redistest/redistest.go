@@ -27,8 +27,10 @@ type Server struct {
 	Addr string
 	Dir  string
 	Port int
-	cmd  *exec.Cmd
-	args []string
+	// BusPort is the cluster bus port of a cluster node (StartCluster).
+	BusPort int
+	cmd     *exec.Cmd
+	args    []string
 }
 
 // Options tweak the server; the zero value is a plain in-memory server.
@@ -37,6 +39,11 @@ type Options struct {
 	AppendOnly bool
 	// Args are extra redis-server arguments.
 	Args []string
+
+	// clusterNode makes the server a Redis Cluster node (StartCluster): its
+	// cluster bus listens on a second free port, its state file is
+	// nodes.conf in Dir.
+	clusterNode bool
 }
 
 // Start runs a redis-server on a free port until the process exits.
@@ -59,6 +66,16 @@ func Start(opts Options) (*Server, error) {
 			s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always")
 		} else {
 			s.args = append(s.args, "--appendonly", "no")
+		}
+		if opts.clusterNode {
+			bus, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			s.BusPort = bus
+			s.args = append(s.args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+				"--cluster-port", strconv.Itoa(bus), "--cluster-node-timeout", "2000",
+				"--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1")
 		}
 		s.args = append(s.args, opts.Args...)
 		if lastErr = s.launch(); lastErr == nil {
@@ -143,7 +160,7 @@ func Main(m *testing.M, srv **Server) {
 		os.Exit(1)
 	}
 	*srv = s
-	code := m.Run()
+	code := runShared(m)
 	s.Close()
 	os.Exit(code)
 }
