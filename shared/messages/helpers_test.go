@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 // fixture is a message store over a private key space, with rooms created
 // through the real room store.
 type fixture struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	keys  keys.Space
 	msgs  *messages.Store
 	rooms *room.Store
@@ -30,7 +30,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, cfg messages.Config) *fixture {
 	t.Helper()
-	rdb := srv.Client(t)
+	return fixtureOn(t, srv.Client(t), cfg)
+}
+
+// fixtureOn is newFixture on any Redis: a single server or a cluster.
+func fixtureOn(t testing.TB, rdb redis.UniversalClient, cfg messages.Config) *fixture {
+	t.Helper()
 	ks := keys.MustNew(redistest.Prefix(t))
 	return &fixture{rdb: rdb, keys: ks, msgs: messages.NewStore(rdb, ks, cfg), rooms: room.NewStore(rdb, ks, room.Config{})}
 }

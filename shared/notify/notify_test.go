@@ -26,7 +26,7 @@ var srv *redistest.Server
 func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 type fixture struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	keys  keys.Space
 	rooms *room.Store
 	msgs  *messages.Store
@@ -37,7 +37,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, cfg notify.Config) *fixture {
 	t.Helper()
-	rdb := srv.Client(t)
+	return fixtureOn(t, srv.Client(t), cfg)
+}
+
+// fixtureOn is newFixture on any Redis: a single server or a cluster.
+func fixtureOn(t testing.TB, rdb redis.UniversalClient, cfg notify.Config) *fixture {
+	t.Helper()
 	ks := keys.MustNew(redistest.Prefix(t))
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	n := notify.New(rdb, ks, events.NewPublisher(rdb, ks), cfg)

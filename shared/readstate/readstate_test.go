@@ -42,7 +42,7 @@ func (o *observed) get() []string {
 }
 
 type fixture struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	keys  keys.Space
 	rooms *room.Store
 	msgs  *messages.Store
@@ -52,7 +52,12 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	rdb := srv.Client(t)
+	return fixtureOn(t, srv.Client(t))
+}
+
+// fixtureOn is newFixture on any Redis: a single server or a cluster.
+func fixtureOn(t testing.TB, rdb redis.UniversalClient) *fixture {
+	t.Helper()
 	ks := keys.MustNew(redistest.Prefix(t))
 	obs := &observed{}
 	return &fixture{rdb: rdb, keys: ks, rooms: room.NewStore(rdb, ks, room.Config{}),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -22,14 +21,19 @@ func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 // fixture is a registry over a private key space.
 type fixture struct {
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	keys keys.Space
 	reg  *registry.Registry
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	rdb := srv.Client(t)
+	return fixtureOn(t, srv.Client(t))
+}
+
+// fixtureOn is newFixture on any Redis: a single server or a cluster.
+func fixtureOn(t testing.TB, rdb redis.UniversalClient) *fixture {
+	t.Helper()
 	ks := keys.MustNew(redistest.Prefix(t))
 	return &fixture{rdb: rdb, keys: ks, reg: registry.New(rdb, ks)}
 }
@@ -82,15 +86,10 @@ var wireTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$
 func (f *fixture) keysUnder(t testing.TB) []string {
 	t.Helper()
 	var out []string
-	iter := f.rdb.Scan(context.Background(), 0, f.keys.Prefix()+":*", 100).Iterator()
-	for iter.Next(context.Background()) {
-		if !strings.HasSuffix(iter.Val(), ":lastseen") {
-			out = append(out, iter.Val())
+	for _, k := range redistest.Keys(t, f.rdb, f.keys.Prefix()+":*") {
+		if !strings.HasSuffix(k, ":lastseen") {
+			out = append(out, k)
 		}
 	}
-	if err := iter.Err(); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
 	return out
 }

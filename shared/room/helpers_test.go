@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 // fixture is a room store over a private key space, plus the real message
 // store for activity.
 type fixture struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	keys  keys.Space
 	rooms *room.Store
 	msgs  *messages.Store
@@ -30,7 +30,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, cfg room.Config) *fixture {
 	t.Helper()
-	rdb := srv.Client(t)
+	return fixtureOn(t, srv.Client(t), cfg)
+}
+
+// fixtureOn is newFixture on any Redis: a single server or a cluster.
+func fixtureOn(t testing.TB, rdb redis.UniversalClient, cfg room.Config) *fixture {
+	t.Helper()
 	ks := keys.MustNew(redistest.Prefix(t))
 	return &fixture{rdb: rdb, keys: ks, rooms: room.NewStore(rdb, ks, cfg), msgs: messages.NewStore(rdb, ks, messages.Config{})}
 }
