@@ -33,20 +33,26 @@ import (
 
 // env is one test's Redis: a private key prefix on the shared server.
 type env struct {
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	ks   keys.Space
 	vars map[string]string
 }
 
 func newEnv(t testing.TB) env {
 	t.Helper()
+	return envOn(t, srv.Client(t), srv.URL())
+}
+
+// envOn is newEnv on any Redis: rdb is a client of the one at url.
+func envOn(t testing.TB, rdb redis.UniversalClient, url string) env {
+	t.Helper()
 	prefix := redistest.Prefix(t)
-	return env{rdb: srv.Client(t), ks: keys.MustNew(prefix),
-		vars: map[string]string{"REDIS_URL": srv.URL(), "REDIS_PREFIX": prefix}}
+	return env{rdb: rdb, ks: keys.MustNew(prefix),
+		vars: map[string]string{"REDIS_URL": url, "REDIS_PREFIX": prefix}}
 }
 
 // subscribe subscribes to channels and waits for Redis to confirm.
-func subscribe(t testing.TB, rdb *redis.Client, channels ...string) <-chan *redis.Message {
+func subscribe(t testing.TB, rdb redis.UniversalClient, channels ...string) <-chan *redis.Message {
 	t.Helper()
 	sub := rdb.Subscribe(context.Background(), channels...)
 	t.Cleanup(func() { sub.Close() })
@@ -254,9 +260,17 @@ func TestSay(t *testing.T) {
 
 func itoa(v int64) string { b, _ := json.Marshal(v); return string(b) }
 
-func TestTail(t *testing.T) {
+func TestTail(t *testing.T) { redistest.OnBoth(t, srv, testTail) }
+
+// testTail runs chatctl tail against rdb's Redis: the shared server (c is
+// nil) or a cluster, where it must use sharded pub/sub.
+func testTail(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
 	ctx := context.Background()
-	e := newEnv(t)
+	url := srv.URL()
+	if c != nil {
+		url = c.URL()
+	}
+	e := envOn(t, rdb, url)
 	rooms := room.NewStore(e.rdb, e.ks, room.Config{})
 	r, err := rooms.CreateGroup(ctx, 8, "ops", []int64{3})
 	if err != nil {

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // tail follows a room: chatctl tail -room ID [-events]. It subscribes to
@@ -19,6 +23,12 @@ import (
 // payload as one line (see formatPayload) until ctx ends, which is not an
 // error. It sees only what is published while it runs; history is read
 // over the REST API.
+//
+// On a Redis Cluster, where the services publish with SPUBLISH (see
+// events.Publish), it uses SSUBSCRIBE on the shard owning the room (a
+// room's channels share its slot); when Redis ends that subscription
+// because the slot moved (failover, resharding) it says so and subscribes
+// again on the new owner. Messages published in between are not seen.
 func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flagSet("tail", stderr)
 	roomID := fs.Int64("room", 0, "room id (required)")
@@ -39,30 +49,97 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	if *withEvents {
 		channels = append(channels, ks.RoomEvents(*roomID))
 	}
-	sub := rdb.Subscribe(ctx, channels...)
-	defer sub.Close()
-	for range channels { // wait for every confirmation before saying so
-		if _, err := sub.Receive(ctx); err != nil {
+	for {
+		ps, err := subscribe(ctx, rdb, channels)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("subscribe to %s: %w", strings.Join(channels, ", "), err)
+			return err
+		}
+		fmt.Fprintf(stderr, "chatctl tail: listening on %s (Ctrl-C to stop)\n", strings.Join(channels, ", "))
+		moved, err := follow(ctx, ps, stdout)
+		ps.Close()
+		if !moved {
+			return err
+		}
+		fmt.Fprintf(stderr, "chatctl tail: room %d moved to another Redis shard; subscribing again\n", *roomID)
+	}
+}
+
+// resubscribeFor bounds how long subscribe retries on a cluster whose slot
+// map is settling.
+const resubscribeFor = 10 * time.Second
+
+// subscribe subscribes to channels (one room's, so one slot) and returns
+// once Redis confirmed every one. On a cluster it retries, reloading the
+// slot map, for up to resubscribeFor: a failover may still be settling.
+func subscribe(ctx context.Context, rdb redis.UniversalClient, channels []string) (*redis.PubSub, error) {
+	cluster, _ := rdb.(*redis.ClusterClient)
+	deadline := time.Now().Add(resubscribeFor)
+	for attempt := 1; ; attempt++ {
+		var ps *redis.PubSub
+		if cluster != nil {
+			ps = cluster.SSubscribe(ctx, channels...)
+		} else {
+			ps = rdb.Subscribe(ctx, channels...)
+		}
+		err := confirm(ctx, ps, len(channels))
+		if err == nil {
+			return ps, nil
+		}
+		ps.Close()
+		err = fmt.Errorf("subscribe to %s: %w", strings.Join(channels, ", "), err)
+		if cluster == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return nil, err
+		}
+		cluster.ReloadState(ctx)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, time.Second)):
 		}
 	}
-	fmt.Fprintf(stderr, "chatctl tail: listening on %s (Ctrl-C to stop)\n", strings.Join(channels, ", "))
-	// A blocked ReceiveMessage does not watch ctx; Channel does (and
+}
+
+// confirm waits for n subscription confirmations on ps.
+func confirm(ctx context.Context, ps *redis.PubSub, n int) error {
+	for range n {
+		msg, err := ps.Receive(ctx)
+		if err != nil {
+			return err
+		}
+		if _, ok := msg.(*redis.Subscription); !ok {
+			return fmt.Errorf("got %T before the confirmation", msg)
+		}
+	}
+	return nil
+}
+
+// follow prints each message of ps as a line until ctx ends (moved is
+// false, and that is no error) or Redis ends a sharded subscription because
+// its slot moved (moved is true).
+func follow(ctx context.Context, ps *redis.PubSub, stdout io.Writer) (moved bool, err error) {
+	// A blocked ReceiveMessage does not watch ctx; a channel does (and
 	// pings, and resubscribes after a reconnect).
-	msgs := sub.Channel()
+	msgs := ps.ChannelWithSubscriptions()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return false, nil
 		case m, ok := <-msgs:
 			if !ok {
-				return fmt.Errorf("tail room %d: subscription closed", *roomID)
+				return false, errors.New("tail: subscription closed")
 			}
-			if _, err := fmt.Fprintln(stdout, formatPayload(m.Channel, m.Payload)); err != nil {
-				return err
+			switch m := m.(type) {
+			case *redis.Subscription:
+				if m.Kind == "sunsubscribe" { // tail never unsubscribes: Redis did
+					return true, nil
+				}
+			case *redis.Message:
+				if _, err := fmt.Fprintln(stdout, formatPayload(m.Channel, m.Payload)); err != nil {
+					return false, err
+				}
 			}
 		}
 	}

@@ -1,0 +1,66 @@
+package ctl_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomwire/roomwire/api/internal/ctl"
+	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/room"
+)
+
+// TestTailFollowsFailover: when the room's shard fails over, Redis ends the
+// sharded subscription; tail says so, subscribes on the new master and
+// prints what is sent afterwards.
+func TestTailFollowsFailover(t *testing.T) {
+	ctx := context.Background()
+	c, err := redistest.StartCluster(redistest.ClusterOptions{Masters: 1, ReplicasPerMaster: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e := envOn(t, c.Client(t), c.URL())
+	r, err := room.NewStore(e.rdb, e.ks, room.Config{}).CreateGroup(ctx, 8, "ops", []int64{3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := messages.NewStore(e.rdb, e.ks, messages.Config{})
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- ctl.Run(tctx, []string{"tail", "-room", itoa(r.ID)}, envOf(e.vars), &out, &errOut) }()
+	eventually(t, "tail to subscribe", func() bool { return strings.Count(errOut.String(), "listening on") == 1 })
+
+	send := func(text string) {
+		t.Helper()
+		if _, _, err := store.Send(ctx, r.ID, 3, 0, text); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the line of "+text, func() bool { return strings.Contains(out.String(), ": "+text) })
+	}
+	send("before")
+	if err := c.Failover(ctx, c.Replicas[0]); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "tail to subscribe again", func() bool { return strings.Count(errOut.String(), "listening on") == 2 })
+	if !strings.Contains(errOut.String(), "moved to another Redis shard") {
+		t.Errorf("stderr does not say why it subscribed again:\n%s", errOut.String())
+	}
+	send("after")
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("tail ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("tail did not stop on cancel")
+	}
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 {
+		t.Errorf("output\n%s\nwant the two messages", out.String())
+	}
+}
