@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/ws/internal/load"
@@ -89,7 +91,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.secret, "jwt-secret", os.Getenv("JWT_SECRET"), "HS256 secret of the servers (default $JWT_SECRET)")
 	fs.StringVar(&o.seed, "seed", "", `how rooms are created: "redis" (shared room store; default when -redis is set) or "api"`)
 	fs.StringVar(&o.api, "api", "", "REST API base URL for -seed api, e.g. http://127.0.0.1:8080")
-	fs.StringVar(&o.redisURL, "redis", "", "Redis URL for -seed redis (loopback only)")
+	fs.StringVar(&o.redisURL, "redis", "", "Redis URL for -seed redis (loopback only): redis://host:port/db, or redis+cluster://host1:port1,host2:port2 for a Redis Cluster")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "chat", "REDIS_PREFIX of the servers")
 	fs.StringVar(&o.serverPIDs, "server-pids", "", "comma-separated PIDs of server processes to sample in /proc")
 	fs.StringVar(&o.redisPID, "redis-pid", "", "PID(s) of redis-server to sample in /proc")
@@ -164,23 +166,15 @@ func (o *options) seeder() (load.Seeder, func(), error) {
 		if o.redisURL == "" {
 			return nil, nil, errors.New("-seed redis needs -redis")
 		}
-		opt, err := redis.ParseURL(o.redisURL)
+		rdb, err := o.redisClient()
 		if err != nil {
-			return nil, nil, fmt.Errorf("-redis: %w", err)
-		}
-		host := opt.Addr
-		if i := strings.LastIndexByte(host, ':'); i >= 0 {
-			host = host[:i]
-		}
-		if err := load.CheckLoopbackHost(strings.Trim(host, "[]")); err != nil {
-			return nil, nil, fmt.Errorf("-redis: %w", err)
+			return nil, nil, err
 		}
 		ks, err := keys.New(o.redisPrefix)
 		if err != nil {
+			rdb.Close()
 			return nil, nil, fmt.Errorf("-redis-prefix: %w", err)
 		}
-		opt.PoolSize = 32
-		rdb := redis.NewClient(opt)
 		return load.RoomStoreSeeder{Rooms: room.NewStore(rdb, ks, room.Config{})}, func() { rdb.Close() }, nil
 	case "api":
 		if o.api == "" {
@@ -192,6 +186,44 @@ func (o *options) seeder() (load.Seeder, func(), error) {
 		return &load.APISeeder{BaseURL: o.api, Secret: o.cfg.Secret}, func() {}, nil
 	}
 	return nil, nil, fmt.Errorf("-seed must be redis or api, not %q", o.seed)
+}
+
+// redisClient opens -redis with the services' own parser
+// (config.Common.Redis): redis:// or rediss:// for one server,
+// redis+cluster://h1:p1,h2:p2 or rediss+cluster://… for a Redis Cluster.
+// Every host must be a loopback address. Unless the URL sets pool_size, a
+// pool (per node, on a cluster) holds 32 connections.
+func (o *options) redisClient() (redis.UniversalClient, error) {
+	u := o.redisURL
+	if !strings.Contains(u, "pool_size=") {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + "pool_size=32"
+	}
+	rdb, err := config.Common{RedisURL: u}.Redis()
+	if err != nil {
+		return nil, fmt.Errorf("-redis: %w", err)
+	}
+	var addrs []string
+	switch c := rdb.(type) {
+	case *redis.Client:
+		addrs = []string{c.Options().Addr}
+	case *redis.ClusterClient:
+		addrs = c.Options().Addrs
+	}
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err == nil {
+			err = load.CheckLoopbackHost(host)
+		}
+		if err != nil {
+			rdb.Close()
+			return nil, fmt.Errorf("-redis: %w", err)
+		}
+	}
+	return rdb, nil
 }
 
 // deadline is the default hard limit: generous room for seeding and

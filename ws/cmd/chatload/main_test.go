@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestFlags(t *testing.T) {
@@ -58,6 +61,7 @@ func TestFlags(t *testing.T) {
 func TestRefusesRemoteTargets(t *testing.T) {
 	for _, args := range []string{
 		"-conns 2 -idle -jwt-secret s -redis redis://10.1.2.3:6379/0",
+		"-conns 2 -idle -jwt-secret s -redis redis+cluster://127.0.0.1:7000,10.1.2.3:7001",
 		"-conns 2 -idle -jwt-secret s -api http://example.com",
 		"-conns 2 -idle -jwt-secret s -api http://127.0.0.1:1 -ws ws://192.0.2.7/ws",
 	} {
@@ -65,5 +69,43 @@ func TestRefusesRemoteTargets(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("%s: err = %v, want a loopback refusal", args, err)
 		}
+	}
+}
+
+// TestRedisClient: -redis takes the services' URL forms, a cluster URL
+// gives a cluster client of every seed, and the pool defaults to 32.
+func TestRedisClient(t *testing.T) {
+	for _, tc := range []struct {
+		url       string
+		wantAddrs []string
+		wantPool  int
+	}{
+		{"redis://127.0.0.1:6390/0", []string{"127.0.0.1:6390"}, 32},
+		{"redis://localhost:6390/0?pool_size=4", []string{"localhost:6390"}, 4},
+		{"redis+cluster://127.0.0.1:7000,[::1]:7001", []string{"127.0.0.1:7000", "[::1]:7001"}, 32},
+		{"redis+cluster://127.0.0.1:7000?pool_size=5", []string{"127.0.0.1:7000"}, 5},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			o := &options{redisURL: tc.url}
+			rdb, err := o.redisClient()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rdb.Close()
+			var addrs []string
+			var pool int
+			switch c := rdb.(type) {
+			case *redis.Client:
+				addrs, pool = []string{c.Options().Addr}, c.Options().PoolSize
+			case *redis.ClusterClient:
+				addrs, pool = c.Options().Addrs, c.Options().PoolSize
+			}
+			if _, cluster := rdb.(*redis.ClusterClient); cluster != strings.Contains(tc.url, "+cluster") {
+				t.Errorf("client %T", rdb)
+			}
+			if !slices.Equal(addrs, tc.wantAddrs) || pool != tc.wantPool {
+				t.Errorf("addrs %v pool %d, want %v pool %d", addrs, pool, tc.wantAddrs, tc.wantPool)
+			}
+		})
 	}
 }
