@@ -101,4 +101,12 @@ test('the seed flow works through the nginx gateway: /api and /ws on one port', 
   await within(clients[1].client.deactivate(), 10000, 'deactivate() through the gateway gets its RECEIPT');
   const log = readFileSync(path.join(gw.dir, 'access.log'), 'utf8');
   assert.match(log, /GET \/ws HTTP\/1\.1" 101/, 'the upgrade went through nginx');
+
+  // nginx names each request (X-Request-ID = $request_id): the api echoes
+  // the id and logs it with the request's lines.
+  const listed = await fetch(gw.base + '/api/v1/chat-rooms', { headers: { authorization: `Bearer ${t8}` } });
+  const id = listed.headers.get('x-request-id');
+  assert.match(id ?? '', /^[0-9a-f]{32}$/, 'the answer carries nginx\'s request id');
+  await eventually(() => assert.match(readFileSync(path.join(sys.dir, 'api.log'), 'utf8'), new RegExp(`"request_id":"${id}"`),
+    'the api logged the request under nginx\'s id'));
 });

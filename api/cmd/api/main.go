@@ -136,7 +136,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log := st.common.Logger(os.Stderr)
+	log := st.common.Logger(os.Stderr).With("service", "api") // as ws names itself
 	slog.SetDefault(log)
 	if st.devSecret {
 		log.Warn("DEV_MODE: JWT_SECRET is unset, using the public development secret; never do this in production")

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"log/slog"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/roomwire/roomwire/shared/auth"
@@ -11,7 +13,7 @@ const identityKey = "roomwire.identity"
 
 // authenticate verifies "Authorization: Bearer <jwt>" and stores the
 // caller's identity in the gin context; without a valid token it answers
-// 401. The token itself is never logged nor echoed: only the verifier's
+// 401, and adds user_id to the request's logger. The token itself is never logged nor echoed: only the verifier's
 // client-safe reason ("missing token", "invalid token: bad signature",
 // "token expired", ...) is shown. Answers behind it are per user, so they
 // are marked not to be stored by any cache.
@@ -23,6 +25,7 @@ func (s *server) authenticate(c *gin.Context) {
 		return
 	}
 	c.Set(identityKey, id)
+	s.setLogger(c, s.logger(c.Request.Context()).With(slog.Int64("user_id", id.UserID)))
 	c.Next()
 }
 

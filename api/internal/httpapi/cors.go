@@ -10,8 +10,10 @@ import (
 // with a bearer token, not cookies.
 const (
 	corsAllowMethods = "GET, POST, PATCH, DELETE, OPTIONS"
-	corsAllowHeaders = "Authorization, Content-Type"
-	corsMaxAge       = "600"
+	corsAllowHeaders = "Authorization, Content-Type, X-Request-ID"
+	// corsExposeHeaders lets browser code read the request id.
+	corsExposeHeaders = "X-Request-ID"
+	corsMaxAge        = "600"
 )
 
 // cors answers cross-origin requests from the exactly listed origins: it
@@ -45,6 +47,7 @@ func (s *server) cors(origins []string) gin.HandlerFunc {
 			c.AbortWithStatus(http.StatusNoContent)
 			return
 		}
+		h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 		c.Next()
 	}
 }

@@ -278,7 +278,7 @@ func (s *server) announceAdded(ctx context.Context, roomID int64, users ...int64
 		return
 	}
 	if err := s.deps.Notes.Added(ctx, roomID, users...); err != nil {
-		s.log.Error("notify added members", "room", roomID, "err", err)
+		s.logger(ctx).Error("notify added members", "room", roomID, "err", err)
 	}
 }
 
@@ -286,7 +286,7 @@ func (s *server) announceAdded(ctx context.Context, roomID int64, users ...int64
 // and tells them (ADDED).
 func (s *server) joined(ctx context.Context, roomID, user int64) {
 	if err := s.deps.Reads.Join(ctx, roomID, user); err != nil {
-		s.log.Error("start read position of new member", "room", roomID, "user", user, "err", err)
+		s.logger(ctx).Error("start read position of new member", "room", roomID, "user", user, "err", err)
 	}
 	s.announceAdded(ctx, roomID, user)
 }
@@ -294,9 +294,9 @@ func (s *server) joined(ctx context.Context, roomID, user int64) {
 // left drops a former member's read position and tells them (REMOVED).
 func (s *server) left(ctx context.Context, roomID, user int64) {
 	if err := s.deps.Reads.Forget(ctx, roomID, user); err != nil {
-		s.log.Error("forget read position of former member", "room", roomID, "user", user, "err", err)
+		s.logger(ctx).Error("forget read position of former member", "room", roomID, "user", user, "err", err)
 	}
 	if err := s.deps.Notes.Removed(ctx, roomID, user); err != nil {
-		s.log.Error("notify removed member", "room", roomID, "user", user, "err", err)
+		s.logger(ctx).Error("notify removed member", "room", roomID, "user", user, "err", err)
 	}
 }

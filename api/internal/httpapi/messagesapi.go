@@ -148,5 +148,6 @@ func (s *server) send(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.cfg.Metrics.MessagePublished()
 	c.Data(http.StatusCreated, "application/json; charset=utf-8", raw)
 }

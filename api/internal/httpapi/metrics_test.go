@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,6 +47,14 @@ func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
 	if r := e.request(t, http.MethodGet, "/no/such/route/8", 0, nil); r.status != http.StatusNotFound {
 		t.Fatalf("unknown route: %d %s", r.status, r.body)
 	}
+	// Two messages sent over REST are published; a refused send is not.
+	room := e.createDirect(t, 8, 3)
+	for _, text := range []string{"one", "two"} {
+		e.request(t, http.MethodPost, fmt.Sprintf("/api/v1/chat-rooms/%d/messages", room), 8,
+			map[string]any{"message": text}).want(t, http.StatusCreated, nil)
+	}
+	e.request(t, http.MethodPost, fmt.Sprintf("/api/v1/chat-rooms/%d/messages", room), 5,
+		map[string]any{"message": "not a member"}).wantProblem(t, http.StatusNotFound, "room not found")
 
 	r := e.request(t, http.MethodGet, "/metrics", 0, nil)
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
@@ -58,6 +67,7 @@ func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
 		`roomwire_api_http_requests_total{method="GET",route="/api/v1/chat-rooms/:id",status="4xx"}`: 1,
 		`roomwire_api_http_requests_total{method="GET",route="unmatched",status="4xx"}`:              1,
 		`roomwire_api_http_request_duration_seconds_count{method="GET",route="/api/v1/chat-rooms"}`:  4,
+		`roomwire_api_messages_published_total`:                                                      2,
 		// The scrape itself is in flight while it is answered.
 		`roomwire_api_http_requests_in_flight`: 1,
 	}

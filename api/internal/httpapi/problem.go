@@ -40,10 +40,11 @@ func badRequest(detail string) error { return &requestError{http.StatusBadReques
 func (s *server) fail(c *gin.Context, err error) {
 	status, detail := classify(err)
 	if status == http.StatusInternalServerError {
+		log := s.logger(c.Request.Context())
 		if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
-			s.log.Debug("request canceled by client", "method", c.Request.Method, "path", c.Request.URL.Path)
+			log.Debug("request canceled by client", "method", c.Request.Method, "path", redactTokens(c.Request.URL.Path))
 		} else {
-			s.log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+			log.Error("request failed", "method", c.Request.Method, "path", redactTokens(c.Request.URL.Path), "err", err)
 		}
 	}
 	s.problem(c, status, detail)

@@ -142,7 +142,7 @@ func (s *server) addMember(c *gin.Context) {
 		// it reaches subscribers, so a failure is logged, not answered.
 		ev := wire.Event{Type: wire.EventMemberAdded, ChatRoomID: id, UserID: req.UserID}
 		if err := s.deps.Events.Room(ctx, ev); err != nil {
-			s.log.Error("announce member added", "room", id, "user", req.UserID, "err", err)
+			s.logger(ctx).Error("announce member added", "room", id, "user", req.UserID, "err", err)
 		}
 		s.joined(ctx, id, req.UserID)
 	}
@@ -178,7 +178,7 @@ func (s *server) removeMember(c *gin.Context) {
 	if removed {
 		ev := wire.Event{Type: wire.EventMemberRemoved, ChatRoomID: id, UserID: user}
 		if err := s.deps.Events.Room(ctx, ev); err != nil {
-			s.log.Error("announce member removed", "room", id, "user", user, "err", err)
+			s.logger(ctx).Error("announce member removed", "room", id, "user", user, "err", err)
 		}
 		s.left(ctx, id, user)
 	}

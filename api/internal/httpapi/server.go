@@ -140,8 +140,10 @@ func (s *server) routes() *gin.Engine {
 	r.RedirectFixedPath = false
 	// No proxy is trusted for X-Forwarded-For; logs use the peer address.
 	_ = r.SetTrustedProxies(nil)
-	// The request log is outermost so that it also logs the 500 of a panic.
-	r.Use(s.measure, s.requestLog, s.recoverer, s.cors(s.cfg.AllowedOrigins))
+	// The request id comes first, so every log line of the request carries
+	// it; the request log is outside the recoverer so that it also logs the
+	// 500 of a panic.
+	r.Use(s.requestID, s.measure, s.requestLog, s.recoverer, s.cors(s.cfg.AllowedOrigins))
 	r.NoRoute(func(c *gin.Context) { s.problem(c, http.StatusNotFound, "no such route") })
 	r.NoMethod(func(c *gin.Context) { s.problem(c, http.StatusMethodNotAllowed, "method not allowed on this route") })
 
@@ -175,7 +177,7 @@ func (s *server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.ReadyTimeout)
 	defer cancel()
 	if err := s.deps.Ping(ctx); err != nil {
-		s.log.Warn("readiness check failed", "err", err)
+		s.logger(ctx).Warn("readiness check failed", "err", err)
 		s.problem(c, http.StatusServiceUnavailable, "redis is unavailable")
 		return
 	}

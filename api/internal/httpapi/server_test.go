@@ -133,9 +133,12 @@ func TestCORS(t *testing.T) {
 			}
 			if c.preflight && c.wantCORS {
 				if h.Get("Access-Control-Allow-Methods") != "GET, POST, PATCH, DELETE, OPTIONS" ||
-					h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type" {
+					h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type, X-Request-ID" {
 					t.Fatalf("preflight headers %v", h)
 				}
+			}
+			if !c.preflight && c.wantCORS && h.Get("Access-Control-Expose-Headers") != "X-Request-ID" {
+				t.Fatalf("Access-Control-Expose-Headers %q, want X-Request-ID readable", h.Get("Access-Control-Expose-Headers"))
 			}
 			if !c.wantCORS && h.Get("Access-Control-Allow-Methods") != "" {
 				t.Fatalf("CORS headers for a refused origin: %v", h)

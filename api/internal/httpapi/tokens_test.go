@@ -90,7 +90,7 @@ func TestTokenTableOverREST(t *testing.T) {
 	}
 
 	out := logs.String()
-	if !strings.Contains(out, "http request") || !strings.Contains(out, "user="+strconv.Itoa(8)) {
+	if !strings.Contains(out, "http request") || !strings.Contains(out, "user_id="+strconv.Itoa(8)) {
 		t.Fatalf("the log capture saw nothing: %q", out)
 	}
 	for _, tok := range used {

@@ -1,6 +1,6 @@
 // Package metrics holds the api's Prometheus metrics: HTTP requests by
-// route template and status class, their durations, and the requests in
-// flight. Labels are low-cardinality by construction: the route is gin's
+// route template and status class, their durations, the requests in
+// flight, and the chat messages the api published. Labels are low-cardinality by construction: the route is gin's
 // template (/api/v1/chat-rooms/:id), never the path, and never a user or
 // room id.
 package metrics
@@ -26,6 +26,8 @@ type HTTP struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// published counts chat messages stored and published (REST sends).
+	published prometheus.Counter
 }
 
 // New returns an HTTP registry with the Go runtime and process collectors.
@@ -44,8 +46,12 @@ func New() *HTTP {
 		Name: "roomwire_api_http_requests_in_flight",
 		Help: "HTTP requests being served (open long polls included).",
 	})
+	h.published = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "roomwire_api_messages_published_total",
+		Help: "Chat messages stored and published by the api (REST sends).",
+	})
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		h.requests, h.duration, h.inFlight)
+		h.requests, h.duration, h.inFlight, h.published)
 	return h
 }
 
@@ -97,6 +103,9 @@ func (h *HTTP) Observe(method, route string, status int, d time.Duration) {
 	h.requests.WithLabelValues(method, route, statusClass(status)).Inc()
 	h.duration.WithLabelValues(method, route).Observe(d.Seconds())
 }
+
+// MessagePublished counts one chat message stored and published.
+func (h *HTTP) MessagePublished() { h.published.Inc() }
 
 // methodLabel keeps the method label to the standard methods.
 func methodLabel(m string) string {
