@@ -2,6 +2,8 @@ module github.com/roomwire/roomwire/shared
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/redis/go-redis/v9 v9.23.0

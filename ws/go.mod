@@ -2,6 +2,8 @@ module github.com/roomwire/roomwire/ws
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/prometheus/client_golang v1.25.0
 	golang.org/x/time v0.16.0
