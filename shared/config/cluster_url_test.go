@@ -68,6 +68,9 @@ func TestClusterURL(t *testing.T) {
 			if (opt.TLSConfig != nil) != tc.wantTLS {
 				t.Errorf("TLS = %v, want %v", opt.TLSConfig != nil, tc.wantTLS)
 			}
+			if opt.MaxRedirects != 8 {
+				t.Errorf("max redirects = %d, want the default 8", opt.MaxRedirects)
+			}
 			if opt.PoolSize != tc.wantPool {
 				t.Errorf("pool size = %d, want %d", opt.PoolSize, tc.wantPool)
 			}

@@ -115,6 +115,12 @@ func (c Common) clusterOptions() (*redis.ClusterOptions, error) {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	opt.Addrs = addrs
+	// MOVED/ASK redirects and TRYAGAIN/CLUSTERDOWN retries share this budget;
+	// go-redis' default of 3 (about 0.1s of backoff) is shorter than a slot
+	// migration or a failover, so the default here is 8 (about 1.5s).
+	if opt.MaxRedirects == 0 {
+		opt.MaxRedirects = 8
+	}
 	if useTLS {
 		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/outage"
 	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/room"
 )
@@ -39,6 +40,9 @@ func badRequest(detail string) error { return &requestError{http.StatusBadReques
 // answered 500 "internal error" without detail.
 func (s *server) fail(c *gin.Context, err error) {
 	status, detail := classify(err)
+	if status == http.StatusServiceUnavailable {
+		s.logger(c.Request.Context()).Warn("request failed: redis unavailable", "method", c.Request.Method, "path", redactTokens(c.Request.URL.Path), "err", err)
+	}
 	if status == http.StatusInternalServerError {
 		log := s.logger(c.Request.Context())
 		if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
@@ -84,6 +88,8 @@ func classify(err error) (int, string) {
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, messages.ErrDeleted):
 		return http.StatusConflict, err.Error()
+	case outage.Is(err):
+		return http.StatusServiceUnavailable, "service unavailable, try again"
 	}
 	return http.StatusInternalServerError, "internal error"
 }
@@ -93,6 +99,9 @@ func classify(err error) (int, string) {
 func (s *server) problem(c *gin.Context, status int, detail string) {
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="roomwire"`)
+	}
+	if status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", "1")
 	}
 	c.Header("Cache-Control", "no-store")
 	body, _ := json.Marshal(problemJSON{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})

@@ -15,6 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
+	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
 )
 
@@ -213,5 +216,41 @@ func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 			}
 			e.request(t, "GET", "/healthz", 0, nil).want(t, 200, nil) // still serving
 		})
+	}
+}
+
+// TestRedisOutageIs503: when Redis cannot be reached, routes answer 503
+// problem+json with Retry-After (never 500), and the spec documents it.
+func TestRedisOutageIs503(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	down := redis.NewClient(&redis.Options{Addr: closed, MaxRetries: -1})
+	t.Cleanup(func() { down.Close() })
+	ks := keys.MustNew(redistest.Prefix(t))
+	e := newEnv(t, func(_ *httpapi.Config, d *httpapi.Deps) {
+		msgs := messages.NewStore(down, ks, messages.Config{})
+		d.Rooms, d.Messages, d.Edits = room.NewStore(down, ks, room.Config{}), msgs, msgs
+	})
+	for _, r := range []struct{ method, path string }{
+		{"POST", "/api/v1/chat-rooms/1/messages"},
+		{"GET", "/api/v1/chat-rooms"},
+		{"GET", "/api/v1/chat-rooms/1/messages"},
+	} {
+		var body any
+		if r.method == "POST" {
+			body = map[string]any{"message": "hi"}
+		}
+		res := e.request(t, r.method, r.path, 8, body)
+		res.wantProblem(t, http.StatusServiceUnavailable, "service unavailable, try again")
+		if got := res.header.Get("Retry-After"); got != "1" {
+			t.Errorf("%s %s: Retry-After = %q, want 1", r.method, r.path, got)
+		}
+	}
+	if !strings.Contains(e.logs.String(), "redis unavailable") {
+		t.Errorf("the outage was not logged:\n%s", e.logs.String())
 	}
 }
