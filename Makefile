@@ -38,8 +38,12 @@ test-go:
 		echo "== $$m: test -race"; (cd $$m && $(GO) test -race -count=1 ./...); \
 	done
 
+## test-e2e: the end-to-end suite twice, against one Redis and against a
+## three-master Redis Cluster with three ws nodes (E2E_REDIS=single or
+## E2E_REDIS=cluster for one of them)
+E2E_REDIS ?= both
 test-e2e: build
-	@bash e2e/run.sh
+	@bash e2e/run.sh --redis $(E2E_REDIS)
 
 ## test-postman: the Postman collection (deploy/postman) with newman against a
 ## private Redis, the api and a ws node
@@ -85,6 +89,12 @@ fuzz:
 ## with chatload against a private Redis, api and ws (BENCH_QUICK=1: ~1 min)
 bench:
 	@bash deploy/bench/run.sh
+
+## bench-cluster: capacity on a local three-master Redis Cluster with three
+## ws nodes (per-node and per-shard CPU/RSS; the README's sizing figures)
+.PHONY: bench-cluster
+bench-cluster:
+	@bash deploy/bench/cluster.sh
 
 ## bench-smoke: every Go benchmark once (-benchtime=1x), no timing asserted
 .PHONY: bench-smoke

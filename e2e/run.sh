@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end tests: the real api and two ws nodes against a private Redis,
-# driven by @stomp/stompjs. Run from anywhere: bash e2e/run.sh [test files...]
-# Logs of every process land in e2e/artifacts/<test>/ and are printed on failure.
+# driven by @stomp/stompjs. Run from anywhere:
+#   bash e2e/run.sh [--redis single|cluster|both] [test files...]
+# --redis (or E2E_REDIS) picks the Redis the systems start: one redis-server
+# (single, the default), a three-master Redis Cluster with three ws nodes
+# (cluster), or the whole selection once in each mode (both).
+# Logs of every process land in e2e/artifacts/<test>/ (cluster mode:
+# e2e/artifacts/cluster/<test>/) and are printed on failure.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -26,7 +31,40 @@ for b in api ws; do
 	fi
 done
 
+mode="${E2E_REDIS:-single}"
+if [ "${1:-}" = "--redis" ]; then
+	mode="${2:?--redis needs single, cluster or both}"
+	shift 2
+fi
+case "$mode" in
+single | cluster) modes=("$mode") ;;
+both) modes=(single cluster) ;;
+*)
+	echo "e2e: --redis/E2E_REDIS must be single, cluster or both, not \`$mode'" >&2
+	exit 2
+	;;
+esac
+if [[ " ${modes[*]} " == *" cluster "* ]] && ! command -v redis-cli >/dev/null 2>&1; then
+	echo "e2e: redis-cli (Debian: redis-tools) is required for the Redis Cluster mode" >&2
+	exit 1
+fi
+
 if [ "$#" -eq 0 ]; then
 	set -- tests/
 fi
-exec node --test --test-concurrency=1 --test-timeout=120000 "$@"
+# Both modes run even when the first fails; the exit status says whether any failed.
+failed=()
+for m in "${modes[@]}"; do
+	echo "== e2e against Redis: $m"
+	start=$SECONDS
+	if E2E_REDIS=$m node --test --test-concurrency=1 --test-timeout=120000 "$@"; then
+		echo "== e2e against Redis: $m passed in $((SECONDS - start)) s"
+	else
+		echo "== e2e against Redis: $m FAILED after $((SECONDS - start)) s"
+		failed+=("$m")
+	fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "e2e: failed against Redis: ${failed[*]}" >&2
+	exit 1
+fi

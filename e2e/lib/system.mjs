@@ -1,6 +1,9 @@
 // The system under test, started per test file: a private redis-server, the
 // api and two ws nodes (ws-a, ws-b) on free loopback ports, each process's
 // output captured under e2e/artifacts/<name>/ and printed when a test fails.
+// With E2E_REDIS=cluster: a three-master Redis Cluster (optionally one
+// replica per master) instead of the one redis-server, and three ws nodes
+// (ws-a, ws-b, ws-c); artifacts go to e2e/artifacts/cluster/<name>/.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, afterEach, before } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Resp, pairs } from './resp.mjs';
+import { ClusterClient, ClusterOps, createCluster, redisClusterArgs } from './cluster.mjs';
 import { stomp } from './stomp.mjs';
 import { mintWith } from './token.mjs';
 import { within } from './wait.mjs';
@@ -20,6 +24,16 @@ const E2E = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.resolve(process.env.E2E_BIN ?? path.resolve(E2E, '..', 'bin'));
 const READY_MS = 20000;
 const STOP_GRACE_MS = 5000;
+const CLUSTER_NODE_TIMEOUT_MS = 2000;
+
+// Processes still running when node exits are SIGKILLed (one exit listener
+// for all of them: a cluster system has up to ten).
+const LIVE = new Set();
+process.on('exit', () => { for (const p of LIVE) if (!p.exited) p.child.kill('SIGKILL'); });
+
+/** REDIS_MODE is E2E_REDIS: 'single' (default, one redis-server) or 'cluster' (a 3-master Redis Cluster). */
+export const REDIS_MODE = process.env.E2E_REDIS || 'single';
+if (!['single', 'cluster'].includes(REDIS_MODE)) throw new Error(`E2E_REDIS=${REDIS_MODE}: expected single or cluster`);
 
 /**
  * useSystem registers before/after hooks that start and stop a System for the
@@ -27,10 +41,20 @@ const STOP_GRACE_MS = 5000;
  * opts.prefix sets REDIS_PREFIX (unset: the services' default, "chat").
  * opts.redisArgs are extra redis-server arguments (e.g. ['--appendonly', 'yes']);
  * opts.env is added to the environment of api and both ws nodes, opts.apiEnv
- * to the api's, opts.wsEnv to both nodes' and opts.nodeEnv.a / .b to one node's.
+ * to the api's, opts.wsEnv to every node's and opts.nodeEnv.a / .b / .c to one node's.
+ * opts.wsNodes is the number of ws nodes (2 on a single Redis, 3 on a cluster;
+ * at most 3: a, b, c); opts.replicas (cluster mode) gives every master that
+ * many replicas. opts.only = 'single' | 'cluster' with opts.why: in the
+ * other mode nothing starts and sys.skip holds the reason, for
+ * test(name, { skip: sys.skip }, fn).
  */
 export function useSystem(name, opts = {}) {
   const sys = new System(name, opts);
+  if (opts.only && opts.only !== REDIS_MODE) {
+    sys.skip = `${opts.only} Redis only (E2E_REDIS=${REDIS_MODE}): ${opts.why ?? 'not meaningful in this mode'}`;
+    console.log(`${name}: skipped: ${sys.skip}`);
+    return sys;
+  }
   before(() => sys.start(), { timeout: 60000 });
   afterEach((t) => { if (!t.passed) sys.failed = true; });
   after(() => sys.stop(), { timeout: 30000 });
@@ -38,12 +62,14 @@ export function useSystem(name, opts = {}) {
 }
 
 export class System {
-  constructor(name, { prefix, redisArgs = [], env = {}, apiEnv = {}, wsEnv = {}, nodeEnv = {} } = {}) {
+  constructor(name, { prefix, redisArgs = [], env = {}, apiEnv = {}, wsEnv = {}, nodeEnv = {}, wsNodes, replicas = 0 } = {}) {
     this.name = name;
-    this.opts = { redisArgs, env, apiEnv, wsEnv, nodeEnv };
+    this.mode = REDIS_MODE;
+    this.opts = { redisArgs, env, apiEnv, wsEnv, nodeEnv, replicas };
+    this.wsNodes = Math.min(3, wsNodes ?? (this.mode === 'cluster' ? 3 : 2));
     this.prefix = prefix ?? 'chat';
     this.envPrefix = prefix; // undefined: leave REDIS_PREFIX unset
-    this.dir = path.join(E2E, 'artifacts', name);
+    this.dir = this.mode === 'cluster' ? path.join(E2E, 'artifacts', 'cluster', name) : path.join(E2E, 'artifacts', name);
     this.secret = randomBytes(32).toString('hex');
     this.procs = [];
     this.clients = [];
@@ -60,20 +86,30 @@ export class System {
       for (const b of ['api', 'ws']) {
         if (!existsSync(path.join(BIN, b))) throw new Error(`${path.join(BIN, b)} is missing: run \`make build\` at the repo root`);
       }
-      const [redisPort, apiPort, aPort, bPort] = await freePorts(4);
-      this.redisPort = redisPort;
+      const letters = ['a', 'b', 'c'].slice(0, this.wsNodes);
+      const redisCount = this.mode === 'cluster' ? 3 * (1 + this.opts.replicas) : 1;
+      const [apiPort, ...ports] = await freePorts(1 + letters.length + redisCount);
+      const wsPorts = ports.slice(0, letters.length);
+      const redisPorts = ports.slice(letters.length);
       this.apiURL = `http://127.0.0.1:${apiPort}`;
-      this.nodes = {
-        a: { id: 'ws-a', http: `http://127.0.0.1:${aPort}`, url: `ws://127.0.0.1:${aPort}/ws` },
-        b: { id: 'ws-b', http: `http://127.0.0.1:${bPort}`, url: `ws://127.0.0.1:${bPort}/ws` },
-      };
-      this.redisArgv = ['--port', String(redisPort), '--bind', '127.0.0.1',
-        '--save', '', '--appendonly', 'no', '--dir', path.join(this.dir, 'redis'), ...this.opts.redisArgs];
-      const redis = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
-      this.redisProc = redis;
-      this.rc = await this.#connectRedis(redis);
+      this.nodes = Object.fromEntries(letters.map((l, i) => [l,
+        { id: `ws-${l}`, http: `http://127.0.0.1:${wsPorts[i]}`, url: `ws://127.0.0.1:${wsPorts[i]}/ws` }]));
+      let redisURL;
+      if (this.mode === 'cluster') {
+        const masters = await this.#startCluster(redisPorts);
+        redisURL = `redis+cluster://${masters.map((p) => `127.0.0.1:${p}`).join(',')}`;
+      } else {
+        const [redisPort] = redisPorts;
+        this.redisPort = redisPort;
+        this.redisArgv = ['--port', String(redisPort), '--bind', '127.0.0.1',
+          '--save', '', '--appendonly', 'no', '--dir', path.join(this.dir, 'redis'), ...this.opts.redisArgs];
+        const redis = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
+        this.redisProc = redis;
+        this.rc = await this.#connectRedis(redis);
+        redisURL = `redis://127.0.0.1:${redisPort}/0`;
+      }
       const common = {
-        REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+        REDIS_URL: redisURL,
         JWT_SECRET: this.secret,
         LOG_LEVEL: 'debug',
         LOG_FORMAT: 'json',
@@ -82,16 +118,14 @@ export class System {
       };
       const { apiEnv, wsEnv, nodeEnv } = this.opts;
       const api = this.#spawn('api', path.join(BIN, 'api'), [], { ...common, ...apiEnv, API_ADDR: `127.0.0.1:${apiPort}` });
-      const wsA = this.#spawn('ws-a', path.join(BIN, 'ws'), [], { ...common, ...wsEnv, ...nodeEnv.a, WS_ADDR: `127.0.0.1:${aPort}`, NODE_ID: 'ws-a' });
-      const wsB = this.#spawn('ws-b', path.join(BIN, 'ws'), [], { ...common, ...wsEnv, ...nodeEnv.b, WS_ADDR: `127.0.0.1:${bPort}`, NODE_ID: 'ws-b' });
-      this.nodes.a.proc = wsA;
-      this.nodes.b.proc = wsB;
+      for (const [l, n] of Object.entries(this.nodes)) {
+        n.proc = this.#spawn(n.id, path.join(BIN, 'ws'), [], { ...common, ...wsEnv, ...nodeEnv[l], WS_ADDR: new URL(n.http).host, NODE_ID: n.id });
+      }
       await Promise.all([
         waitReady(api, `${this.apiURL}/readyz`),
-        waitReady(wsA, `${this.nodes.a.http}/readyz`),
-        waitReady(wsB, `${this.nodes.b.http}/readyz`),
+        ...Object.values(this.nodes).map((n) => waitReady(n.proc, `${n.http}/readyz`)),
       ]);
-      this.note(`system up: redis ${redisPort}, api ${this.apiURL}, ws-a ${this.nodes.a.url}, ws-b ${this.nodes.b.url}`);
+      this.note(`system up: redis ${redisURL}, api ${this.apiURL}, ${Object.values(this.nodes).map((n) => `${n.id} ${n.url}`).join(', ')}`);
     } catch (err) {
       this.failed = true;
       throw err;
@@ -103,9 +137,10 @@ export class System {
       try { await within(c.client.deactivate({ force: true }), 2000, 'forced deactivate'); } catch { /* already gone */ }
     }
     this.rc?.close();
-    const services = this.procs.filter((p) => p.name !== 'redis');
+    const isRedis = (p) => p.name.startsWith('redis');
+    const services = this.procs.filter((p) => !isRedis(p));
     await Promise.all(services.map((p) => terminate(p)));
-    await Promise.all(this.procs.filter((p) => p.name === 'redis').map((p) => terminate(p)));
+    await Promise.all(this.procs.filter(isRedis).map((p) => terminate(p)));
     const crashed = services.filter((p) => p.unexpectedExit);
     for (const p of this.procs) this.note(`${p.name} exited code=${p.exitCode} signal=${p.exitSignal}${p.unexpectedExit ? ' (UNEXPECTED, before stop)' : ''}`);
     if (this.failed || crashed.length) this.dump();
@@ -133,6 +168,7 @@ export class System {
    * sys.redis() fails between the two.
    */
   async killRedis() {
+    if (this.mode === 'cluster') throw new Error('killRedis: a cluster has no single Redis (use sys.cluster)');
     const p = this.redisProc;
     p.stopping = true;
     this.rc?.close();
@@ -149,8 +185,11 @@ export class System {
     this.note(`harness: redis-server restarted on ${this.redisPort}`);
   }
 
+  /** nodeIds lists the NODE_IDs of the ws nodes (ws-a, ws-b[, ws-c]). */
+  get nodeIds() { return Object.values(this.nodes).map((n) => n.id); }
+
   /**
-   * kill sends signal (default SIGKILL) to ws node 'a' or 'b' and waits for it
+   * kill sends signal (default SIGKILL) to ws node 'a', 'b' or 'c' and waits for it
    * to exit; the exit is expected, so stop() does not report it as a crash.
    */
   async kill(node, signal = 'SIGKILL') {
@@ -162,7 +201,11 @@ export class System {
     return { code: p.exitCode, signal: p.exitSignal };
   }
 
-  /** redis runs one command on the private Redis and returns the parsed reply. */
+  /**
+   * redis runs one command on the private Redis and returns the parsed reply.
+   * On a cluster the command goes to its key's master and follows MOVED/ASK;
+   * KEYS and DBSIZE cover every master (cluster.mjs).
+   */
   redis(...args) {
     if (!this.rc) return Promise.reject(new Error('redis-server is down (killed by the test)'));
     return this.rc.call(...args);
@@ -171,14 +214,49 @@ export class System {
   /** hgetall returns a hash as an object ({} when the key does not exist). */
   async hgetall(key) { return pairs(await this.redis('HGETALL', key)); }
 
+  /**
+   * subscribers counts the Redis connections subscribed to channel: PUBSUB
+   * NUMSUB on a single Redis; on a cluster NUMSUB on every master plus
+   * SHARDNUMSUB on the channel's master (sharded pub/sub).
+   */
+  async subscribers(channel) {
+    if (this.mode !== 'cluster') return (await this.redis('PUBSUB', 'NUMSUB', channel))[1];
+    const rc = this.rc;
+    await rc.refresh();
+    const plain = await Promise.all(rc.masters.map(async (p) => (await rc.at(p, 'PUBSUB', 'NUMSUB', channel))[1]));
+    const sharded = (await rc.at(rc.masterOf(channel), 'PUBSUB', 'SHARDNUMSUB', channel))[1];
+    return plain.reduce((a, b) => a + b, 0) + sharded;
+  }
+
+  /**
+   * metrics scrapes ws node 'a' | 'b' | 'c' (GET /metrics) and returns
+   * {name or name{labels}: number} for every sample line.
+   */
+  async metrics(node) {
+    const res = await fetch(`${this.nodes[node].http}/metrics`, { signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`${this.nodes[node].id} /metrics: HTTP ${res.status} ${text.slice(0, 200)}`);
+    const out = {};
+    for (const line of text.split('\n')) {
+      if (!line || line.startsWith('#')) continue;
+      const i = line.lastIndexOf(' ');
+      out[line.slice(0, i)] = Number(line.slice(i + 1));
+    }
+    return out;
+  }
+
   /** mint returns a valid token for userId signed with this system's secret (opts: see token.mjs). */
   mint(userId, opts) { return mintWith(this.secret, userId, opts); }
 
   /**
    * api calls the REST API and never throws on an HTTP status:
-   * returns {status, contentType, body (parsed JSON or undefined), text}.
+   * returns {status, contentType, requestId, body (parsed JSON or undefined), text}.
+   * Request and answer are checked against api/openapi.yaml (lib/openapi.mjs):
+   * a mismatch throws a SpecViolation. A request that is off-spec on purpose
+   * (hostile input, no token) passes opts.offSpec = 'why'; its answer is
+   * still checked.
    */
-  async api(method, urlPath, token, body) {
+  async api(method, urlPath, token, body, { offSpec } = {}) {
     const headers = {};
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -188,13 +266,15 @@ export class System {
     const text = await res.text();
     let json;
     try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-    const r = { status: res.status, contentType: res.headers.get('content-type'), body: json, text };
-    this.note(`${method} ${urlPath} ${body === undefined ? '' : JSON.stringify(body)} -> ${r.status} ${text.slice(0, 500)}`);
+    const r = { status: res.status, contentType: res.headers.get('content-type'), requestId: res.headers.get('x-request-id'), body: json, text };
+    this.note(`${method} ${urlPath} ${body === undefined ? '' : JSON.stringify(body)} -> ${r.status} [${r.requestId}] ${text.slice(0, 500)}`);
     r.toString = () => `${method} ${urlPath} -> HTTP ${r.status} ${r.contentType}: ${text}`;
+    const { checkExchange } = await import('./openapi.mjs'); // loaded once, on first use
+    checkExchange({ method, url: urlPath, token, body, offSpec }, { status: res.status, headers: res.headers, text });
     return r;
   }
 
-  /** stomp connects a client to node 'a' or 'b' (see stomp.mjs for the other options). */
+  /** stomp connects a client to node 'a', 'b' or 'c' (see stomp.mjs for the other options). */
   stomp({ node = 'a', label, ...opts }) {
     const name = label ?? `client${this.clients.length + 1}`;
     const c = stomp({ url: this.nodes[node].url, label: `${name}@${this.nodes[node].id}`, logFile: path.join(this.dir, `stomp-${name}.log`), ...opts });
@@ -219,22 +299,41 @@ export class System {
       resolve();
     }));
     child.on('error', (err) => appendFileSync(logFile, `harness: spawn failed: ${err.message}\n`));
-    process.on('exit', () => { if (!p.exited) child.kill('SIGKILL'); });
+    LIVE.add(p);
+    p.exit.then(() => LIVE.delete(p));
     this.procs.push(p);
     this.note(`started ${name}: ${cmd} ${args.join(' ')} env ${JSON.stringify({ ...env, JWT_SECRET: '<random>' })}`);
     return p;
   }
 
-  async #connectRedis(p) {
+  /**
+   * #startCluster starts 3 masters (plus opts.replicas replicas of each),
+   * creates the cluster, connects this.rc (a ClusterClient) and sets
+   * this.cluster (ClusterOps). Returns the masters' ports.
+   */
+  async #startCluster(ports) {
+    const masters = ports.slice(0, 3);
+    const reps = ports.slice(3);
+    const procs = ports.map((port) => this.#spawn(`redis-${port}`, '/usr/bin/redis-server',
+      [...redisClusterArgs(port, path.join(this.dir, 'redis', String(port)), CLUSTER_NODE_TIMEOUT_MS), ...this.opts.redisArgs], {}));
+    for (const [i, p] of procs.entries()) (await this.#connectRedis(p, ports[i])).close();
+    await createCluster({ masters, replicas: reps, dir: this.dir, note: (l) => this.note(l) });
+    this.rc = await ClusterClient.connect(masters);
+    this.cluster = new ClusterOps(this.rc, ports, (l) => this.note(l));
+    Object.assign(this.cluster, { masters, replicas: reps, procs });
+    return masters;
+  }
+
+  async #connectRedis(p, port = this.redisPort) {
     const deadline = Date.now() + READY_MS;
     for (;;) {
       if (p.exited) throw new Error(`redis-server exited (code ${p.exitCode}): ${tail(p.logFile)}`);
       try {
-        const rc = await Resp.connect(this.redisPort);
+        const rc = await Resp.connect(port);
         if ((await rc.call('PING')) === 'PONG') return rc;
         rc.close();
       } catch { /* not up yet */ }
-      if (Date.now() > deadline) throw new Error(`redis-server not answering PING on ${this.redisPort} after ${READY_MS} ms`);
+      if (Date.now() > deadline) throw new Error(`redis-server not answering PING on ${port} after ${READY_MS} ms`);
       await delay(50);
     }
   }

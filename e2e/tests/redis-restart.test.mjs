@@ -23,7 +23,11 @@ import {
   short, now, every, percentiles,
 } from '../lib/index.mjs';
 
-const sys = useSystem('redis-restart', { redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+const sys = useSystem('redis-restart', {
+  redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always'],
+  only: 'single',
+  why: 'kills and restarts the one redis-server; on a cluster a master\'s outage is a failover (cluster-failover.test.mjs)',
+});
 const PERIOD_MS = 20; // each sender: one message per 20 ms
 const AFTER_MS = 1000; // traffic after every sender got through again
 const USERS = [21, 22, 23, 24, 25, 26];
@@ -245,15 +249,15 @@ async function outage(S, outageMs, { expectErrors }) {
   for (const r of S.subs) await r.c.deactivate();
 }
 
-test('kill -9 Redis mid-traffic, restart after ~1 s: every acknowledged message reaches every reader exactly once', async () => {
+test('kill -9 Redis mid-traffic, restart after ~1 s: every acknowledged message reaches every reader exactly once', { skip: sys.skip }, async () => {
   await outage(await setup('short'), 1000, { expectErrors: false });
 });
 
-test('kill -9 Redis for ~3 s: SEND gets ERROR + 1013, REST 5xx, senders come back; still nothing lost or doubled', async () => {
+test('kill -9 Redis for ~3 s: SEND gets ERROR + 1013, REST 5xx, senders come back; still nothing lost or doubled', { skip: sys.skip }, async () => {
   await outage(await setup('long'), 3000, { expectErrors: true });
 });
 
-test('after the outages: new subscribers on both nodes resume from history, then get live messages', async () => {
+test('after the outages: new subscribers on both nodes resume from history, then get live messages', { skip: sys.skip }, async () => {
   const S = rooms.at(-1);
   assert.ok(S, 'the previous test created its room');
   const final = await roomLastSeq(sys, S.room, tok[24]);
