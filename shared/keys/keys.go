@@ -169,3 +169,27 @@ func (s Space) RoomOfMessages(channel string) (int64, bool) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	return n, err == nil && n > 0
 }
+
+// ChannelKind names the kind of a pub/sub channel of this space, for
+// metrics: "room" (chat messages), "room_events", "user" (notifications),
+// "node_control", "control", "probe", or "other".
+func (s Space) ChannelKind(channel string) string {
+	rest, ok := strings.CutPrefix(channel, s.prefix+":")
+	switch {
+	case !ok:
+		return "other"
+	case rest == "control":
+		return "control"
+	case strings.HasPrefix(rest, "room:{") && strings.HasSuffix(rest, "}:messages"):
+		return "room"
+	case strings.HasPrefix(rest, "room:{") && strings.HasSuffix(rest, "}:events"):
+		return "room_events"
+	case strings.HasPrefix(rest, "user:{") && strings.HasSuffix(rest, "}:notifications"):
+		return "user"
+	case strings.HasPrefix(rest, "node:") && strings.HasSuffix(rest, ":control"):
+		return "node_control"
+	case strings.HasPrefix(rest, "node:") && strings.HasSuffix(rest, ":probe"):
+		return "probe"
+	}
+	return "other"
+}

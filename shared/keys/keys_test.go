@@ -194,3 +194,22 @@ func TestKeysOfOneUserShareASlot(t *testing.T) {
 		t.Errorf("UserRooms(8) slot %d, UserSessions(8) slot %d, want both %d", a, b, crc16([]byte("u8"))%16384)
 	}
 }
+
+func TestChannelKind(t *testing.T) {
+	s := keys.MustNew("chat")
+	cases := map[string]string{
+		s.RoomMessages(42):        "room",
+		s.RoomEvents(42):          "room_events",
+		s.UserNotifications(7):    "user",
+		s.NodeControl("ws-a"):     "node_control",
+		s.NodeProbe("ws-a"):       "probe",
+		s.Control():               "control",
+		"other:room:{1}:messages": "other",
+		s.RoomHistory(42):         "other",
+	}
+	for ch, want := range cases {
+		if got := s.ChannelKind(ch); got != want {
+			t.Errorf("ChannelKind(%q) = %q, want %q", ch, got, want)
+		}
+	}
+}
