@@ -236,35 +236,59 @@ func checkReceived(t *testing.T, hub *fanout.Hub, rec *recorder, want []int64, f
 // promoted replica; the subscriber receives every acknowledged message once,
 // in order (the gap is closed from history).
 func TestClusterFailoverLosesNoAcknowledgedMessage(t *testing.T) {
-	c, err := redistest.StartCluster(redistest.ClusterOptions{ReplicasPerMaster: 1})
+	b := startBusyRoom(t, redistest.ClusterOptions{ReplicasPerMaster: 1})
+	ctx := context.Background()
+	master, err := b.c.MasterOf(ctx, b.ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := b.tr.count()
+	if err := b.c.Failover(ctx, replicaOf(t, b.c, master)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "traffic after the failover", func() bool { return b.tr.count() >= before+100 })
+	want, failed := b.tr.stop()
+	if now, err := b.c.MasterOf(ctx, b.ch); err != nil || now.Addr == master.Addr {
+		t.Fatalf("room still on %s after the failover (err %v)", master.Addr, err)
+	}
+	checkReceived(t, b.f.hub, b.rec, want, failed, "failover of "+master.Addr)
+}
+
+// busyRoom is a room on a private cluster with one hub subscriber and
+// traffic running into it.
+type busyRoom struct {
+	c   *redistest.Cluster
+	f   clusterFixture
+	ch  string
+	rec *recorder
+	tr  *traffic
+}
+
+// startBusyRoom starts a cluster, a hub subscribed to one room's channel
+// and traffic into that room, and returns once 50 sends were acknowledged.
+func startBusyRoom(t *testing.T, opts redistest.ClusterOptions) busyRoom {
+	t.Helper()
+	c, err := redistest.StartCluster(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 	f := startCluster(t, c)
 	ids, members := f.roomsOnMasters(t, c, 1)
-	id, ch := ids[0], f.keys.RoomMessages(ids[0])
-	ctx := context.Background()
-	rec := &recorder{}
-	if err := f.hub.Subscribe(ctx, ch, rec); err != nil {
+	b := busyRoom{c: c, f: f, ch: f.keys.RoomMessages(ids[0]), rec: &recorder{}}
+	if err := f.hub.Subscribe(context.Background(), b.ch, b.rec); err != nil {
 		t.Fatal(err)
 	}
-	tr := startTraffic(f, id, members[0])
-	eventually(t, "traffic before the failover", func() bool { return tr.count() >= 50 })
-	master, err := c.MasterOf(ctx, ch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := tr.count()
-	if err := c.Failover(ctx, replicaOf(t, c, master)); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "traffic after the failover", func() bool { return tr.count() >= before+100 })
-	want, failed := tr.stop()
-	if now, err := c.MasterOf(ctx, ch); err != nil || now.Addr == master.Addr {
-		t.Fatalf("room still on %s after the failover (err %v)", master.Addr, err)
-	}
-	checkReceived(t, f.hub, rec, want, failed, "failover of "+master.Addr)
+	b.tr = startTraffic(f, ids[0], members[0])
+	t.Cleanup(func() {
+		select {
+		case <-b.tr.quit:
+		default:
+			b.tr.stop()
+		}
+	})
+	eventually(t, "traffic", func() bool { return b.tr.count() >= 50 })
+	return b
 }
 
 // moveSlot migrates slot from src to dst the way redis-cli --cluster reshard
@@ -314,37 +338,24 @@ func moveSlot(t *testing.T, c *redistest.Cluster, slot int, src, dst *redistest.
 // TestClusterSlotMigrationLosesNoAcknowledgedMessage: resharding a busy
 // room's slot to another master moves the hub's subscription with it.
 func TestClusterSlotMigrationLosesNoAcknowledgedMessage(t *testing.T) {
-	c, err := redistest.StartCluster(redistest.ClusterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	f := startCluster(t, c)
-	ids, members := f.roomsOnMasters(t, c, 1)
-	id, ch := ids[0], f.keys.RoomMessages(ids[0])
+	b := startBusyRoom(t, redistest.ClusterOptions{})
 	ctx := context.Background()
-	rec := &recorder{}
-	if err := f.hub.Subscribe(ctx, ch, rec); err != nil {
-		t.Fatal(err)
-	}
-	tr := startTraffic(f, id, members[0])
-	eventually(t, "traffic before the migration", func() bool { return tr.count() >= 50 })
-	src, err := c.MasterOf(ctx, ch)
+	src, err := b.c.MasterOf(ctx, b.ch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst := c.Masters[0]
+	dst := b.c.Masters[0]
 	if dst == src {
-		dst = c.Masters[1]
+		dst = b.c.Masters[1]
 	}
-	before := tr.count()
-	moveSlot(t, c, fanout.Slot(ch), src, dst)
-	eventually(t, "traffic after the migration", func() bool { return tr.count() >= before+100 })
-	want, failed := tr.stop()
-	if now, err := c.MasterOf(ctx, ch); err != nil || now.Addr != dst.Addr {
+	before := b.tr.count()
+	moveSlot(t, b.c, fanout.Slot(b.ch), src, dst)
+	eventually(t, "traffic after the migration", func() bool { return b.tr.count() >= before+100 })
+	want, failed := b.tr.stop()
+	if now, err := b.c.MasterOf(ctx, b.ch); err != nil || now.Addr != dst.Addr {
 		t.Fatalf("room on %v after the migration, want %s (err %v)", now, dst.Addr, err)
 	}
-	checkReceived(t, f.hub, rec, want, failed, "slot migration "+src.Addr+" → "+dst.Addr)
+	checkReceived(t, b.f.hub, b.rec, want, failed, "slot migration "+src.Addr+" → "+dst.Addr)
 }
 
 // TestClusterReconnectCatchesUp: when a master drops the hub's connection,
