@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { deferred, eventually } from './wait.mjs';
+import { pick } from './checks.mjs';
 
 let receiptIds = 0;
 
@@ -257,6 +258,86 @@ export function seqReport(seqs, from, to) {
   return { received: seqs.length, duplicates, missing, disorder, extra };
 }
 
+/** readerLabel names a reader: a resumingSubscriber by its client, a LongPoller by its label. */
+const readerLabel = (r) => r.c?.label ?? r.label;
+
+/**
+ * deliveryReport sets what every reader received against what the senders
+ * (StompSender / RestSender) sent, once traffic has stopped and final is the
+ * room's lastSeq. readers are resumingSubscribers and LongPollers (anything
+ * with items, seqs and a label, or a stompjs handle c). It returns
+ *   acked: text -> sender tag, unacked: text -> why, sent: every text sent,
+ *   unackedByCause: why (first 70 chars) -> count,
+ *   report: reader label -> { delivered, connections, duplicateSeqs,
+ *     duplicateTexts, missingSeqs (in 1..final), outOfOrder, lostAcked,
+ *     unackedDelivered (a count), unknownTexts },
+ * and final and readers, for assertDelivery.
+ */
+export function deliveryReport({ senders, readers, final }) {
+  const acked = new Map();
+  const unacked = new Map();
+  for (const s of senders) {
+    for (const t of s.acked) acked.set(t, s.tag);
+    for (const u of s.unacked) unacked.set(u.text, u.why);
+  }
+  const sent = new Set([...acked.keys(), ...unacked.keys()]);
+  const unackedByCause = {};
+  for (const w of unacked.values()) unackedByCause[w.slice(0, 70)] = (unackedByCause[w.slice(0, 70)] ?? 0) + 1;
+  const report = {};
+  for (const r of readers) {
+    const count = new Map();
+    for (const m of r.items) count.set(m.message, (count.get(m.message) ?? 0) + 1);
+    const rep = seqReport(r.seqs, 1, final);
+    report[readerLabel(r)] = {
+      delivered: r.items.length,
+      connections: r.c?.connects,
+      duplicateSeqs: rep.duplicates,
+      duplicateTexts: [...count].filter(([, n]) => n > 1).map(([t]) => t),
+      missingSeqs: rep.missing,
+      outOfOrder: rep.disorder,
+      lostAcked: [...acked.keys()].filter((t) => !count.has(t)),
+      unackedDelivered: [...unacked.keys()].filter((t) => count.has(t)).length,
+      unknownTexts: [...count.keys()].filter((t) => !sent.has(t)),
+    };
+  }
+  return { final, readers, acked, unacked, sent, unackedByCause, report };
+}
+
+/** logDelivery prints a deliveryReport: the totals, then one line per reader. */
+export function logDelivery(prefix, { acked, unacked, report }) {
+  console.log(`${prefix} totals: acknowledged ${acked.size}, sent-but-unacknowledged ${unacked.size}`);
+  for (const [label, r] of Object.entries(report)) {
+    console.log(`${prefix} reader ${label}: delivered ${r.delivered}, duplicates ${r.duplicateSeqs.length} seq / ${r.duplicateTexts.length} text, ` +
+      `gaps (missing seqs) ${r.missingSeqs.length}, lost acknowledged ${r.lostAcked.length}, out of order ${r.outOfOrder}, ` +
+      `unacknowledged-but-delivered ${r.unackedDelivered}, unknown ${r.unknownTexts.length}, connections ${r.connections ?? '-'}`);
+  }
+}
+
+/**
+ * assertDelivery checks a deliveryReport: every reader got every
+ * acknowledged message exactly once, in seq order, no gap in 1..final and
+ * nothing that was not sent (unacknowledged messages may be missing); then
+ * throws catchUpError if the readers did not catch up with final; then all
+ * readers hold the same messages (contract fields) as the first, and
+ * final lies between the acknowledged and the sent count.
+ */
+export function assertDelivery({ final, readers, acked, sent, report }, { catchUpError } = {}) {
+  for (const [label, r] of Object.entries(report)) {
+    // Counts compared, lists in the message: a diff of hundreds of texts says less.
+    assert.equal(r.lostAcked.length, 0, `${label}: every acknowledged message delivered; lost ${short(r.lostAcked)}`);
+    assert.equal(r.duplicateSeqs.length, 0, `${label}: no seq twice: ${short(r.duplicateSeqs)}`);
+    assert.equal(r.duplicateTexts.length, 0, `${label}: no text twice (a send executed twice): ${short(r.duplicateTexts)}`);
+    assert.equal(r.missingSeqs.length, 0, `${label}: no gap in 1..${final}: missing ${short(r.missingSeqs)}`);
+    assert.equal(r.outOfOrder, 0, `${label}: seqs in order`);
+    assert.equal(r.unknownTexts.length, 0, `${label}: nothing that was not sent: ${short(r.unknownTexts)}`);
+  }
+  if (catchUpError) throw catchUpError;
+  const [first, ...rest] = readers;
+  const ref = first.items.map(pick);
+  for (const r of rest) assert.deepEqual(r.items.map(pick), ref, `${readerLabel(r)} received what ${readerLabel(first)} received`);
+  assert.ok(final >= acked.size && final <= sent.size, `room lastSeq ${final} between acknowledged ${acked.size} and sent ${sent.size}`);
+}
+
 /** short prints the first few elements of a list and its length. */
 export const short = (list, n = 20) => (list.length > n ? `${JSON.stringify(list.slice(0, n)).slice(0, -1)},... (${list.length})]` : JSON.stringify(list));
 
@@ -282,6 +363,52 @@ export function every(periodMs, fn) {
     promises,
     stop: () => { clearInterval(timer); return Promise.allSettled(promises); },
   };
+}
+
+/**
+ * mixedTraffic drives StompSenders (each paced by every(periodMs)) and one
+ * RestSender (a request at a time, periodMs between them) until stopped.
+ * all lists every sender. stop() ends the traffic, waits for the REST loop
+ * and until no SEND waits for its RECEIPT; halt() only ends it (for a
+ * finally after a failure).
+ */
+export function mixedTraffic({ stomp, rest, periodMs }) {
+  const pacers = stomp.map((s) => every(periodMs, () => s.send()));
+  let running = true;
+  const restLoop = (async () => {
+    while (running) {
+      await rest.send();
+      await delay(periodMs, undefined, { ref: false }); // traffic shape
+    }
+  })();
+  return {
+    all: [...stomp, rest],
+    async stop() {
+      await Promise.all(pacers.map((p) => p.stop()));
+      running = false;
+      await restLoop;
+      for (const s of stomp) await s.settle();
+    },
+    halt() {
+      for (const p of pacers) p.stop();
+      running = false;
+    },
+  };
+}
+
+/**
+ * catchUp waits (bounded) until every reader (resumingSubscriber: maxSeq,
+ * LongPoller: last) has reached seq final; it resolves to the error when
+ * one has not (for assertDelivery to throw after its figures), else to
+ * undefined.
+ */
+export function catchUp(readers, final, ms = 15000) {
+  return eventually(() => {
+    for (const r of readers) {
+      const at = r.maxSeq ?? r.last;
+      assert.ok(at >= final, `${readerLabel(r)} at ${at} of ${final}`);
+    }
+  }, ms).then(() => undefined, (err) => err);
 }
 
 /** roomLastSeq reads the room's lastSeq through the REST API. */

@@ -20,8 +20,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  useSystem, eventually, pick, resumingSubscriber, StompSender, RestSender, LongPoller, seqReport, roomLastSeq,
-  short, now, every, percentiles,
+  useSystem, eventually, resumingSubscriber, StompSender, RestSender, LongPoller, roomLastSeq,
+  now, percentiles, mixedTraffic, catchUp, deliveryReport, logDelivery, assertDelivery,
 } from '../lib/index.mjs';
 import { slotOf } from '../lib/cluster.mjs';
 
@@ -74,7 +74,7 @@ async function setup(name) {
     new StompSender(S.sb, { room: S.room, sendId: 75, tag: `${name}-B` }),
   ];
   S.rest = new RestSender(sys, { room: S.room, token: tok[76], tag: `${name}-R`, timeoutMs: 6000 });
-  S.poller = new LongPoller(sys, { room: S.room, token: tok[77], wait: '5s', waitMs: 5000 }).start(0);
+  S.poller = new LongPoller(sys, { room: S.room, token: tok[77], wait: '5s', waitMs: 5000, label: `${name}-longpoll` }).start(0);
   return S;
 }
 
@@ -84,15 +84,8 @@ async function disrupt(S, what, action) {
   const at = () => Math.round(now() - t0);
   const timeline = {};
   const hubBefore = await hubCounters();
-  const pacers = S.senders.map((s) => every(PERIOD_MS, () => s.send()));
-  let restRunning = true;
-  const restLoop = (async () => {
-    while (restRunning) {
-      await S.rest.send();
-      await delay(PERIOD_MS, undefined, { ref: false }); // traffic shape
-    }
-  })();
-  const all = [...S.senders, S.rest];
+  const traffic = mixedTraffic({ stomp: S.senders, rest: S.rest, periodMs: PERIOD_MS });
+  const { all } = traffic;
   let ackedBefore, ackedAfter, final, catchUpError, detail;
   try {
     await eventually(() => { for (const s of all) assert.ok(s.acked.length >= 30, `${s.tag}: ${s.acked.length} acked`); }, 10000);
@@ -106,85 +99,35 @@ async function disrupt(S, what, action) {
     }, 15000, 20);
     timeline.allSendersBack = at();
     await delay(AFTER_MS); // more traffic on the new topology
-    await Promise.all(pacers.map((p) => p.stop()));
-    restRunning = false;
-    await restLoop;
-    for (const s of S.senders) await s.settle();
+    await traffic.stop();
     timeline.trafficStopped = at();
     final = await roomLastSeq(sys, S.room, tok[72]);
-    await eventually(() => {
-      for (const r of S.subs) assert.ok(r.maxSeq >= final, `${r.c.label} at ${r.maxSeq} of ${final}`);
-      assert.ok(S.poller.last >= final, `long poller at ${S.poller.last} of ${final}`);
-    }, 15000).catch((err) => { catchUpError = err; });
+    catchUpError = await catchUp([...S.subs, S.poller], final);
     timeline.caughtUp = at();
   } finally {
-    for (const p of pacers) p.stop();
-    restRunning = false;
+    traffic.halt();
     await S.poller.stop();
   }
   const hubAfter = await hubCounters();
 
   // ---- figures ----
-  const acked = new Map();
-  const unacked = new Map();
-  for (const s of all) {
-    for (const t of s.acked) acked.set(t, s.tag);
-    for (const u of s.unacked) unacked.set(u.text, u.why);
-  }
-  const sentTexts = new Set([...acked.keys(), ...unacked.keys()]);
-  const report = {};
-  for (const r of [...S.subs, { c: { label: `${S.name}-longpoll` }, items: S.poller.items, seqs: S.poller.seqs }]) {
-    const count = new Map();
-    for (const m of r.items) count.set(m.message, (count.get(m.message) ?? 0) + 1);
-    const rep = seqReport(r.seqs, 1, final);
-    report[r.c.label] = {
-      delivered: r.items.length,
-      connections: r.c.connects,
-      duplicateSeqs: rep.duplicates,
-      duplicateTexts: [...count].filter(([, n]) => n > 1).map(([t]) => t),
-      missingSeqs: rep.missing,
-      outOfOrder: rep.disorder,
-      lostAcked: [...acked.keys()].filter((t) => !count.has(t)),
-      unackedDelivered: [...unacked.keys()].filter((t) => count.has(t)).length,
-      unknownTexts: [...count.keys()].filter((t) => !sentTexts.has(t)),
-    };
-  }
+  const d = deliveryReport({ senders: all, readers: [...S.subs, S.poller], final });
   const P = `cluster ${what} [${S.name}, room ${S.room}, slot ${S.slot}]`;
   console.log(`${P} ${JSON.stringify(detail)}; timeline (ms from traffic start): ${JSON.stringify(timeline)}`);
   console.log(`${P} senders: ${JSON.stringify(Object.fromEntries(all.map((s, i) => [s.tag, {
     acked: s.acked.length, unacked: s.unacked.length, notSentWhileDisconnected: s.skipped ?? 0, ackLatencyMs: percentiles(s.ackMs),
     ackedBefore: ackedBefore?.[i], ackedDuring: ackedAfter && ackedAfter[i] - ackedBefore[i],
   }])))}; REST statuses ${JSON.stringify(S.rest.statuses)}; room lastSeq ${final}`);
-  console.log(`${P} totals: acknowledged ${acked.size}, sent-but-unacknowledged ${unacked.size}`);
-  for (const [label, r] of Object.entries(report)) {
-    console.log(`${P} reader ${label}: delivered ${r.delivered}, duplicates ${r.duplicateSeqs.length} seq / ${r.duplicateTexts.length} text, ` +
-      `gaps (missing seqs) ${r.missingSeqs.length}, lost acknowledged ${r.lostAcked.length}, out of order ${r.outOfOrder}, ` +
-      `unacknowledged-but-delivered ${r.unackedDelivered}, unknown ${r.unknownTexts.length}, connections ${r.connections ?? '-'}`);
-  }
+  logDelivery(P, d);
   const hubDelta = Object.fromEntries(Object.keys(hubAfter).map((id) => [id,
     Object.fromEntries(Object.keys(HUB).map((k) => [k, hubAfter[id][k] - hubBefore[id][k]]))]));
   console.log(`${P} hub counters (delta): ${JSON.stringify(hubDelta)}`);
   for (const c of [S.sa, S.sb]) console.log(`${P} ${c.label}: connections ${c.connects}, ERRORs ${JSON.stringify([...new Set(c.errors)])}`);
   console.log(`${P} long poller: ${S.poller.polls} polls, ${S.poller.errors.length} failed ${JSON.stringify([...new Set(S.poller.errors.map((e) => e.slice(0, 60)))])}`);
-  const why = {};
-  for (const w of unacked.values()) why[w.slice(0, 70)] = (why[w.slice(0, 70)] ?? 0) + 1;
-  console.log(`${P} unacknowledged by cause: ${JSON.stringify(why)}`);
+  console.log(`${P} unacknowledged by cause: ${JSON.stringify(d.unackedByCause)}`);
 
   // ---- assertions ----
-  for (const [label, r] of Object.entries(report)) {
-    // Counts compared, lists in the message: a diff of hundreds of texts says less.
-    assert.equal(r.lostAcked.length, 0, `${label}: every acknowledged message delivered; lost ${short(r.lostAcked)}`);
-    assert.equal(r.duplicateSeqs.length, 0, `${label}: no seq twice: ${short(r.duplicateSeqs)}`);
-    assert.equal(r.duplicateTexts.length, 0, `${label}: no text twice (a send executed twice): ${short(r.duplicateTexts)}`);
-    assert.equal(r.missingSeqs.length, 0, `${label}: no gap in 1..${final}: missing ${short(r.missingSeqs)}`);
-    assert.equal(r.outOfOrder, 0, `${label}: seqs in order`);
-    assert.equal(r.unknownTexts.length, 0, `${label}: nothing that was not sent: ${short(r.unknownTexts)}`);
-  }
-  if (catchUpError) throw catchUpError;
-  const ref = S.subs[0].items.map(pick);
-  for (const r of S.subs.slice(1)) assert.deepEqual(r.items.map(pick), ref, `${r.c.label} received what ${S.subs[0].c.label} received`);
-  assert.deepEqual(S.poller.items.map(pick), ref, 'the long poller read exactly what the STOMP subscribers received');
-  assert.ok(final >= acked.size && final <= sentTexts.size, `room lastSeq ${final} between acknowledged ${acked.size} and sent ${sentTexts.size}`);
+  assertDelivery(d, { catchUpError });
   for (const r of S.subs) {
     assert.equal(r.c.connects, 1, `${r.c.label} stayed connected: the ws node follows the topology change, clients do not reconnect\n${r.c.describe()}`);
   }

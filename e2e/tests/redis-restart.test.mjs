@@ -19,8 +19,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  useSystem, eventually, within, pick, resumingSubscriber, StompSender, RestSender, LongPoller, seqReport, roomLastSeq,
-  short, now, every, percentiles,
+  useSystem, eventually, within, pick, resumingSubscriber, StompSender, RestSender, LongPoller, roomLastSeq,
+  now, percentiles, mixedTraffic, catchUp, deliveryReport, logDelivery, assertDelivery,
 } from '../lib/index.mjs';
 
 const sys = useSystem('redis-restart', {
@@ -74,7 +74,7 @@ async function setup(name) {
     new StompSender(S.sb, { room: S.room, sendId: 22, tag: `${name}-B` }),
   ];
   S.rest = new RestSender(sys, { room: S.room, token: tok[23], tag: `${name}-R`, timeoutMs: 6000 });
-  S.poller = new LongPoller(sys, { room: S.room, token: tok[24], wait: '5s', waitMs: 5000 }).start(0);
+  S.poller = new LongPoller(sys, { room: S.room, token: tok[24], wait: '5s', waitMs: 5000, label: `${name}-longpoll` }).start(0);
   rooms.push(S);
   return S;
 }
@@ -84,15 +84,8 @@ async function outage(S, outageMs, { expectErrors }) {
   const t0 = now();
   const at = () => Math.round(now() - t0);
   const timeline = {};
-  const pacers = S.senders.map((s) => every(PERIOD_MS, () => s.send()));
-  let restRunning = true;
-  const restLoop = (async () => {
-    while (restRunning) {
-      await S.rest.send();
-      await delay(PERIOD_MS, undefined, { ref: false }); // traffic shape
-    }
-  })();
-  const all = [...S.senders, S.rest];
+  const traffic = mixedTraffic({ stomp: S.senders, rest: S.rest, periodMs: PERIOD_MS });
+  const { all } = traffic;
   let ackedBefore, killedAt, down, restartedAt, ackedAtRestart, final, catchUpError;
   try {
     // ~1 s of healthy traffic.
@@ -137,48 +130,19 @@ async function outage(S, outageMs, { expectErrors }) {
     }, 15000, 20);
     timeline.allSendersBack = at();
     await delay(AFTER_MS); // ~1 s more traffic
-    await Promise.all(pacers.map((p) => p.stop()));
-    restRunning = false;
-    await restLoop;
-    for (const s of S.senders) await s.settle();
+    await traffic.stop();
     timeline.trafficStopped = at();
 
     final = await roomLastSeq(sys, S.room, tok[24]);
-    await eventually(() => {
-      for (const r of S.subs) assert.ok(r.maxSeq >= final, `${r.c.label} at ${r.maxSeq} of ${final}`);
-      assert.ok(S.poller.last >= final, `long poller at ${S.poller.last} of ${final}`);
-    }, 15000).catch((err) => { catchUpError = err; });
+    catchUpError = await catchUp([...S.subs, S.poller], final);
     timeline.caughtUp = at();
   } finally {
-    for (const p of pacers) p.stop();
-    restRunning = false;
+    traffic.halt();
     await S.poller.stop();
   }
 
   // ---- figures ----
-  const acked = new Map(); // text -> sender tag
-  const unacked = new Map(); // text -> why
-  for (const s of all) {
-    for (const t of s.acked) acked.set(t, s.tag);
-    for (const u of s.unacked) unacked.set(u.text, u.why);
-  }
-  const sentTexts = new Set([...acked.keys(), ...unacked.keys()]);
-  const report = {};
-  for (const r of [...S.subs, { c: { label: `${S.name}-longpoll` }, items: S.poller.items, seqs: S.poller.seqs }]) {
-    const count = new Map();
-    for (const m of r.items) count.set(m.message, (count.get(m.message) ?? 0) + 1);
-    const rep = seqReport(r.seqs, 1, final);
-    report[r.c.label] = {
-      delivered: r.items.length,
-      duplicateSeqs: rep.duplicates,
-      duplicateTexts: [...count].filter(([, n]) => n > 1).map(([t]) => t),
-      missingSeqs: rep.missing,
-      outOfOrder: rep.disorder,
-      lostAcked: [...acked.keys()].filter((t) => !count.has(t)),
-      unackedDelivered: [...unacked.keys()].filter((t) => count.has(t)).length,
-      unknownTexts: [...count.keys()].filter((t) => !sentTexts.has(t)),
-    };
-  }
+  const d = deliveryReport({ senders: all, readers: [...S.subs, S.poller], final });
   const perSender = Object.fromEntries(all.map((s, i) => [s.tag, {
     acked: s.acked.length, unacked: s.unacked.length, notSentWhileDisconnected: s.skipped ?? 0,
     ackLatencyMs: percentiles(s.ackMs),
@@ -187,40 +151,21 @@ async function outage(S, outageMs, { expectErrors }) {
   const P = `redis restart [${S.name}, outage ${Math.round(restartedAt - killedAt)} ms]`;
   console.log(`${P} timeline (ms from traffic start): ${JSON.stringify(timeline)}`);
   console.log(`${P} senders: ${JSON.stringify(perSender)}; REST statuses ${JSON.stringify(S.rest.statuses)}; room lastSeq ${final}`);
-  console.log(`${P} totals: acknowledged ${acked.size}, sent-but-unacknowledged ${unacked.size}`);
-  for (const [label, r] of Object.entries(report)) {
-    console.log(`${P} reader ${label}: delivered ${r.delivered}, duplicates ${r.duplicateSeqs.length} seq / ${r.duplicateTexts.length} text, ` +
-      `missing seqs ${r.missingSeqs.length}, lost acknowledged ${r.lostAcked.length}, out of order ${r.outOfOrder}, ` +
-      `unacknowledged-but-delivered ${r.unackedDelivered}, unknown ${r.unknownTexts.length}`);
-  }
+  logDelivery(P, d);
   for (const c of [S.sa, S.sb]) {
     console.log(`${P} ${c.label}: connections ${c.connects}, ERRORs ${JSON.stringify([...new Set(c.errors.map((e) => e.message))])}, ` +
       `close codes ${JSON.stringify([...new Set(c.closes.map((e) => e.code))])}`);
   }
   console.log(`${P} long poller: ${S.poller.polls} polls, ${S.poller.empty} empty, ${S.poller.errors.length} failed ` +
     `${JSON.stringify([...new Set(S.poller.errors.map((e) => e.slice(0, 60)))])}`);
-  const why = {};
-  for (const w of unacked.values()) why[w.slice(0, 70)] = (why[w.slice(0, 70)] ?? 0) + 1;
-  console.log(`${P} unacknowledged by cause: ${JSON.stringify(why)}`);
+  console.log(`${P} unacknowledged by cause: ${JSON.stringify(d.unackedByCause)}`);
 
   // ---- assertions ----
   for (const r of S.subs) {
     assert.equal(r.c.connects, 1, `${r.c.label} stayed connected through the outage\n${r.c.describe()}`);
     assert.ok(!r.c.isClosed, `${r.c.label} was not disconnected\n${r.c.describe()}`);
   }
-  for (const [label, r] of Object.entries(report)) {
-    assert.deepEqual(r.lostAcked, [], `${label}: every acknowledged message delivered; lost ${short(r.lostAcked)}`);
-    assert.deepEqual(r.duplicateSeqs, [], `${label}: no seq twice: ${short(r.duplicateSeqs)}`);
-    assert.deepEqual(r.duplicateTexts, [], `${label}: no text twice (a send executed twice): ${short(r.duplicateTexts)}`);
-    assert.deepEqual(r.missingSeqs, [], `${label}: no gap in 1..${final}: missing ${short(r.missingSeqs)}`);
-    assert.equal(r.outOfOrder, 0, `${label}: seqs in order`);
-    assert.deepEqual(r.unknownTexts, [], `${label}: nothing that was not sent`);
-  }
-  if (catchUpError) throw catchUpError;
-  const ref = S.subs[0].items.map(pick);
-  for (const r of S.subs.slice(1)) assert.deepEqual(r.items.map(pick), ref, `${r.c.label} received what ${S.subs[0].c.label} received`);
-  assert.deepEqual(S.poller.items.map(pick), ref, 'the long poller read exactly what the STOMP subscribers received');
-  assert.ok(final >= acked.size && final <= sentTexts.size, `room lastSeq ${final} between acknowledged ${acked.size} and sent ${sentTexts.size}`);
+  assertDelivery(d, { catchUpError });
   for (const k of ['a', 'b', 'api']) assert.equal(typeof down[k], 'number', `${k} /readyz answered 503 during the outage: ${JSON.stringify(down)}`);
 
   if (expectErrors) {
