@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -18,14 +20,23 @@ import (
 
 // conn is one WebSocket connection and, after CONNECT, one STOMP session.
 //
-// Goroutines: serve (the HTTP handler's goroutine) runs the read loop and
-// owns the session; writeLoop is the only writer. Hub deliveries and kicks
-// only enqueue.
+// Goroutines: the read loop (serve, then read) owns the session; it runs on
+// one goroutine at a time and may move to a fresh one when idle (see read).
+// writeLoop, started on demand while something is queued (at most one at a
+// time), is the only writer of whole messages; coder/websocket writes only
+// control frames, through the same socket lock. Hub deliveries, kicks and
+// the node's heart-beat loop only enqueue. An idle connection has one
+// goroutine, parked in a shallow wait, and no read or write buffer beyond
+// the library's small ones.
 type conn struct {
 	srv        *Server
 	ws         *websocket.Conn
+	sock       *socket // the hijacked socket; the writer writes through it
 	remoteAddr string
 	dec        *stomp.Decoder
+	// log carries remote and request_id, and session from CONNECT on
+	// (node comes with Config.Logger); only serve's goroutine logs with it.
+	log *slog.Logger
 
 	// Set at CONNECT by the read loop, read-only afterwards.
 	id        string
@@ -39,35 +50,45 @@ type conn struct {
 
 	// Owned by the read loop.
 	subs   map[string]*subscription
-	txs    map[string][]*stomp.Frame
-	sends  *rate.Limiter // SEND frames; nil without a limit
-	expiry *time.Timer   // ends the session when the token expires; nil before CONNECT
+	txs    map[string][]*stomp.Frame // nil until the first BEGIN
+	sends  *rate.Limiter             // SEND frames; nil without a limit
+	expiry *time.Timer               // ends the session when the token expires; nil before CONNECT
 	// connectBy is when CONNECT must have succeeded; connTimer sends the
-	// ERROR then. Both set by serve.
+	// ERROR then. readTimer closes the socket after readTimeout of silence
+	// (re-armed per message). All set by serve.
 	connectBy time.Time
 	connTimer *time.Timer
+	readTimer *time.Timer
+	handled   bool // messages were read since the read loop last moved (see read)
 
 	// acks holds unacknowledged deliveries of client-ack subscriptions;
 	// watched counts subscriptions per room, for Revoke. Both under ackMu.
 	ackMu   sync.Mutex
-	acks    map[string]*subscription
+	acks    map[string]*subscription // nil until the first client-ack delivery
 	watched map[int64]int
 
-	// hb hands the negotiated server heart-beat interval to the writer.
-	hb chan time.Duration
+	// beatEvery is the server heart-beat interval in ns once CONNECTED is
+	// queued (0 before, or none); lastWrite is the time of the last socket
+	// write (unix ns). The node's heart-beat loop reads both.
+	beatEvery atomic.Int64
+	lastWrite atomic.Int64
 
-	// Outbound queue, guarded by qmu.
+	// Outbound queue and writer state, guarded by qmu. writing: a writer
+	// runs; dead: nothing more will be written (stopped is closed then).
 	qmu         sync.Mutex
 	queue       []outItem
+	spare       []outItem // the writer's emptied batch, reused as the next queue
 	qbytes      int
 	closing     bool
 	closeCode   websocket.StatusCode
 	closeReason string
+	writing     bool
+	dead        bool
 
 	endReason string // why the session ended; first setEnd wins
 
-	wake       chan struct{}
-	writerDone chan struct{}
+	writers sync.WaitGroup // the running writer, if any
+	stopped chan struct{}
 }
 
 // setEnd records why the session ends, unless a reason is already set.
@@ -96,40 +117,70 @@ func (c *conn) reason() string {
 	return c.endReason
 }
 
-func newConn(srv *Server, ws *websocket.Conn, remoteAddr string) *conn {
+func newConn(srv *Server, remoteAddr string) *conn {
 	return &conn{
 		srv:        srv,
-		ws:         ws,
+		sock:       &socket{timeout: srv.cfg.WriteTimeout},
 		remoteAddr: remoteAddr,
+		log:        srv.log, // ServeHTTP adds the connection's attributes
 		dec:        stomp.NewDecoder(srv.preAuthLimits()),
 		version:    stomp.V12,
-		subs:       make(map[string]*subscription),
-		txs:        make(map[string][]*stomp.Frame),
-		acks:       make(map[string]*subscription),
-		watched:    make(map[int64]int),
-		hb:         make(chan time.Duration, 1),
-		wake:       make(chan struct{}, 1),
-		writerDone: make(chan struct{}),
+		subs:       make(map[string]*subscription, 1),
+		watched:    make(map[int64]int, 1),
+		stopped:    make(chan struct{}),
 	}
 }
 
-// serve runs the connection until it ends, then ends the session exactly once.
-func (c *conn) serve(ctx context.Context) {
-	stopWriter := make(chan struct{})
-	go c.writeLoop(stopWriter)
+// serve runs the connection until it ends (read, closed), then ends the
+// session exactly once.
+func (c *conn) serve() {
 	// The CONNECT deadline counts from the upgrade, not per read, so a
 	// frame dribbled a byte at a time cannot hold the socket open.
 	c.connectBy = time.Now().Add(c.srv.cfg.ConnectTimeout)
 	c.connTimer = time.AfterFunc(c.srv.cfg.ConnectTimeout, c.connectTimedOut)
-	err := c.readLoop(ctx)
+	c.readTimer = time.AfterFunc(c.readTimeout(), c.readTimedOut)
+	c.read()
+}
+
+// read runs the read loop. Reading a message grows a goroutine's stack
+// (handling CONNECT, SUBSCRIBE or SEND, with Redis calls, to tens of KiB),
+// which an idle connection would keep; so when the loop has read messages
+// and then waits relayIdle for the next one in vain, it goes on on a new
+// goroutine (the read loop is still one at a time, in order) that starts
+// small and waits in a shallow call. An idle session thus moves once per
+// client heart-beat. The chain is owned by the Server's WaitGroup: closed
+// ends it (wg.Done) once.
+func (c *conn) read() {
+	err := c.readLoop()
+	if errors.Is(err, errIdle) {
+		go c.read()
+		return
+	}
+	c.closed(err)
+}
+
+// relayIdle is how long a read loop that has read messages waits on its
+// own goroutine before moving to a fresh one (see read). Connections
+// sending more often than this never move.
+const relayIdle = 2 * time.Second
+
+// errIdle asks read to continue the read loop on a fresh goroutine.
+var errIdle = errors.New("read loop idle")
+
+// closed ends the connection after the read loop stopped with err (nil:
+// the peer went away or DISCONNECT), then ends the session.
+func (c *conn) closed(err error) {
+	defer c.srv.wg.Done()
+	defer c.srv.connsOpen.Add(-1)
+	c.readTimer.Stop()
 	if err != nil {
 		p := describe(err)
 		if p.code == websocket.StatusInternalError {
-			c.srv.log.Error("connection failed", "session", c.id, "err", err)
+			c.log.Error("connection failed", "err", err)
 		} else {
 			// Only the client-safe text: a decoder detail may quote client
 			// bytes, which could hold a token.
-			c.srv.log.Debug("connection refused a frame", "session", c.id, "reason", p.message)
+			c.log.Debug("connection refused a frame", "reason", p.message)
 		}
 		c.setEnd("error")
 		c.srv.countError(p.kind)
@@ -143,14 +194,16 @@ func (c *conn) serve(ctx context.Context) {
 	if c.isClosing() {
 		t := time.NewTimer(c.srv.cfg.WriteTimeout + time.Second)
 		select {
-		case <-c.writerDone:
+		case <-c.stopped:
 		case <-t.C:
 		}
 		t.Stop()
 	}
-	close(stopWriter)
+	c.qmu.Lock()
+	c.markDeadLocked()
+	c.qmu.Unlock()
 	c.ws.CloseNow()
-	<-c.writerDone
+	c.writers.Wait()
 	c.end()
 }
 
@@ -158,38 +211,76 @@ func (c *conn) serve(ctx context.Context) {
 // closes (nil) or a frame fails (the error to report). Messages are fed in
 // chunks as they arrive, so the decoder's limits, not the size of a
 // WebSocket message, bound what is buffered, and an oversized frame is
-// answered with an ERROR frame.
-func (c *conn) readLoop(ctx context.Context) error {
-	chunk := make([]byte, readChunk)
+// answered with an ERROR frame. The chunk is taken from a pool only while
+// a message is being read: an idle connection holds none.
+//
+// Between messages it waits for the socket to be readable in a shallow
+// call; after handling frames, for relayIdle at most, then it returns
+// errIdle (see read).
+func (c *conn) readLoop() error {
 	for {
-		rctx, cancel := context.WithTimeout(ctx, c.readTimeout())
-		_, r, err := c.ws.Reader(rctx)
-		for err == nil {
-			var n int
-			n, err = r.Read(chunk)
-			if n > 0 {
-				if derr := c.dec.Decode(chunk[:n], c.handle); derr != nil {
-					cancel()
-					if errors.Is(derr, errStop) {
-						return nil
-					}
-					return derr
-				}
-			}
-			if errors.Is(err, io.EOF) {
-				err = nil // this message is over; read the next
-				break
+		// No context deadline: readTimer bounds the silence, re-armed
+		// before each message (an AfterFunc timer, not a context and timer
+		// per message).
+		c.readTimer.Reset(c.readTimeout())
+		if !c.sock.buffered() {
+			if !c.handled {
+				c.sock.waitReadable(0)
+			} else if !c.sock.waitReadable(relayIdle) {
+				c.handled = false
+				return errIdle
 			}
 		}
-		cancel()
+		_, r, err := c.ws.Reader(context.Background())
 		if err != nil {
-			if errors.Is(rctx.Err(), context.DeadlineExceeded) {
-				c.setEnd("timeout")
-			}
 			return nil // socket closed, timed out or broken: nothing more to say
+		}
+		if err := c.readMessage(r); err != nil {
+			if errors.Is(err, errStop) {
+				return nil
+			}
+			return err
+		}
+		// Even a heart-beat went through the library's reader, which
+		// grows a small stack; frames' handling grows it much more.
+		c.handled = true
+	}
+}
+
+// readMessage feeds one WebSocket message to the decoder. It returns the
+// decoder's error, errStop, or errSocket when the socket failed.
+func (c *conn) readMessage(r io.Reader) error {
+	bp := readChunks.Get().(*[]byte)
+	defer readChunks.Put(bp)
+	chunk := *bp
+	for {
+		n, err := r.Read(chunk)
+		if n > 0 {
+			if derr := c.dec.Decode(chunk[:n], c.handle); derr != nil {
+				// Read the rest of the message (bounded by the read limit
+				// and readTimer), so the close handshake that follows the
+				// ERROR starts at a frame boundary.
+				_, _ = io.CopyBuffer(io.Discard, r, chunk)
+				return derr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil // this message is over; read the next
+		}
+		if err != nil {
+			return errStop // socket closed, timed out or broken
 		}
 	}
 }
+
+// readTimedOut closes a connection silent for longer than readTimeout.
+func (c *conn) readTimedOut() {
+	c.setEnd("timeout")
+	c.ws.CloseNow()
+}
+
+// readChunks recycles the read loop's chunks between messages.
+var readChunks = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
 
 // readChunk is how much of a WebSocket message is fed to the decoder at once.
 const readChunk = 16 << 10
@@ -210,7 +301,9 @@ func (c *conn) readTimeout() time.Duration {
 
 // end releases everything the session holds, once.
 func (c *conn) end() {
-	c.connTimer.Stop()
+	if c.connTimer != nil {
+		c.connTimer.Stop()
+	}
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
@@ -225,9 +318,9 @@ func (c *conn) end() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if _, err := c.srv.sessions.End(ctx, c.sess, c.reason()); err != nil {
-		c.srv.log.Warn("remove session from registry", "session", c.id, "err", err)
+		c.log.Warn("remove session from registry", "err", err)
 	}
-	c.srv.log.Debug("session ended", "session", c.id, "user", c.ident.UserID, "reason", c.reason())
+	c.log.Debug("session ended", "user", c.ident.UserID, "reason", c.reason())
 }
 
 // connectTimedOut ends a connection that has not completed CONNECT within

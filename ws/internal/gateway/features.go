@@ -114,7 +114,7 @@ func (c *conn) featureErr(what string, roomID int64, err error) error {
 	case errors.Is(err, readstate.ErrBadSeq):
 		return badRequest("%s", err.Error())
 	}
-	c.srv.log.Warn(what, "session", c.id, "room", roomID, "err", err)
+	c.log.Warn(what, "room", roomID, "err", err)
 	return errUnavailable
 }
 
@@ -126,15 +126,15 @@ func (c *conn) markEntered(ctx context.Context) {
 		return
 	}
 	if _, err := c.srv.reads.MarkRead(ctx, c.roomID, c.ident.UserID, readstate.Latest); err != nil {
-		c.srv.log.Warn("mark room read at CONNECT", "session", c.id, "room", c.roomID, "err", err)
+		c.log.Warn("mark room read at CONNECT", "room", c.roomID, "err", err)
 	}
 }
 
 // mayWatch checks that the session may subscribe to roomID's destinations;
 // roomID 0 is the user's own notifications, open to every session.
 func (c *conn) mayWatch(ctx context.Context, roomID int64) error {
-	if roomID == 0 {
-		return nil
+	if roomID == 0 || roomID == c.roomID {
+		return nil // the CONNECT room's membership was checked at CONNECT
 	}
 	return c.requireMember(ctx, roomID, c.ident.UserID)
 }

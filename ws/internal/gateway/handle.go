@@ -165,6 +165,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		c.hbIn = max(cx, sy)
 	}
 	c.id = newSessionID()
+	c.log = c.log.With("session", c.id)
 	c.ident = ident
 	c.roomID = roomID
 	sess := registry.Session{ID: c.id, UserID: ident.UserID, RoomID: roomID, Node: c.srv.cfg.NodeID,
@@ -173,14 +174,12 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 	c.srv.remember(c)
 	if _, err := c.srv.sessions.Register(ctx, sess); err != nil {
 		c.srv.forget(c)
-		c.srv.log.Warn("register session", "err", err)
+		c.log.Warn("register session", "err", err)
 		return errUnavailable
 	}
 	c.connected = true
 	c.connTimer.Stop()
-	if c.hbOut > 0 {
-		c.hb <- c.hbOut
-	}
+	c.connTimer = nil // not needed any more; end checks
 	c.dec.SetVersion(version)
 	c.dec.SetLimits(c.srv.frameLimits())
 	reply := &stomp.Frame{Command: "CONNECTED", Headers: []stomp.Header{
@@ -191,6 +190,11 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		{Key: "user-name", Value: strconv.FormatInt(ident.UserID, 10)},
 	}}
 	c.enqueue(outItem{frame: stomp.AppendFrame(nil, reply, version)})
+	if c.hbOut > 0 {
+		c.lastWrite.Store(time.Now().UnixNano())
+		c.beatEvery.Store(int64(c.hbOut))
+		c.srv.startBeats()
+	}
 	c.markEntered(ctx)
 	if c.srv.cfg.SendRate > 0 {
 		c.sends = rate.NewLimiter(rate.Limit(c.srv.cfg.SendRate), c.srv.cfg.SendBurst)
@@ -199,7 +203,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		// No leeway here: the session ends when the token says it does.
 		c.expiry = time.AfterFunc(time.Until(ident.ExpiresAt), c.expire)
 	}
-	c.srv.log.Debug("session connected", "session", c.id, "user", ident.UserID, "room", roomID, "version", version)
+	c.log.Debug("session connected", "user", ident.UserID, "room", roomID, "version", version)
 	return nil
 }
 
@@ -208,7 +212,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 func (c *conn) checkSessionCount(ctx context.Context, userID int64) error {
 	counts, err := c.srv.sessions.SessionCounts(ctx, []int64{userID})
 	if err != nil {
-		c.srv.log.Warn("count user sessions", "err", err)
+		c.log.Warn("count user sessions", "err", err)
 		return errUnavailable
 	}
 	if counts[userID] >= c.srv.cfg.MaxSessionsPerUser {
@@ -220,7 +224,7 @@ func (c *conn) checkSessionCount(ctx context.Context, userID int64) error {
 func (c *conn) requireMember(ctx context.Context, roomID, userID int64) error {
 	ok, err := c.srv.members.IsMember(ctx, roomID, userID)
 	if err != nil {
-		c.srv.log.Warn("membership check", "err", err)
+		c.log.Warn("membership check", "err", err)
 		return errUnavailable
 	}
 	if !ok {

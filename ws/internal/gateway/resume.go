@@ -36,6 +36,9 @@ func (s *subscription) deliverLive(m *fanout.Msg) {
 			return
 		}
 		ackID := s.id + ":" + m.ID
+		if c.acks == nil {
+			c.acks = make(map[string]*subscription)
+		}
 		c.acks[ackID] = s
 		s.pending = append(s.pending, ackID)
 		c.ackMu.Unlock()

@@ -35,9 +35,10 @@ func (c *conn) onSend(f *stomp.Frame) error {
 		if isDomain(err) {
 			return err
 		}
-		c.srv.log.Warn("send message", "session", c.id, "err", err)
+		c.log.Warn("send message", "err", err)
 		return errUnavailable
 	}
+	c.srv.published.Add(1)
 	return nil
 }
 
@@ -92,6 +93,9 @@ func (c *conn) onTransaction(f *stomp.Frame) error {
 		}
 		if len(c.txs) >= c.srv.cfg.MaxTransactions {
 			return limitErr("at most %d open transactions", c.srv.cfg.MaxTransactions)
+		}
+		if c.txs == nil {
+			c.txs = make(map[string][]*stomp.Frame)
 		}
 		c.txs[tx] = nil
 		return nil

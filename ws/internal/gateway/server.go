@@ -25,6 +25,7 @@ import (
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/ratelimit"
 	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/requestid"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
@@ -188,7 +189,13 @@ type Server struct {
 	draining bool
 	wg       sync.WaitGroup
 
+	// The heart-beat loop (beat.go): started once, stopped by Shutdown.
+	beatOnce, beatStopOnce sync.Once
+	beatStop               chan struct{}
+	beatWG                 sync.WaitGroup
+
 	framesIn, framesOut, delivered, slowConsumers atomic.Uint64
+	published                                     atomic.Uint64 // chat messages stored and published by SEND
 
 	// Metrics only (stats.go): gauges of open connections and
 	// subscriptions, frames by command and error disconnects by kind.
@@ -216,6 +223,7 @@ func New(cfg Config, d Deps) *Server {
 	cfg.defaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, keys: d.Keys, verifier: d.Verifier, members: d.Members,
 		sender: d.Sender, history: d.History, sessions: d.Sessions, hub: d.Hub, live: make(map[string]*conn),
+		beatStop: make(chan struct{}),
 		connects: ratelimit.New(ratelimit.Config{Rate: cfg.ConnectRate, Burst: cfg.ConnectBurst})}
 	s.reads, s.typist = d.Reads, d.Typing
 	for _, o := range cfg.AllowedOrigins {
@@ -227,7 +235,9 @@ func New(cfg Config, d Deps) *Server {
 	return s
 }
 
-// ServeHTTP upgrades /ws requests and serves the connection until it ends.
+// ServeHTTP upgrades /ws requests and returns; the connection is served on
+// its own goroutine (owned by s.wg), so net/http's request, buffers and
+// handler stack are not held for the life of the connection.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	draining := s.draining
@@ -239,29 +249,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.wg.Done()
+	served := false
+	defer func() {
+		if !served {
+			s.wg.Done()
+		}
+	}()
+	// The upgrade's request id (the proxy's X-Request-ID, or a new one) is
+	// echoed in the answer and logged with every line of the connection.
+	reqID := requestid.FromHeader(r.Header.Get(requestid.Header))
+	w.Header().Set(requestid.Header, reqID)
 	if ok, retry := s.connects.Allow(ipKey(remoteAddr(r.RemoteAddr))); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		http.Error(w, "too many connection attempts from this address, retry later", http.StatusTooManyRequests)
 		s.log.Debug("websocket upgrade rate-limited", "remote", r.RemoteAddr)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	c := newConn(s, remoteAddr(r.RemoteAddr))
+	c.log = s.log.With("remote", r.RemoteAddr, "request_id", reqID) // node: cmd/ws's logger has it
+	ws, err := websocket.Accept(hijackWriter{ResponseWriter: w, sock: c.sock}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{"v12.stomp", "v11.stomp", "v10.stomp"},
 		OriginPatterns: s.origins,
 	})
 	if err != nil {
-		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
+		c.log.Debug("websocket upgrade refused", "err", err)
 		return
 	}
 	// The decoder bounds frames as it is fed (readLoop streams messages
 	// into it), so an oversized frame gets a STOMP ERROR; this bound only
 	// stops one WebSocket message packing endless complete frames.
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes) * 16)
+	c.ws = ws
 	s.connsOpen.Add(1)
-	defer s.connsOpen.Add(-1)
-	c := newConn(s, ws, remoteAddr(r.RemoteAddr))
-	c.serve(context.Background())
+	served = true
+	go c.serve() // s.wg.Done and connsOpen.Add(-1) when it ends (conn.closed)
 }
 
 func (s *Server) frameLimits() stomp.Limits {
@@ -371,6 +392,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.finish(c.errorFrame(p, "", false), p.code, "service restart")
 	}
 	s.mu.Unlock()
+	defer func() {
+		s.beatStopOnce.Do(func() { close(s.beatStop) })
+		s.beatWG.Wait()
+	}()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {

@@ -67,6 +67,8 @@ type Stats struct {
 	Writes              uint64
 	// Delivered counts MESSAGE frames queued to subscribers (live and replayed).
 	Delivered uint64
+	// Published counts chat messages SENDs stored and published.
+	Published uint64
 	// SlowConsumers counts connections cut off because their queue was full.
 	SlowConsumers uint64
 	// Errors counts connections ended by an error, by kind (see ErrorKinds).
@@ -84,7 +86,7 @@ func ErrorKinds() []string { return errorKinds[:] }
 func (s *Server) Stats() Stats {
 	st := Stats{Connections: s.connsOpen.Load(), Sessions: s.Sessions(), Subscriptions: s.subsOpen.Load(),
 		FramesIn: make(map[string]uint64, len(commands)), FramesOut: make(map[string]uint64, len(commands)),
-		Writes: s.framesOut.Load(), Delivered: s.delivered.Load(), SlowConsumers: s.slowConsumers.Load(),
+		Writes: s.framesOut.Load(), Delivered: s.delivered.Load(), Published: s.published.Load(), SlowConsumers: s.slowConsumers.Load(),
 		Errors: make(map[string]uint64, len(errorKinds))}
 	for i, c := range commands {
 		st.FramesIn[c] = s.framesInBy[i].Load()

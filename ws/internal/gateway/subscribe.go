@@ -28,6 +28,7 @@ type subscription struct {
 	skip    []byte // deliveries starting with these bytes are not for this session (ownTyping)
 	idEsc   []byte // id and destination escaped once for MESSAGE headers
 	destEsc []byte
+	head    []byte   // "MESSAGE\ndestination:<dest>\nmessage-id:", built once
 	pending []string // unacknowledged ack ids, oldest first (client modes); guarded by c.ackMu
 
 	// mu guards the resume state: while replaying, live messages are
@@ -56,6 +57,13 @@ func (s *subscription) Deliver(m *fanout.Msg) {
 	s.deliverLive(m)
 }
 
+// messageHead is the start of every MESSAGE frame of a subscription to the
+// (escaped) destination, up to the message-id value.
+func messageHead(destEsc []byte) []byte {
+	b := append([]byte("MESSAGE\ndestination:"), destEsc...)
+	return append(b, "\nmessage-id:"...)
+}
+
 // destination maps a subscribable destination to its room and channel.
 func (c *conn) destination(dest string) (roomID int64, channel string, err error) {
 	if dest == NotificationsDestination {
@@ -78,8 +86,11 @@ func (c *conn) destination(dest string) (roomID int64, channel string, err error
 }
 
 func (c *conn) onSubscribe(f *stomp.Frame) error {
-	dest := f.Value("destination")
+	// Copies: the subscription outlives the frame, whose header text is
+	// one arena for all its headers.
+	dest := strings.Clone(f.Value("destination"))
 	id, hasID := f.Get("id")
+	id = strings.Clone(id)
 	if !hasID {
 		if c.version != stomp.V10 {
 			return badRequest("SUBSCRIBE needs an id header")
@@ -118,14 +129,15 @@ func (c *conn) onSubscribe(f *stomp.Frame) error {
 	}
 	s := &subscription{c: c, id: id, dest: dest, channel: channel, roomID: roomID, ack: ack, replaying: resuming, skip: c.ownTyping(roomID, channel),
 		idEsc: stomp.AppendEscaped(nil, id, c.version), destEsc: stomp.AppendEscaped(nil, dest, c.version)}
+	s.head = messageHead(s.destEsc)
 	if err := c.srv.hub.Subscribe(ctx, channel, s); err != nil {
-		c.srv.log.Warn("hub subscribe", "err", err)
+		c.log.Warn("hub subscribe", "err", err)
 		return errUnavailable
 	}
 	if resuming {
 		if err := c.resume(ctx, s, resumeFrom); err != nil {
 			c.srv.hub.Unsubscribe(channel, s)
-			c.srv.log.Warn("resume from history", "err", err)
+			c.log.Warn("resume from history", "err", err)
 			return errUnavailable
 		}
 	}

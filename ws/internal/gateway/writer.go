@@ -1,8 +1,9 @@
 package gateway
 
 import (
-	"context"
+	"encoding/binary"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,12 +27,15 @@ func (it outItem) size() int {
 	return len(it.frame)
 }
 
-// enqueue adds it to the bounded queue without blocking. A full queue marks
-// the client a slow consumer: its queue is dropped and it is disconnected.
-// It reports whether the item was queued.
+// heartbeat is the STOMP heart-beat: one end-of-line.
+var heartbeat = []byte{'\n'}
+
+// enqueue adds it to the bounded queue without blocking and makes sure a
+// writer runs. A full queue marks the client a slow consumer: its queue is
+// dropped and it is disconnected. It reports whether the item was queued.
 func (c *conn) enqueue(it outItem) bool {
 	c.qmu.Lock()
-	if c.closing {
+	if c.closing || c.dead {
 		c.qmu.Unlock()
 		return false
 	}
@@ -45,7 +49,7 @@ func (c *conn) enqueue(it outItem) bool {
 		}
 		c.qmu.Unlock()
 		c.srv.slowConsumers.Add(1)
-		// The writer may sit in a blocked Write until its deadline; closing
+		// The writer may sit in a blocked write until its deadline; closing
 		// the socket now ends the session at once (the client is not
 		// reading, so a close handshake could not complete anyway).
 		c.ws.CloseNow()
@@ -53,8 +57,8 @@ func (c *conn) enqueue(it outItem) bool {
 	}
 	c.queue = append(c.queue, it)
 	c.qbytes += n
+	c.startWriterLocked()
 	c.qmu.Unlock()
-	c.signal()
 	return true
 }
 
@@ -63,8 +67,8 @@ func (c *conn) enqueue(it outItem) bool {
 // enqueues are dropped. Only the first finish counts.
 func (c *conn) finish(last []byte, code websocket.StatusCode, reason string) {
 	c.qmu.Lock()
-	if c.closing {
-		c.qmu.Unlock()
+	defer c.qmu.Unlock()
+	if c.closing || c.dead {
 		return
 	}
 	if last != nil {
@@ -72,110 +76,161 @@ func (c *conn) finish(last []byte, code websocket.StatusCode, reason string) {
 	}
 	c.closing = true
 	c.closeCode, c.closeReason = code, reason
-	c.qmu.Unlock()
-	c.signal()
+	c.startWriterLocked()
 }
 
-func (c *conn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+// startWriterLocked starts the connection's writer unless it runs already
+// (c.qmu held). There is at most one writer at a time; it runs while there
+// is something to write and exits when the queue is empty, so an idle
+// connection holds no writer goroutine and no write buffer.
+func (c *conn) startWriterLocked() {
+	if c.writing || c.dead {
+		return
+	}
+	c.writing = true
+	c.writers.Add(1)
+	go c.writeLoop()
+}
+
+// markDeadLocked records that nothing more will be written (c.qmu held).
+func (c *conn) markDeadLocked() {
+	if !c.dead {
+		c.dead = true
+		close(c.stopped)
 	}
 }
 
-// take removes everything queued; closing reports that the writer must
-// close the socket after writing it.
-func (c *conn) take(dst []outItem) (items []outItem, closing bool, code websocket.StatusCode, reason string) {
+// take swaps the queue with dst (emptied) and returns what was queued;
+// closing reports that the writer must close the socket after writing it.
+// ok is false when the writer must stop: nothing is queued and no close is
+// asked, or the connection is dead; the writer is then marked stopped.
+func (c *conn) take(dst []outItem) (items []outItem, closing, ok bool, code websocket.StatusCode, reason string) {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	items = append(dst[:0], c.queue...)
-	clear(c.queue)
-	c.queue, c.qbytes = c.queue[:0], 0
-	return items, c.closing, c.closeCode, c.closeReason
+	if c.dead || (len(c.queue) == 0 && !c.closing) {
+		c.writing = false
+		if cap(c.queue) > 16 {
+			c.queue = nil // do not pin a burst's queue on an idle connection
+		}
+		if cap(dst) <= 16 {
+			c.spare = dst[:0]
+		}
+		return nil, false, false, 0, ""
+	}
+	if dst == nil {
+		dst, c.spare = c.spare, nil
+	}
+	items, c.queue, c.qbytes = c.queue, dst[:0], 0
+	return items, c.closing, true, c.closeCode, c.closeReason
 }
 
-// writeLoop is the connection's only writer. It coalesces everything queued
-// into one WebSocket message (several whole STOMP frames), sends heart-beats
-// when idle, and closes the socket when finish was called. It returns when
-// the socket is closed or stop is closed.
-func (c *conn) writeLoop(stop <-chan struct{}) {
-	defer close(c.writerDone)
-	var tick <-chan time.Time
-	var every time.Duration
+// wsHeaderRoom is the room kept in front of a batch for the largest
+// WebSocket frame header a server sends (2 + 8 bytes, unmasked).
+const wsHeaderRoom = 10
+
+// writeBufs recycles writers' batch buffers between writer runs.
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// writeLoop is the connection's only writer while it runs. It coalesces
+// everything queued into one WebSocket message (several whole STOMP
+// frames), written straight to the socket with the write deadline, and
+// closes the socket when finish was called. It returns when the queue is
+// empty, the socket fails or is closed.
+func (c *conn) writeLoop() {
+	defer c.writers.Done()
+	bp := writeBufs.Get().(*[]byte)
+	buf := *bp
 	var items []outItem
-	buf := make([]byte, 0, 512)
-	lastWrite := time.Now()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-c.wake:
-		case every = <-c.hb:
-			t := time.NewTicker(every)
-			defer t.Stop()
-			tick = t.C
-			continue
-		case now := <-tick:
-			if now.Sub(lastWrite) >= every-every/10 {
-				c.srv.framesOutBy[heartbeatIndex].Add(1)
-				if !c.write([]byte{'\n'}) {
-					return
-				}
-				lastWrite = now
-			}
-			continue
+	defer func() {
+		if cap(buf) <= 256<<10 { // do not pin a burst's buffer
+			*bp = buf[:0]
+			writeBufs.Put(bp)
 		}
-		var closing bool
+	}()
+	for {
+		var closing, ok bool
 		var code websocket.StatusCode
 		var reason string
-		items, closing, code, reason = c.take(items)
+		items, closing, ok, code, reason = c.take(items)
+		if !ok {
+			return
+		}
 		for i := 0; i < len(items); {
-			buf = buf[:0]
+			buf = buf[:wsHeaderRoom]
 			for ; i < len(items) && len(buf) < c.srv.cfg.MaxBatchBytes; i++ {
 				buf = c.appendItem(buf, items[i])
 			}
-			if !c.write(buf) {
+			if err := c.writeMessage(buf); err != nil {
+				c.ws.CloseNow()
+				c.qmu.Lock()
+				c.writing = false
+				c.markDeadLocked()
+				c.qmu.Unlock()
 				return
 			}
-			lastWrite = time.Now()
 		}
 		clear(items)
-		if cap(buf) > 1<<20 {
-			buf = make([]byte, 0, 512) // do not pin a burst's buffer
-		}
 		if closing {
-			_ = c.ws.Close(code, reason) // bounded by the library's close handshake timeout
+			c.closeWith(code, reason)
+			c.qmu.Lock()
+			c.writing = false
+			c.markDeadLocked()
+			c.qmu.Unlock()
 			return
 		}
 	}
 }
 
-// write sends one WebSocket message with the write deadline; on failure it
-// drops the connection.
-func (c *conn) write(b []byte) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.WriteTimeout)
-	err := c.ws.Write(ctx, websocket.MessageText, b)
-	cancel()
-	if err != nil {
-		c.ws.CloseNow()
-		return false
+// closeWith runs the close handshake (bounded by the library's timeout),
+// which reads the peer's close frame from the library's reader: the read
+// loop must not look at that reader meanwhile (socket.brMu).
+func (c *conn) closeWith(code websocket.StatusCode, reason string) {
+	c.sock.brMu.Lock()
+	defer c.sock.brMu.Unlock()
+	_ = c.ws.Close(code, reason)
+}
+
+// writeMessage sends buf[wsHeaderRoom:] as one text message, framing it in
+// the room left in front of it.
+func (c *conn) writeMessage(buf []byte) error {
+	n := len(buf) - wsHeaderRoom
+	var h int
+	switch {
+	case n < 126:
+		h = wsHeaderRoom - 2
+		buf[h+1] = byte(n)
+	case n <= 0xffff:
+		h = wsHeaderRoom - 4
+		buf[h+1] = 126
+		binary.BigEndian.PutUint16(buf[h+2:], uint16(n))
+	default:
+		h = 0
+		buf[1] = 127
+		binary.BigEndian.PutUint64(buf[2:], uint64(n))
+	}
+	buf[h] = 0x81 // FIN, text
+	if _, err := c.sock.Write(buf[h:]); err != nil {
+		return err
 	}
 	c.srv.framesOut.Add(1)
-	return true
+	c.lastWrite.Store(time.Now().UnixNano())
+	return nil
 }
 
 // appendItem encodes one queued item. Deliveries reuse the shared payload
 // and only add this subscription's headers.
 func (c *conn) appendItem(dst []byte, it outItem) []byte {
 	if it.msg == nil {
-		c.srv.framesOutBy[commandIndex(frameCommand(it.frame))].Add(1)
+		if len(it.frame) == 1 && it.frame[0] == '\n' {
+			c.srv.framesOutBy[heartbeatIndex].Add(1)
+		} else {
+			c.srv.framesOutBy[commandIndex(frameCommand(it.frame))].Add(1)
+		}
 		return append(dst, it.frame...)
 	}
 	c.srv.framesOutBy[messageIndex].Add(1)
 	s := it.sub
-	dst = append(dst, "MESSAGE\ndestination:"...)
-	dst = append(dst, s.destEsc...)
-	dst = append(dst, "\nmessage-id:"...)
+	dst = append(dst, s.head...)
 	dst = stomp.AppendEscaped(dst, it.msg.ID, c.version)
 	dst = append(dst, "\nsubscription:"...)
 	dst = append(dst, s.idEsc...)

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
@@ -39,11 +40,9 @@ type Hub interface {
 	Unsubscribe(channel string, s fanout.Subscriber)
 }
 
-// Redis is what the probe sends (redis.UniversalClient).
-type Redis interface {
-	Ping(ctx context.Context) *redis.StatusCmd
-	Publish(ctx context.Context, channel string, message any) *redis.IntCmd
-}
+// Redis is what the probe sends through: PING, and a publish in the
+// client's pub/sub mode (events.Publish: SPUBLISH on a cluster).
+type Redis = redis.UniversalClient
 
 var (
 	_ Gateway = (*gateway.Server)(nil)
@@ -62,6 +61,8 @@ type Metrics struct {
 	fanout    prometheus.Histogram
 	redisRTT  prometheus.Histogram
 	pubsubLag prometheus.Histogram
+	byKind    *prometheus.CounterVec
+	kind      func(channel string) string
 	now       func() time.Time
 }
 
@@ -84,10 +85,20 @@ func New() *Metrics {
 		Help:    "Time from the probe's PUBLISH on the node's probe channel to its receipt by the node's hub.",
 		Buckets: latencyBuckets,
 	})
+	m.byKind = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roomwire_ws_redis_messages_by_kind_total",
+		Help: "Messages received live from Redis by this node's hub, by kind of channel (room, room_events, user, node_control, control, probe, other); duplicates dropped by seq are not counted.",
+	}, []string{"kind"})
+	m.kind = func(string) string { return "other" }
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.fanout, m.redisRTT, m.pubsubLag)
+		m.fanout, m.redisRTT, m.pubsubLag, m.byKind)
 	return m
 }
+
+// ClassifyChannels sets how ObserveMessage names a channel's kind (for
+// roomwire_ws_redis_messages_by_kind_total), e.g. keys.Space.ChannelKind.
+// Call it before the hub starts.
+func (m *Metrics) ClassifyChannels(kind func(channel string) string) { m.kind = kind }
 
 // Registry returns the registry, for tests and extra collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
@@ -103,11 +114,13 @@ func (m *Metrics) Watch(gw Gateway, hub Hub) {
 	m.reg.MustRegister(&statsCollector{gw: gw, hub: hub})
 }
 
-// ObserveMessage is fanout.Config.Observe: for a chat message (one with a
-// seq) it observes now − sentAt in the fan-out latency histogram. It only
-// scans the payload for "sentAt"; other payloads cost nothing. Clock skew
+// ObserveMessage is fanout.Config.Observe: it counts the message by kind of
+// channel, and for a chat message (one with a seq) it observes now − sentAt
+// in the fan-out latency histogram. It only scans the payload for
+// "sentAt"; other payloads cost no more than the count. Clock skew
 // between hosts can make the difference negative; it is then observed as 0.
 func (m *Metrics) ObserveMessage(msg *fanout.Msg) {
+	m.byKind.WithLabelValues(m.kind(msg.Channel)).Inc()
 	if msg.Seq <= 0 {
 		return
 	}
@@ -169,7 +182,7 @@ func (m *Metrics) probeOnce(ctx context.Context, rdb Redis, channel string, time
 		return // Redis is down; readiness reports that
 	}
 	m.redisRTT.Observe(m.now().Sub(start).Seconds())
-	_ = rdb.Publish(pctx, channel, strconv.FormatInt(m.now().UnixNano(), 10)).Err()
+	_ = events.Publish(pctx, rdb, channel, strconv.FormatInt(m.now().UnixNano(), 10)).Err()
 }
 
 // probe receives the probe's own publications (on the hub's goroutine).
@@ -203,13 +216,17 @@ var (
 	descFramesOut  = desc("roomwire_ws_frames_out_total", "STOMP frames sent, by command (heart-beats as heartbeat).", "command")
 	descWrites     = desc("roomwire_ws_socket_writes_total", "WebSocket messages written (queued frames are coalesced).")
 	descDelivered  = desc("roomwire_ws_messages_delivered_total", "MESSAGE frames queued to local subscribers (live and replayed).")
+	descPublished  = desc("roomwire_ws_messages_published_total", "Chat messages stored and published by STOMP SENDs on this node.")
 	descSlow       = desc("roomwire_ws_slow_consumer_disconnects_total", "Connections cut off because their outbound queue was full.")
 	descErrors     = desc("roomwire_ws_error_disconnects_total", "Connections ended by an ERROR, by kind of error.", "reason")
 	descReceived   = desc("roomwire_ws_redis_messages_received_total", "Messages received from Redis pub/sub by this node's hub.")
 	descBackfilled = desc("roomwire_ws_redis_messages_backfilled_total", "Messages read from history to close seq gaps.")
 	descDuplicates = desc("roomwire_ws_redis_duplicates_dropped_total", "Messages from Redis dropped as already delivered (seq not above the last).")
+	descPubSub     = desc("roomwire_ws_redis_pubsub_connections", "Redis pub/sub connections of this node's hub: one on a single Redis, one per master serving a subscribed channel on a cluster.")
+	descMoved      = desc("roomwire_ws_redis_channels_moved_total", "Channels re-subscribed on another cluster master after their slot moved (failover, resharding).")
 	allStatsDescs  = []*prometheus.Desc{descConns, descSessions, descSubs, descChannels, descFramesIn, descFramesOut,
-		descWrites, descDelivered, descSlow, descErrors, descReceived, descBackfilled, descDuplicates}
+		descWrites, descDelivered, descPublished, descSlow, descErrors, descReceived, descBackfilled, descDuplicates,
+		descPubSub, descMoved}
 )
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -239,8 +256,11 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descWrites, g.Writes)
 	counter(descDelivered, g.Delivered)
+	counter(descPublished, g.Published)
 	counter(descSlow, g.SlowConsumers)
 	counter(descReceived, h.Received)
 	counter(descBackfilled, h.Backfilled)
 	counter(descDuplicates, h.DuplicatesDropped)
+	gauge(descPubSub, float64(h.Connections))
+	counter(descMoved, h.Moved)
 }

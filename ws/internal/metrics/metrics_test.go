@@ -52,6 +52,7 @@ func newNode(t *testing.T) *node {
 	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: 4096})
 	rooms := room.NewStore(rdb, ks, room.Config{})
 	met := metrics.New()
+	met.ClassifyChannels(ks.ChannelKind)
 	hub := fanout.New(rdb, fanout.Config{Logger: log, Observe: met.ObserveMessage})
 	gw := gateway.New(gateway.Config{NodeID: "node-" + ks.Prefix(), Logger: log, ConnectRate: -1},
 		gateway.Deps{Keys: ks, Verifier: verifier, Members: rooms, Sender: msgs, History: msgs, Sessions: registry.New(rdb, ks), Hub: hub})
@@ -177,7 +178,8 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 
 	before := n.scrape(t)
 	for _, s := range []string{"roomwire_ws_connections_open", "roomwire_ws_sessions_open", "roomwire_ws_subscriptions_open",
-		`roomwire_ws_frames_in_total{command="SEND"}`, "roomwire_ws_messages_delivered_total", "roomwire_ws_fanout_latency_seconds_count"} {
+		`roomwire_ws_frames_in_total{command="SEND"}`, "roomwire_ws_messages_delivered_total", "roomwire_ws_messages_published_total",
+		"roomwire_ws_fanout_latency_seconds_count"} {
 		if v, ok := before[s]; !ok || v != 0 {
 			t.Errorf("before any traffic %s = %v (present %v), want 0", s, v, ok)
 		}
@@ -217,9 +219,13 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		`roomwire_ws_error_disconnects_total{reason="protocol"}`: 1,
 		`roomwire_ws_error_disconnects_total{reason="auth"}`:     0,
 		"roomwire_ws_messages_delivered_total":                   1,
+		"roomwire_ws_messages_published_total":                   1, // the refused SEND published nothing
 		"roomwire_ws_fanout_latency_seconds_count":               1,
 		"roomwire_ws_slow_consumer_disconnects_total":            0,
 		"roomwire_ws_redis_duplicates_dropped_total":             0,
+		"roomwire_ws_redis_pubsub_connections":                   1, // a single Redis
+		"roomwire_ws_redis_channels_moved_total":                 0,
+		`roomwire_ws_redis_messages_by_kind_total{kind="room"}`:  1, // the chat message
 	}
 	for s, v := range want {
 		if got[s] != v {
@@ -229,6 +235,9 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	// The room's channel and the probe's.
 	if got["roomwire_ws_redis_channels_subscribed"] != 2 {
 		t.Errorf("channels subscribed = %v, want 2", got["roomwire_ws_redis_channels_subscribed"])
+	}
+	if got[`roomwire_ws_redis_messages_by_kind_total{kind="probe"}`] < 1 {
+		t.Errorf("probe messages by kind = %v, want ≥ 1", got[`roomwire_ws_redis_messages_by_kind_total{kind="probe"}`])
 	}
 	// The chat message and at least one probe came from Redis.
 	if got["roomwire_ws_redis_messages_received_total"] < 2 {
