@@ -53,11 +53,13 @@ type settings struct {
 	queueBytes      int
 	connectTimeout  time.Duration
 	channelLinger   time.Duration
+	pprofAddr       string         // net/http/pprof listener; "" = none
 	limits          gateway.Config // the hostile-input limits only
 }
 
 func load(getenv func(string) string) (settings, error) {
-	s := settings{addr: getenv("WS_ADDR"), nodeID: getenv("NODE_ID"), origins: config.List(getenv, "WS_ALLOWED_ORIGINS")}
+	s := settings{addr: getenv("WS_ADDR"), nodeID: getenv("NODE_ID"), origins: config.List(getenv, "WS_ALLOWED_ORIGINS"),
+		pprofAddr: getenv("PPROF_ADDR")}
 	if s.addr == "" {
 		s.addr = ":8081"
 	}
@@ -150,6 +152,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	notes := notify.New(rdb, ks, events.NewPublisher(rdb, ks), notify.Config{OutboxMaxLen: int64(set.outboxMaxLen), Logger: log})
 	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen, Observer: notes})
 	met := metrics.New()
+	met.ClassifyChannels(ks.ChannelKind)
 	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: backfill{msgs: msgs, keys: ks},
 		Observe: met.ObserveMessage, Linger: linger(set.channelLinger)})
 	gwCfg := set.limits
@@ -188,6 +191,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 	srv := &http.Server{Addr: set.addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
 
 	bg, stopBg := context.WithCancel(context.Background())
+	if set.pprofAddr != "" {
+		_, pprofDone, err := servePprof(bg, set.pprofAddr, log)
+		if err != nil {
+			stopBg()
+			return fmt.Errorf("PPROF_ADDR: %w", err)
+		}
+		defer func() { stopBg(); <-pprofDone }()
+	}
 	notesDone := notes.Start(bg) // post-send notifications off the send path
 	defer func() { stopBg(); notesDone() }()
 	var wg sync.WaitGroup
