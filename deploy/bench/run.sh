@@ -24,8 +24,15 @@
 #                     write a CPU profile of every measured window and a
 #                     heap profile at the end of each W1 hold
 #   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W3)
+#   BENCH_W1_SIZES="10000"  W1 connection counts (default 1000 10000 [50000])
+#   BENCH_W2_DURATION=10s   W2 phase length (default 30s)
+#   BENCH_W3_RATES=50,400   W3 total rates, one phase each (default
+#                     50,100,150,200,400);  BENCH_W3_DURATION=10s (default 15s)
 #   BENCH_TIME=1s     -benchtime of the Go benchmarks
 #   BENCH_OUT=dir     where logs and results go (default /tmp/roomwire-bench/<time>)
+#   BENCH_WS_BIN=dir  take ws (and ws.test) from dir instead of building them,
+#                     e.g. an earlier run's bin/: before/after under the same
+#                     conditions
 # It never touches the Redis on 6379.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -60,10 +67,15 @@ echo "== building api, ws, chatload"
 # started beside it when it builds (chatload -seed api can then be used).
 have_api=1
 $GO build -o "$out/bin/api" ./api/cmd/api || { have_api=0; echo "bench: api does not build; running without it"; }
-$GO build -o "$out/bin/ws" ./ws/cmd/ws
 $GO build -o "$out/bin/chatload" ./ws/cmd/chatload
-if [ "${BENCH_PROFILE:-0}" = 1 ]; then
-	$GO test -c -o "$out/bin/ws.test" ./ws/cmd/ws
+if [ -n "${BENCH_WS_BIN:-}" ]; then
+	cp "$BENCH_WS_BIN/ws" "$out/bin/ws"
+	[ "${BENCH_PROFILE:-0}" = 1 ] && cp "$BENCH_WS_BIN/ws.test" "$out/bin/ws.test"
+else
+	$GO build -o "$out/bin/ws" ./ws/cmd/ws
+	if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+		$GO test -c -o "$out/bin/ws.test" ./ws/cmd/ws
+	fi
 fi
 
 # Sockets: every connection is one descriptor in chatload and one in ws.
@@ -173,6 +185,10 @@ else
 	w2="-rooms 1000 -duration 30s"
 	w3="-room-size 1000 -total-rate 50,100,150,200,400 -duration 15s"
 fi
+w1_sizes=${BENCH_W1_SIZES:-$w1_sizes}
+[ -n "${BENCH_W2_DURATION:-}" ] && w2="$w2 -duration $BENCH_W2_DURATION"
+[ -n "${BENCH_W3_RATES:-}" ] && w3="$w3 -total-rate $BENCH_W3_RATES"
+[ -n "${BENCH_W3_DURATION:-}" ] && w3="$w3 -duration $BENCH_W3_DURATION"
 only=" ${BENCH_ONLY:-W1 W2 W3} "
 [[ $only == *" W1 "* ]] || w1_sizes=''
 for n in $w1_sizes; do
