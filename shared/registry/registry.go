@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,6 +34,10 @@ var presenceLua string
 var (
 	takeScript     = redis.NewScript(takeLua)
 	presenceScript = events.NewScript(presenceLua)
+	// The same two forms as presenceScript's, for EVALSHA in a pipeline;
+	// presenceScript.Run (EVAL) loads them after NOSCRIPT.
+	presencePlain   = redis.NewScript(presenceLua)
+	presenceSharded = redis.NewScript(strings.ReplaceAll(presenceLua, "'PUBLISH'", "'SPUBLISH'"))
 )
 
 // Session is one registry entry.
@@ -63,20 +68,54 @@ func New(rdb redis.UniversalClient, ks keys.Space) *Registry {
 // is announced (atomically with the presence count) and entered reports it.
 // If the session is removed while its views are being written, Register
 // undoes them, so no view outlives its session.
+//
+// The session hash, the views and presence.lua go out in one pipeline; the
+// check that the session still exists follows them in the same pipeline on
+// a single Redis (one connection runs them in order: one round trip), and in
+// a second round trip on a cluster, where a pipeline's nodes run in parallel
+// and the check must wait for every view to be written.
 func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err error) {
-	err = r.rdb.HSet(ctx, r.keys.Session(s.ID), "sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
-		"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr).Err()
-	if err != nil {
-		return false, fmt.Errorf("register session %s: %w", s.ID, err)
+	_, ordered := r.rdb.(*redis.Client)
+	var presence *redis.Cmd
+	var still *redis.IntCmd
+	cmds, _ := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, r.keys.Session(s.ID), "sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
+			"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr)
+		r.addViews(ctx, p, s)
+		if s.RoomID > 0 {
+			presence = r.presenceSha().EvalSha(ctx, p, r.presenceKeys(s.RoomID), r.presenceArgs(s, true, "")...)
+		}
+		if ordered {
+			still = p.Exists(ctx, r.keys.Session(s.ID))
+		}
+		return nil
+	})
+	for _, c := range cmds {
+		if c != presence && c.Err() != nil {
+			return false, fmt.Errorf("register session %s: %w", s.ID, c.Err())
+		}
 	}
-	if entered, err = r.views(ctx, s, true, ""); err != nil {
-		return false, err
+	switch {
+	case presence == nil:
+	case redis.HasErrorPrefix(presence.Err(), "NOSCRIPT"):
+		// First use on this Redis: EVAL loads it; the check must follow it.
+		if entered, err = r.presence(ctx, s, true, ""); err != nil {
+			return false, err
+		}
+		still = nil
+	case presence.Err() != nil:
+		return false, fmt.Errorf("move presence of user %d in room %d: %w", s.UserID, s.RoomID, presence.Err())
+	default:
+		n, _ := presence.Int()
+		entered = n == 1
 	}
-	still, err := r.rdb.Exists(ctx, r.keys.Session(s.ID)).Result()
-	if err != nil {
-		return entered, fmt.Errorf("confirm session %s: %w", s.ID, err)
+	if still == nil {
+		still = r.rdb.Exists(ctx, r.keys.Session(s.ID))
+		if err := still.Err(); err != nil {
+			return entered, fmt.Errorf("confirm session %s: %w", s.ID, err)
+		}
 	}
-	if still == 0 { // removed meanwhile: its remover found no views to clean
+	if still.Val() == 0 { // removed meanwhile: its remover found no views to clean
 		_, err = r.views(ctx, s, false, "closed")
 		return false, err
 	}
@@ -116,8 +155,7 @@ func (r *Registry) End(ctx context.Context, s Session, reason string) (removed b
 func (r *Registry) views(ctx context.Context, s Session, add bool, reason string) (transition bool, err error) {
 	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if add {
-			p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
-			p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
+			r.addViews(ctx, p, s)
 		} else {
 			p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
 			p.HDel(ctx, r.keys.UserSessions(s.UserID), s.ID)
@@ -129,21 +167,80 @@ func (r *Registry) views(ctx context.Context, s Session, add bool, reason string
 	if err != nil {
 		return false, fmt.Errorf("update views of session %s: %w", s.ID, err)
 	}
+	return r.presence(ctx, s, add, reason)
+}
+
+func (r *Registry) addViews(ctx context.Context, p redis.Pipeliner, s Session) {
+	p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
+	p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
+}
+
+// presence runs presence.lua for s (nothing when s is in no room).
+func (r *Registry) presence(ctx context.Context, s Session, add bool, reason string) (transition bool, err error) {
 	if s.RoomID <= 0 {
 		return false, nil
 	}
+	n, err := presenceScript.Run(ctx, r.rdb, r.presenceKeys(s.RoomID), r.presenceArgs(s, add, reason)...).Int()
+	if err != nil {
+		return false, fmt.Errorf("move presence of user %d in room %d: %w", s.UserID, s.RoomID, err)
+	}
+	return n == 1, nil
+}
+
+func (r *Registry) presenceKeys(roomID int64) []string {
+	return []string{r.keys.RoomSessions(roomID), r.keys.RoomPresence(roomID), r.keys.RoomEvents(roomID)}
+}
+
+func (r *Registry) presenceArgs(s Session, add bool, reason string) []any {
 	ev, op := wire.Event{Type: wire.EventEnter, ChatRoomID: s.RoomID, UserID: s.UserID}, "add"
 	if !add {
 		ev, op = wire.Event{Type: wire.EventLeave, ChatRoomID: s.RoomID, UserID: s.UserID, Reason: reason}, "remove"
 	}
 	ev.At = wire.FormatTime(time.Now())
-	n, err := presenceScript.Run(ctx, r.rdb,
-		[]string{r.keys.RoomSessions(s.RoomID), r.keys.RoomPresence(s.RoomID), r.keys.RoomEvents(s.RoomID)},
-		s.ID, s.UserID, op, wire.Marshal(ev)).Int()
-	if err != nil {
-		return false, fmt.Errorf("move presence of user %d in room %d: %w", s.UserID, s.RoomID, err)
+	return []any{s.ID, s.UserID, op, wire.Marshal(ev)}
+}
+
+// presenceSha is presence.lua in rdb's mode (PUBLISH, or SPUBLISH on a
+// cluster, as events.Script runs it) for EVALSHA inside a pipeline.
+func (r *Registry) presenceSha() *redis.Script {
+	if events.Sharded(r.rdb) {
+		return presenceSharded
 	}
-	return n == 1, nil
+	return presencePlain
+}
+
+// Admission is what a CONNECT must know before its session registers.
+type Admission struct {
+	// Sessions is how many live sessions the user has on every node.
+	Sessions int
+	// Members tells, for each user asked about, whether they belong to the
+	// room (empty when no room was given).
+	Members []bool
+}
+
+// Admit reads, in one round trip (a pipeline; on a cluster one per node,
+// in parallel), userID's session count and whether each of users is a
+// member of roomID (room 0: membership is not read).
+func (r *Registry) Admit(ctx context.Context, userID, roomID int64, users ...int64) (Admission, error) {
+	var count *redis.IntCmd
+	member := make([]*redis.BoolCmd, 0, len(users))
+	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if roomID > 0 {
+			for _, u := range users {
+				member = append(member, p.SIsMember(ctx, r.keys.RoomMembers(roomID), u))
+			}
+		}
+		count = p.HLen(ctx, r.keys.UserSessions(userID))
+		return nil
+	})
+	if err != nil {
+		return Admission{}, fmt.Errorf("admit user %d to room %d: %w", userID, roomID, err)
+	}
+	a := Admission{Sessions: int(count.Val()), Members: make([]bool, len(member))}
+	for i, m := range member {
+		a.Members[i] = m.Val()
+	}
+	return a, nil
 }
 
 // Get returns one session, or ok == false when it is not registered.

@@ -143,17 +143,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 	}
 	ctx, cancel := c.srv.redisCtx()
 	defer cancel()
-	if roomID != 0 {
-		if err := c.requireMember(ctx, roomID, ident.UserID); err != nil {
-			return err
-		}
-		if rcvID != 0 && rcvID != ident.UserID {
-			if err := c.requireMember(ctx, roomID, rcvID); err != nil {
-				return fmt.Errorf("%w: rcvId is not a member of the room", errForbidden)
-			}
-		}
-	}
-	if err := c.checkSessionCount(ctx, ident.UserID); err != nil {
+	if err := c.admit(ctx, ident.UserID, roomID, rcvID); err != nil {
 		return err
 	}
 	cx, cy := parseHeartBeat(f.Value("heart-beat"))
@@ -207,15 +197,28 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 	return nil
 }
 
-// checkSessionCount refuses a CONNECT when the user already has
-// MaxSessionsPerUser sessions (on any node).
-func (c *conn) checkSessionCount(ctx context.Context, userID int64) error {
-	counts, err := c.srv.sessions.SessionCounts(ctx, []int64{userID})
+// admit reads, in one round trip, what a CONNECT must pass: membership of
+// the CONNECT room (the user's, then rcvId's when it names someone else)
+// and MaxSessionsPerUser (sessions on any node), refused in that order.
+func (c *conn) admit(ctx context.Context, userID, roomID, rcvID int64) error {
+	users := []int64{userID}
+	if roomID != 0 && rcvID != 0 && rcvID != userID {
+		users = append(users, rcvID)
+	}
+	a, err := c.srv.sessions.Admit(ctx, userID, roomID, users...)
 	if err != nil {
-		c.log.Warn("count user sessions", "err", err)
+		c.log.Warn("admit CONNECT", "err", err)
 		return errUnavailable
 	}
-	if counts[userID] >= c.srv.cfg.MaxSessionsPerUser {
+	if roomID != 0 {
+		if !a.Members[0] {
+			return fmt.Errorf("%w: not a member of room %d", errForbidden, roomID)
+		}
+		if len(a.Members) > 1 && !a.Members[1] {
+			return fmt.Errorf("%w: rcvId is not a member of the room", errForbidden)
+		}
+	}
+	if a.Sessions >= c.srv.cfg.MaxSessionsPerUser {
 		return limitErr("at most %d concurrent sessions per user", c.srv.cfg.MaxSessionsPerUser)
 	}
 	return nil

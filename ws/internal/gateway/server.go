@@ -51,13 +51,14 @@ type History interface {
 	Since(ctx context.Context, roomID, after int64, limit int) ([][]byte, int64, error)
 }
 
-// Sessions is the session registry. SessionCounts (read only, one HLEN)
-// counts a user's sessions on every node for MaxSessionsPerUser.
+// Sessions is the session registry. Admit (read only, one round trip)
+// counts a user's sessions on every node for MaxSessionsPerUser and reads
+// the CONNECT room's membership of the users named by CONNECT.
 type Sessions interface {
+	Admit(ctx context.Context, userID, roomID int64, users ...int64) (registry.Admission, error)
 	Register(ctx context.Context, s registry.Session) (bool, error)
 	// End removes this node's own session (views included, idempotently).
 	End(ctx context.Context, s registry.Session, reason string) (bool, error)
-	SessionCounts(ctx context.Context, userIDs []int64) (map[int64]int, error)
 }
 
 // Broker is the node's pub/sub hub.
