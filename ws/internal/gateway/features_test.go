@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +24,6 @@ import (
 	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
-	"github.com/roomwire/roomwire/ws/internal/node"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 
@@ -46,26 +43,9 @@ func featureNode(t *testing.T, ks keys.Space, name string, tcfg typing.Config) *
 	}
 	hub := fanout.New(rdb, fanout.Config{Logger: log})
 	cfg := gateway.Config{NodeID: name + "-" + ks.Prefix(), Logger: log, WriteTimeout: 2 * time.Second, ConnectRate: -1}
-	e.gw = gateway.New(cfg, gateway.Deps{Keys: ks, Verifier: verifier, Members: e.rooms, Sender: e.msgs, History: e.msgs,
-		Sessions: e.reg, Hub: hub, Reads: readstate.NewStore(rdb, ks, readstate.Config{Observer: notes}),
+	e.serve(hub, cfg, gateway.Deps{Keys: ks, Verifier: verifier, Members: e.rooms, Sender: e.msgs, History: e.msgs,
+		Sessions: e.reg, Reads: readstate.NewStore(rdb, ks, readstate.Config{Observer: notes}),
 		Typing: typing.NewStore(rdb, ks, tcfg)})
-	nd := node.New(node.Config{ID: cfg.NodeID, Logger: log}, ks, e.reg, e.gw, hub)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = hub.Run(ctx) }()
-	go func() { defer wg.Done(); nd.Run(ctx) }()
-	<-nd.Ready()
-	hs := httptest.NewServer(e.gw)
-	e.url = "ws" + strings.TrimPrefix(hs.URL, "http")
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = e.gw.Shutdown(sctx)
-		hs.Close()
-		cancel()
-		wg.Wait()
-	})
 	return e
 }
 

@@ -79,8 +79,17 @@ func newEnvVerifier(t testing.TB, verifier gateway.Verifier, mutate func(*gatewa
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	e.gw = gateway.New(cfg, gateway.Deps{Keys: ks, Verifier: verifier, Members: e.rooms, Sender: e.msgs, History: e.msgs, Sessions: e.reg, Hub: hub})
-	nd := node.New(node.Config{ID: cfg.NodeID, Logger: log}, ks, e.reg, e.gw, hub)
+	e.serve(hub, cfg, gateway.Deps{Keys: ks, Verifier: verifier, Members: e.rooms, Sender: e.msgs, History: e.msgs, Sessions: e.reg})
+	return e
+}
+
+// serve builds the node's gateway from cfg and deps (with hub), runs the
+// hub and the node's duties, and serves the gateway over HTTP until the
+// test ends; e.url is its WebSocket URL.
+func (e *env) serve(hub *fanout.Hub, cfg gateway.Config, deps gateway.Deps) {
+	deps.Hub = hub
+	e.gw = gateway.New(cfg, deps)
+	nd := node.New(node.Config{ID: cfg.NodeID, Logger: cfg.Logger}, e.keys, e.reg, e.gw, hub)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -89,7 +98,7 @@ func newEnvVerifier(t testing.TB, verifier gateway.Verifier, mutate func(*gatewa
 	<-nd.Ready()
 	hs := httptest.NewServer(e.gw)
 	e.url = "ws" + strings.TrimPrefix(hs.URL, "http")
-	t.Cleanup(func() {
+	e.t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
 		_ = e.gw.Shutdown(sctx)
@@ -97,7 +106,6 @@ func newEnvVerifier(t testing.TB, verifier gateway.Verifier, mutate func(*gatewa
 		cancel()
 		wg.Wait()
 	})
-	return e
 }
 
 func (e *env) token(user int64) string {
