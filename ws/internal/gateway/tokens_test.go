@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"bytes"
 	"log/slog"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -74,7 +73,7 @@ func TestTokenTableOverSTOMP(t *testing.T) {
 				t.Errorf("close status %v, want 1008", got)
 			}
 			for _, raw := range c.rawLog {
-				if leaks(raw, tc.Token) {
+				if authtest.Leaks(raw, tc.Token) {
 					t.Errorf("the answer %q quotes the token", raw)
 				}
 			}
@@ -94,7 +93,7 @@ func TestTokenTableOverSTOMP(t *testing.T) {
 	c.tryRaw("CONNECT\nAuthorization:Bearer " + tok + strings.Repeat("A", 8<<10) + "\n\n\x00")
 	c.expectErrorAndClose("header too long", websocket.StatusProtocolError)
 	for _, raw := range c.rawLog {
-		if leaks(raw, tok) {
+		if authtest.Leaks(raw, tok) {
 			t.Errorf("the answer %q quotes the token", raw)
 		}
 	}
@@ -104,7 +103,7 @@ func TestTokenTableOverSTOMP(t *testing.T) {
 		t.Fatalf("the log capture saw nothing: %q", out)
 	}
 	for _, tok := range used {
-		if leaks(out, tok) {
+		if authtest.Leaks(out, tok) {
 			t.Errorf("the log holds (part of) token %.20s...", tok)
 		}
 	}
@@ -113,35 +112,9 @@ func TestTokenTableOverSTOMP(t *testing.T) {
 	}
 }
 
-// jwtLike matches the header and payload of any JWT (both are base64url
-// JSON objects, so they start with "eyJ").
-var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}`)
-
 // assertNoSecrets fails t when logs hold anything like a token, an
 // Authorization value or the test secret.
 func assertNoSecrets(t testing.TB, logs string) {
 	t.Helper()
-	if m := jwtLike.FindString(logs); m != "" {
-		t.Errorf("the node's log holds a token: %.40s...", m)
-	}
-	if strings.Contains(strings.ToLower(logs), "bearer") {
-		t.Error("the node's log holds an Authorization value")
-	}
-	if strings.Contains(logs, string(secret)) {
-		t.Error("the node's log holds the JWT secret")
-	}
-}
-
-// leaks reports whether s holds the token or its signature or payload.
-func leaks(s, token string) bool {
-	if strings.Contains(s, token) {
-		return true
-	}
-	parts := strings.Split(token, ".")
-	for _, p := range parts[1:] {
-		if len(p) >= 16 && strings.Contains(s, p) {
-			return true
-		}
-	}
-	return false
+	authtest.AssertNoSecrets(t, "node", logs, secret)
 }

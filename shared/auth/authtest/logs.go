@@ -1,0 +1,40 @@
+package authtest
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// jwtLike matches the header and payload of any JWT (both are base64url
+// JSON objects, so they start with "eyJ").
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}`)
+
+// AssertNoSecrets fails t when logs (captured from the service called who)
+// hold anything like a token, an Authorization value or secret.
+func AssertNoSecrets(t testing.TB, who, logs string, secret []byte) {
+	t.Helper()
+	if m := jwtLike.FindString(logs); m != "" {
+		t.Errorf("the %s's log holds a token: %.40s...", who, m)
+	}
+	if strings.Contains(strings.ToLower(logs), "bearer") {
+		t.Errorf("the %s's log holds an Authorization value", who)
+	}
+	if len(secret) > 0 && strings.Contains(logs, string(secret)) {
+		t.Errorf("the %s's log holds the JWT secret", who)
+	}
+}
+
+// Leaks reports whether s holds the token or its signature or payload.
+func Leaks(s, token string) bool {
+	if strings.Contains(s, token) {
+		return true
+	}
+	parts := strings.Split(token, ".")
+	for _, p := range parts[1:] {
+		if len(p) >= 16 && strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
