@@ -36,6 +36,7 @@ import (
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/notify"
+	"github.com/roomwire/roomwire/shared/profiling"
 	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
@@ -70,6 +71,7 @@ type settings struct {
 	devSecret      bool // DEV_MODE made up for an unset JWT_SECRET
 	editWindow     time.Duration
 	outboxMaxLen   int
+	pprofAddr      string // net/http/pprof listener; "" = none
 }
 
 func main() {
@@ -89,6 +91,7 @@ func load(getenv func(string) string) (settings, error) {
 	st := settings{
 		common:         common,
 		addr:           getenv("API_ADDR"),
+		pprofAddr:      getenv("PPROF_ADDR"),
 		allowedOrigins: config.List(getenv, "API_ALLOWED_ORIGINS"),
 		devSecret:      string(common.JWTSecret) == config.DevSecret,
 	}
@@ -164,6 +167,13 @@ func run(ctx context.Context) error {
 	go func() { defer close(hubDone); _ = hub.Run(hubCtx) }()
 	notesDone := notes.Start(hubCtx) // post-send notifications off the send path
 	defer func() { stopHub(); <-hubDone; notesDone() }()
+	if st.pprofAddr != "" {
+		_, pprofDone, err := profiling.Serve(hubCtx, st.pprofAddr, log)
+		if err != nil {
+			return fmt.Errorf("PPROF_ADDR: %w", err)
+		}
+		defer func() { stopHub(); <-pprofDone }()
+	}
 
 	met := metrics.New()
 	met.WatchHub(hub)

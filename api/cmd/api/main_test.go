@@ -14,12 +14,13 @@ func TestLoad(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults in dev mode", map[string]string{"DEV_MODE": "1"},
-			"addr=:8080 origins=[] max=4096 history=100000 dev=true", ""},
+			"addr=:8080 origins=[] max=4096 history=100000 dev=true pprof=", ""},
 		{"everything set", map[string]string{"JWT_SECRET": "s", "API_ADDR": "127.0.0.1:9000",
-			"API_ALLOWED_ORIGINS": "https://a.example, http://localhost:3000,", "MAX_MESSAGE_BYTES": "32768", "HISTORY_LEN": "10"},
-			"addr=127.0.0.1:9000 origins=[https://a.example http://localhost:3000] max=32768 history=10 dev=false", ""},
+			"API_ALLOWED_ORIGINS": "https://a.example, http://localhost:3000,", "MAX_MESSAGE_BYTES": "32768", "HISTORY_LEN": "10",
+			"PPROF_ADDR": "127.0.0.1:6062"},
+			"addr=127.0.0.1:9000 origins=[https://a.example http://localhost:3000] max=32768 history=10 dev=false pprof=127.0.0.1:6062", ""},
 		{"dev mode with a secret", map[string]string{"DEV_MODE": "1", "JWT_SECRET": "s"},
-			"addr=:8080 origins=[] max=4096 history=100000 dev=false", ""},
+			"addr=:8080 origins=[] max=4096 history=100000 dev=false pprof=", ""},
 		{"no secret", map[string]string{}, "", "JWT_SECRET is required"},
 		{"message limit above the body limit", map[string]string{"DEV_MODE": "1", "MAX_MESSAGE_BYTES": "32769"}, "", "MAX_MESSAGE_BYTES must be at most 32768"},
 		{"zero message limit", map[string]string{"DEV_MODE": "1", "MAX_MESSAGE_BYTES": "0"}, "", "MAX_MESSAGE_BYTES must be an integer >= 1"},
@@ -37,7 +38,7 @@ func TestLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := fmt.Sprintf("addr=%s origins=%v max=%d history=%d dev=%v", st.addr, st.allowedOrigins, st.maxMessage, st.historyLen, st.devSecret)
+			got := fmt.Sprintf("addr=%s origins=%v max=%d history=%d dev=%v pprof=%s", st.addr, st.allowedOrigins, st.maxMessage, st.historyLen, st.devSecret, st.pprofAddr)
 			if got != c.want {
 				t.Fatalf("got  %s\nwant %s", got, c.want)
 			}

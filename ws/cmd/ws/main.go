@@ -19,6 +19,7 @@ import (
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/notify"
+	"github.com/roomwire/roomwire/shared/profiling"
 	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
@@ -192,7 +193,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 
 	bg, stopBg := context.WithCancel(context.Background())
 	if set.pprofAddr != "" {
-		_, pprofDone, err := servePprof(bg, set.pprofAddr, log)
+		_, pprofDone, err := profiling.Serve(bg, set.pprofAddr, log)
 		if err != nil {
 			stopBg()
 			return fmt.Errorf("PPROF_ADDR: %w", err)

@@ -1,4 +1,6 @@
-package main
+// Package profiling serves net/http/pprof on an opt-in listener of its own
+// (PPROF_ADDR of both services), never on a public one.
+package profiling
 
 import (
 	"context"
@@ -10,12 +12,12 @@ import (
 	"time"
 )
 
-// servePprof serves net/http/pprof on addr, a listener of its own (never
+// Serve serves net/http/pprof on addr, a listener of its own (never
 // the public one), until ctx ends. It is opt-in (PPROF_ADDR) and meant
 // for a loopback or operator-only address: profiles expose internals.
 // It returns the address listened on and a channel closed when the
 // listener is down.
-func servePprof(ctx context.Context, addr string, log *slog.Logger) (string, <-chan struct{}, error) {
+func Serve(ctx context.Context, addr string, log *slog.Logger) (string, <-chan struct{}, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, err
