@@ -1,7 +1,6 @@
 package ctl_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 
 	"github.com/roomwire/roomwire/api/internal/ctl"
 	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/auth/authtest"
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
@@ -94,24 +93,6 @@ func eventually(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a polling reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestKick(t *testing.T) {
@@ -287,7 +268,7 @@ func testTail(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
 			}
 			tctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			var out, errOut syncBuffer
+			var out, errOut authtest.LogBuffer
 			done := make(chan error, 1)
 			go func() { done <- ctl.Run(tctx, args, envOf(e.vars), &out, &errOut) }()
 			eventually(t, "tail to subscribe", func() bool { return strings.Contains(errOut.String(), "listening on") })

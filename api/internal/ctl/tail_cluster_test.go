@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/api/internal/ctl"
+	"github.com/roomwire/roomwire/shared/auth/authtest"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
@@ -30,7 +31,7 @@ func TestTailFollowsFailover(t *testing.T) {
 	store := messages.NewStore(e.rdb, e.ks, messages.Config{})
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut authtest.LogBuffer
 	done := make(chan error, 1)
 	go func() { done <- ctl.Run(tctx, []string{"tail", "-room", itoa(r.ID)}, envOf(e.vars), &out, &errOut) }()
 	eventually(t, "tail to subscribe", func() bool { return strings.Count(errOut.String(), "listening on") == 1 })

@@ -17,6 +17,7 @@ import (
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/auth/authtest"
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
@@ -58,7 +59,7 @@ type env struct {
 	rooms *room.Store
 	msgs  *messages.Store
 	reg   *registry.Registry
-	logs  *logBuffer // everything the API logs, at debug level
+	logs  *authtest.LogBuffer // everything the API logs, at debug level
 	// handler is the API itself, without the spec check in front.
 	handler http.Handler
 }
@@ -80,7 +81,7 @@ func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 	// The API logs at debug level into e.logs; when the test ends the
 	// capture must hold no token. The per-user rate limit is off unless a
 	// test sets one.
-	e.logs = &logBuffer{}
+	e.logs = &authtest.LogBuffer{}
 	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
 	cfg := httpapi.Config{Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), RatePerUser: -1}
 	hub := fanout.New(rdb, fanout.Config{Logger: slog.New(slog.DiscardHandler)})

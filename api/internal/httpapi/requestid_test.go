@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
+	"github.com/roomwire/roomwire/shared/auth/authtest"
 )
 
 // generatedID is the shape of an id the API makes up.
@@ -47,7 +48,7 @@ func TestRequestIDInAnswerAndLogs(t *testing.T) {
 		{name: "JWT-shaped id is replaced", sent: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI4In0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs authtest.LogBuffer
 			e := newEnv(t, func(c *httpapi.Config, d *httpapi.Deps) {
 				c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 				if tc.broken {
@@ -96,7 +97,7 @@ func TestRequestIDInAnswerAndLogs(t *testing.T) {
 // is known (no token, no route) still gets its id back and logged, without
 // a user_id.
 func TestRequestIDBeforeAuthentication(t *testing.T) {
-	var logs syncBuffer
+	var logs authtest.LogBuffer
 	e := newEnv(t, func(c *httpapi.Config, _ *httpapi.Deps) {
 		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	})

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +8,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
+	"github.com/roomwire/roomwire/shared/auth/authtest"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/redistest"
@@ -172,28 +171,10 @@ func (b brokenRooms) ListForUser(context.Context, int64) ([]room.Room, error) {
 	return nil, errors.New("dial tcp 10.1.2.3:6379: connection refused")
 }
 
-// syncBuffer is a log sink the server goroutines and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 	for _, panics := range []bool{false, true} {
 		t.Run(fmt.Sprint("panics=", panics), func(t *testing.T) {
-			var logs syncBuffer
+			var logs authtest.LogBuffer
 			e := newEnv(t, func(c *httpapi.Config, d *httpapi.Deps) {
 				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 				d.Rooms = brokenRooms{RoomStore: d.Rooms, panics: panics}

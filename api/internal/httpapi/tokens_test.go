@@ -1,35 +1,15 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/shared/auth/authtest"
 )
-
-// logBuffer is a slog destination safe for concurrent writers.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestTokenTableOverREST runs the shared token table (authtest) against the
 // API: good tokens of every key kind are served, bad ones get 401 with the
@@ -38,7 +18,7 @@ func (b *logBuffer) String() string {
 // a token or an Authorization value.
 func TestTokenTableOverREST(t *testing.T) {
 	k := authtest.Shared()
-	logs := &logBuffer{}
+	logs := &authtest.LogBuffer{}
 	e := newEnv(t, func(c *httpapi.Config, d *httpapi.Deps) {
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		d.Tokens = k.Verifier(t)

@@ -1,8 +1,10 @@
 package authtest
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -37,4 +39,24 @@ func Leaks(s, token string) bool {
 		}
 	}
 	return false
+}
+
+// LogBuffer captures log output (or any writer's) for a test: safe for
+// the service's goroutines writing and the test reading at once.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/auth/authtest"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
@@ -44,7 +45,7 @@ type env struct {
 	reg   *registry.Registry
 	gw    *gateway.Server
 	url   string
-	logs  *logBuffer // everything the node logs, at debug level
+	logs  *authtest.LogBuffer // everything the node logs, at debug level
 }
 
 func newEnv(t testing.TB, mutate func(*gateway.Config)) *env {
@@ -69,7 +70,7 @@ func newEnvVerifier(t testing.TB, verifier gateway.Verifier, mutate func(*gatewa
 	e.reg = registry.New(rdb, ks)
 	// Every test's node logs at debug level into e.logs (warnings also go
 	// to stderr); when the test ends the capture must hold no token.
-	e.logs = &logBuffer{}
+	e.logs = &authtest.LogBuffer{}
 	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
 	log := slog.New(slog.NewMultiHandler(
 		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),

@@ -1,10 +1,8 @@
 package gateway_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -13,24 +11,6 @@ import (
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 
-// logBuffer is a slog destination safe for concurrent writers.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestTokenTableOverSTOMP runs the shared token table (authtest) against
 // CONNECT: every good token, whatever its key, connects; every bad one gets
 // ERROR "authentication failed: <reason>" and close 1008, without the token
@@ -38,7 +18,7 @@ func (b *logBuffer) String() string {
 // token or an Authorization value.
 func TestTokenTableOverSTOMP(t *testing.T) {
 	k := authtest.Shared()
-	logs := &logBuffer{}
+	logs := &authtest.LogBuffer{}
 	e := newEnvVerifier(t, k.Verifier(t), func(c *gateway.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
