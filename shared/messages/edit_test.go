@@ -181,14 +181,18 @@ func TestConcurrentEdits(t *testing.T) {
 }
 
 type sentLog struct {
-	mu   sync.Mutex
-	msgs []wire.Message
+	mu    sync.Mutex
+	msgs  []wire.Message
+	posts []messages.PostSend
 }
 
-func (l *sentLog) MessageSent(_ context.Context, m wire.Message) {
+func (l *sentLog) MaxAway() int { return 4 }
+
+func (l *sentLog) MessageSent(_ context.Context, m wire.Message, post messages.PostSend) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.msgs = append(l.msgs, m)
+	l.posts = append(l.posts, post)
 }
 
 func TestSendRunsTheObserver(t *testing.T) {

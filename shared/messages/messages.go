@@ -2,9 +2,10 @@
 // and REST POST, and the reader of room history.
 //
 // Send runs send.lua: membership check, per-room sequence number, history
-// append with trimming, and publish on the room's channel, in one atomic
-// step and one Redis round trip. The published payload is byte-for-byte the
-// stored history entry.
+// append with trimming, publish on the room's channel, and the room-side
+// half of the post-send step (the sender's read position, the members away
+// from the room), in one atomic step and one Redis round trip. The
+// published payload is byte-for-byte the stored history entry.
 package messages
 
 import (
@@ -66,7 +67,30 @@ type Config struct {
 // is called synchronously by Send; it must not fail the send (the message
 // is already stored and published) and should bound its own work.
 type SendObserver interface {
-	MessageSent(ctx context.Context, m wire.Message)
+	// MaxAway bounds the room size for which send.lua lists the members
+	// away from the room: larger rooms get PostSend.TooLarge instead.
+	MaxAway() int
+	MessageSent(ctx context.Context, m wire.Message, post PostSend)
+}
+
+// PostSend is what send.lua read for the post-send step, in the same
+// atomic step as the message itself.
+type PostSend struct {
+	// SenderRead is the sender's read position before the message (the
+	// send moved it to the message); after a replayed send (a retry whose
+	// first reply was lost) it is the position the first run moved.
+	SenderRead int64
+	// TooLarge reports a room with more members than MaxAway: Away is
+	// then empty.
+	TooLarge bool
+	// Away are the members other than the sender with no session in the
+	// room, with their read positions.
+	Away []Member
+}
+
+// Member is a room member and their read position (highest seq read).
+type Member struct {
+	UserID, Read int64
 }
 
 // Store sends messages and reads history. It is safe for concurrent use.
@@ -108,22 +132,57 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	enc, _ := json.Marshal(text)
 	tail := `,"message":` + string(enc) + `,"sentAt":"` + wire.FormatTime(now) + `"}`
 	ks := []string{s.keys.RoomMeta(roomID), s.keys.RoomMembers(roomID), s.keys.RoomHistory(roomID),
-		s.keys.RoomMessages(roomID), s.keys.RoomSendKeys(roomID)}
+		s.keys.RoomMessages(roomID), s.keys.RoomSendKeys(roomID), s.keys.RoomPresence(roomID), s.keys.RoomRead(roomID)}
+	maxAway := -1
+	if s.cfg.Observer != nil {
+		maxAway = s.cfg.Observer.MaxAway()
+	}
 	// A fresh idempotency key per call: go-redis retries a command whose
 	// connection broke, and a script Redis ran before dying must not run
 	// twice (it would store and publish the message again).
-	res, err := sendScript.Run(ctx, s.rdb, ks, roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey()).Text()
+	reply, err := sendScript.Run(ctx, s.rdb, ks, roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey(), maxAway).Slice()
 	if err != nil {
 		return wire.Message{}, nil, mapScriptErr(err, roomID)
+	}
+	res, post, err := parseSendReply(reply)
+	if err != nil {
+		return wire.Message{}, nil, fmt.Errorf("send to room %d: %w", roomID, err)
 	}
 	var m wire.Message
 	if err := json.Unmarshal([]byte(res), &m); err != nil {
 		return wire.Message{}, nil, fmt.Errorf("decode sent message of room %d: %w", roomID, err)
 	}
 	if s.cfg.Observer != nil {
-		s.cfg.Observer.MessageSent(ctx, m)
+		s.cfg.Observer.MessageSent(ctx, m, post)
 	}
 	return m, []byte(res), nil
+}
+
+// parseSendReply splits send.lua's reply: {message, sender's read,
+// too large, user, read, user, read, ...}.
+func parseSendReply(reply []any) (string, PostSend, error) {
+	var post PostSend
+	if len(reply) < 3 || len(reply)%2 == 0 {
+		return "", post, fmt.Errorf("unexpected send.lua reply of %d values", len(reply))
+	}
+	msg, ok := reply[0].(string)
+	ints := make([]int64, len(reply)-1)
+	for i, v := range reply[1:] {
+		n, isInt := v.(int64)
+		ok = ok && isInt
+		ints[i] = n
+	}
+	if !ok {
+		return "", post, fmt.Errorf("unexpected send.lua reply types %T %T", reply[0], reply[1])
+	}
+	post.SenderRead, post.TooLarge = ints[0], ints[1] == 1
+	if n := (len(ints) - 2) / 2; n > 0 {
+		post.Away = make([]Member, n)
+		for i := range post.Away {
+			post.Away[i] = Member{UserID: ints[2+2*i], Read: ints[3+2*i]}
+		}
+	}
+	return msg, post, nil
 }
 
 // Validate checks a message text without sending it.

@@ -1,17 +1,54 @@
--- Append one chat message to a room and publish it, atomically.
+-- Append one chat message to a room and publish it, atomically, and do the
+-- room-side half of the post-send step in the same round trip.
 -- KEYS[1] room meta hash     KEYS[2] room member set
 -- KEYS[3] room history zset  KEYS[4] room messages channel
 -- KEYS[5] room send-key zset (idempotency key -> seq of the message it stored)
+-- KEYS[6] room presence hash KEYS[7] room read hash
 -- ARGV[1] room id   ARGV[2] sender id   ARGV[3] receiver id (0 = none)
 -- ARGV[4] JSON tail: ,"message":"...","sentAt":"..."}
 -- ARGV[5] history length kept (count)   ARGV[6] now (unix ms)
 -- ARGV[7] idempotency key: a script run again with a key it already stored
 -- (a client retry after a lost reply) returns that message, changing nothing.
--- Returns the message JSON, or an error reply NOROOM / NOTMEMBER / NORCV.
+-- ARGV[8] most members listed as away (-1: list none)
+-- Returns {message JSON, sender's previous read position, too large (1/0),
+-- user, read position, user, read position, ...}: after sending, the sender
+-- has read up to the message; the pairs are the members other than the
+-- sender with no session in the room (presence 0), for notifications, none
+-- when the room has more than ARGV[8] members (too large = 1).
+-- Error replies: NOROOM / NOTMEMBER / NORCV.
+local function after(seq, msg, member)
+  local prev = tonumber(redis.call('HGET', KEYS[7], ARGV[2]) or '0')
+  if prev < seq and (member or redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1) then
+    redis.call('HSET', KEYS[7], ARGV[2], seq)
+  end
+  local most = tonumber(ARGV[8])
+  if most < 0 then return {msg, prev, 0} end
+  local members = redis.call('SMEMBERS', KEYS[2])
+  if #members > most then return {msg, prev, 1} end
+  local here = {}
+  local p = redis.call('HGETALL', KEYS[6])
+  for i = 1, #p, 2 do
+    if tonumber(p[i + 1]) > 0 then here[p[i]] = true end
+  end
+  local away = {}
+  for _, u in ipairs(members) do
+    if u ~= ARGV[2] and not here[u] then away[#away + 1] = u end
+  end
+  local out = {msg, prev, 0}
+  if #away > 0 then
+    local reads = redis.call('HMGET', KEYS[7], unpack(away))
+    for i, u in ipairs(away) do
+      out[#out + 1] = tonumber(u)
+      out[#out + 1] = tonumber(reads[i] or '0')
+    end
+  end
+  return out
+end
+
 local prev = redis.call('ZSCORE', KEYS[5], ARGV[7])
 if prev then
   local stored = redis.call('ZRANGEBYSCORE', KEYS[3], prev, prev)
-  if stored[1] then return stored[1] end
+  if stored[1] then return after(tonumber(prev), stored[1], false) end
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('NOROOM room not found')
@@ -45,4 +82,4 @@ if keep > 0 and seq > keep then
 end
 redis.call('HSET', KEYS[1], 'lastMessageAt', ARGV[6])
 redis.call('PUBLISH', KEYS[4], msg)
-return msg
+return after(seq, msg, true)

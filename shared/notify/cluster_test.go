@@ -17,7 +17,7 @@ import (
 	"github.com/roomwire/roomwire/shared/wire"
 )
 
-// TestCluster runs the post-send step (sent.lua on the room's slot, the
+// TestCluster runs the post-send step (send.lua on the room's slot, the
 // session counts on the users' slots, one pipeline of notifications to
 // users on three different masters, the outbox stream), unread notes after
 // a read and membership notes, on a single Redis and on a 3-master cluster.

@@ -1,10 +1,10 @@
 // Package notify produces personal notifications and offline records.
 //
 // After every message (the post-send step of the one send path, run by
-// messages.Store through its Observer) it reads, in one Lua step on the
-// room's slot (sent.lua), the members with no session in the room, then in
-// one pipeline over their user slots whether they have a live session at
-// all. Members with a session elsewhere get {"type":"MESSAGE",...} on their
+// messages.Store through its Observer) it gets from send.lua, read in the
+// same atomic step on the room's slot, the members with no session in the
+// room, then reads in one pipeline over their user slots whether they have
+// a live session at all. Members with a session elsewhere get {"type":"MESSAGE",...} on their
 // notifications channel (every session of theirs, on any node, that
 // subscribed to /user/queue/notifications); members with no session at all
 // get a record in the outbox stream (keys.NotificationsOutbox) for a push
@@ -19,7 +19,6 @@ package notify
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -34,11 +33,6 @@ import (
 	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/wire"
 )
-
-//go:embed sent.lua
-var sentLua string
-
-var sentScript = redis.NewScript(sentLua)
 
 // Publisher publishes personal notifications; events.Publisher implements it.
 type Publisher interface {
@@ -81,7 +75,7 @@ type Notifier struct {
 	pub  Publisher
 	cfg  Config
 	// queue is set by Start (before any use) when a worker runs the steps.
-	queue   chan wire.Message
+	queue   chan sent
 	dropped atomic.Uint64
 }
 
@@ -113,107 +107,127 @@ func New(rdb redis.UniversalClient, ks keys.Space, pub Publisher, cfg Config) *N
 	return &Notifier{rdb: rdb, keys: ks, pub: pub, cfg: cfg}
 }
 
+// MaxAway is Config.MaxRecipients (messages.SendObserver): send.lua lists
+// the members away from rooms up to that size.
+func (n *Notifier) MaxAway() int { return n.cfg.MaxRecipients }
+
+// sent is one message's post-send step, as send.lua read it.
+type sent struct {
+	m    wire.Message
+	post messages.PostSend
+}
+
 // MessageSent is the post-send step (messages.SendObserver): MESSAGE
 // notifications for members online elsewhere, outbox records for members
-// offline, and the sender's read position moved to the message.
-func (n *Notifier) MessageSent(ctx context.Context, m wire.Message) {
+// offline, and UNREAD 0 to the sender's sessions when sending read more
+// than the message itself.
+func (n *Notifier) MessageSent(ctx context.Context, m wire.Message, post messages.PostSend) {
 	if n.queue != nil {
-		n.enqueue(m)
+		n.enqueue(sent{m, post})
 		return
 	}
-	n.process(ctx, m)
+	n.process(ctx, []sent{{m, post}})
 }
 
-// process runs the post-send step for m under Timeout.
-func (n *Notifier) process(ctx context.Context, m wire.Message) {
+// process runs the post-send steps of a batch of messages under Timeout.
+func (n *Notifier) process(ctx context.Context, batch []sent) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.Timeout)
 	defer cancel()
-	if err := n.messageSent(ctx, m); err != nil {
-		n.cfg.Logger.Warn("post-send notifications failed", "room", m.ChatRoomID, "seq", m.Seq, "err", err)
+	if err := n.messagesSent(ctx, batch); err != nil {
+		m := batch[0].m
+		n.cfg.Logger.Warn("post-send notifications failed", "room", m.ChatRoomID, "seq", m.Seq, "messages", len(batch), "err", err)
 	}
 }
 
-// away is a member with no session in the room.
-type away struct {
-	user, unread int64
-}
-
-func (n *Notifier) messageSent(ctx context.Context, m wire.Message) error {
-	ks := []string{n.keys.RoomMembers(m.ChatRoomID), n.keys.RoomPresence(m.ChatRoomID), n.keys.RoomRead(m.ChatRoomID)}
-	vals, err := sentScript.Run(ctx, n.rdb, ks, m.SendID, m.Seq, n.cfg.MaxRecipients).Int64Slice()
-	if err != nil {
-		return fmt.Errorf("find absent members: %w", err)
+// messagesSent does the user-side half of the post-send step for a batch
+// of messages, in at most three round trips whatever the batch size: the
+// away members' session counts, then the notifications, then the outbox.
+func (n *Notifier) messagesSent(ctx context.Context, batch []sent) error {
+	var away []int64
+	for _, s := range batch {
+		if s.post.TooLarge {
+			n.cfg.Logger.Debug("room too large for message notifications", "room", s.m.ChatRoomID, "max", n.cfg.MaxRecipients)
+		}
+		for _, a := range s.post.Away {
+			away = append(away, a.UserID)
+		}
 	}
-	if len(vals) < 2 {
-		return fmt.Errorf("find absent members: unexpected reply %v", vals)
-	}
-	var notes []events.UserNote
-	if prev := vals[0]; prev < m.Seq-1 {
-		// Sending read everything before: the sender's other sessions learn
-		// that this room has nothing unread any more.
-		notes = append(notes, events.UserNote{UserID: m.SendID, Note: wire.Notification{
-			Type: wire.NoteUnread, ChatRoomID: m.ChatRoomID, UnreadCount: wire.Count(0)}})
-	}
-	if vals[1] == 1 {
-		n.cfg.Logger.Debug("room too large for message notifications", "room", m.ChatRoomID, "max", n.cfg.MaxRecipients)
-	}
-	var absent []away
-	for i := 2; i+1 < len(vals); i += 2 {
-		absent = append(absent, away{user: vals[i], unread: max(0, m.Seq-vals[i+1])})
-	}
-	online, err := n.online(ctx, absent)
+	online, err := n.online(ctx, away)
 	if err != nil {
 		return err
 	}
-	preview := Preview(m.Message, n.cfg.PreviewRunes)
-	var offline []away
-	for i, a := range absent {
-		if !online[i] {
-			offline = append(offline, a)
+	var notes []events.UserNote
+	var offline []record
+	for _, s := range batch {
+		m := s.m
+		if s.post.SenderRead < m.Seq-1 {
+			// Sending read everything before: the sender's other sessions
+			// learn that this room has nothing unread any more.
+			notes = append(notes, events.UserNote{UserID: m.SendID, Note: wire.Notification{
+				Type: wire.NoteUnread, ChatRoomID: m.ChatRoomID, UnreadCount: wire.Count(0)}})
+		}
+		if len(s.post.Away) == 0 {
 			continue
 		}
-		notes = append(notes, events.UserNote{UserID: a.user, Note: wire.Notification{Type: wire.NoteMessage,
-			ChatRoomID: m.ChatRoomID, Seq: m.Seq, SendID: m.SendID, Preview: preview, UnreadCount: wire.Count(a.unread)}})
+		preview := Preview(m.Message, n.cfg.PreviewRunes)
+		for _, a := range s.post.Away {
+			unread := max(0, m.Seq-a.Read)
+			if !online[a.UserID] {
+				offline = append(offline, record{m: &s.m, preview: preview, user: a.UserID, unread: unread})
+				continue
+			}
+			notes = append(notes, events.UserNote{UserID: a.UserID, Note: wire.Notification{Type: wire.NoteMessage,
+				ChatRoomID: m.ChatRoomID, Seq: m.Seq, SendID: m.SendID, Preview: preview, UnreadCount: wire.Count(unread)}})
+		}
 	}
 	if err := n.pub.Users(ctx, notes...); err != nil {
 		return err
 	}
-	return n.outbox(ctx, m, preview, offline)
+	return n.outbox(ctx, offline)
 }
 
-// online reports, for each member, whether they have any live session;
-// the session hashes are on the users' slots, read in one pipeline.
-func (n *Notifier) online(ctx context.Context, members []away) ([]bool, error) {
-	if len(members) == 0 {
+// online reports which of users have any live session; the session
+// hashes are on the users' slots, read in one pipeline.
+func (n *Notifier) online(ctx context.Context, users []int64) (map[int64]bool, error) {
+	if len(users) == 0 {
 		return nil, nil
 	}
-	cmds := make([]*redis.IntCmd, len(members))
+	out := make(map[int64]bool, len(users))
+	cmds := make(map[int64]*redis.IntCmd, len(users))
 	_, err := n.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, a := range members {
-			cmds[i] = p.HLen(ctx, n.keys.UserSessions(a.user))
+		for _, u := range users {
+			if cmds[u] == nil {
+				cmds[u] = p.HLen(ctx, n.keys.UserSessions(u))
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("count sessions of %d absent members: %w", len(members), err)
+		return nil, fmt.Errorf("count sessions of %d absent members: %w", len(cmds), err)
 	}
-	out := make([]bool, len(members))
-	for i, c := range cmds {
-		out[i] = c.Val() > 0
+	for u, c := range cmds {
+		out[u] = c.Val() > 0
 	}
 	return out, nil
 }
 
+// record is one outbox record: a message for a member with no session.
+type record struct {
+	m            *wire.Message
+	preview      string
+	user, unread int64
+}
+
 // outbox appends one record per offline member to the outbox stream.
-func (n *Notifier) outbox(ctx context.Context, m wire.Message, preview string, offline []away) error {
+func (n *Notifier) outbox(ctx context.Context, offline []record) error {
 	if len(offline) == 0 {
 		return nil
 	}
 	_, err := n.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, a := range offline {
+		for _, r := range offline {
 			p.XAdd(ctx, &redis.XAddArgs{Stream: n.keys.NotificationsOutbox(), MaxLen: n.cfg.OutboxMaxLen, Approx: true,
-				Values: []any{FieldUserID, a.user, FieldChatRoomID, m.ChatRoomID, FieldSeq, m.Seq, FieldSendID, m.SendID,
-					FieldPreview, preview, FieldSentAt, m.SentAt, FieldUnreadCount, a.unread}})
+				Values: []any{FieldUserID, r.user, FieldChatRoomID, r.m.ChatRoomID, FieldSeq, r.m.Seq, FieldSendID, r.m.SendID,
+					FieldPreview, r.preview, FieldSentAt, r.m.SentAt, FieldUnreadCount, r.unread}})
 		}
 		return nil
 	})

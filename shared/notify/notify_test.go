@@ -133,9 +133,10 @@ func testMessageNotifies(t *testing.T, worker bool) {
 	id := r.ID
 	f.send(t, id, 3, "one")
 	f.send(t, id, 3, "two")
-	// The steps of "one" and "two" ran once the sender's position moved.
+	// The steps of "one" and "two" ran once their outbox records (for 5,
+	// 6 and 8, all offline) are in.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if pos, _ := f.reads.Positions(ctx, id); pos[3] == 2 {
+		if f.rdb.XLen(ctx, f.keys.NotificationsOutbox()).Val() == 6 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -2,41 +2,56 @@ package notify
 
 import (
 	"context"
-
-	"github.com/roomwire/roomwire/shared/wire"
 )
+
+// maxBatch bounds how many queued post-send steps the worker runs together.
+const maxBatch = 256
 
 // Start moves the post-send step off the send path: MessageSent then only
 // queues the message (bounded by QueueSize) and one worker goroutine runs
 // the steps in order until ctx ends. A send thus never waits for
-// notifications, nor for Redis trouble in them. Call Start before the
+// notifications, nor for Redis trouble in them. The worker takes whatever
+// has queued up while it worked (up to 256 messages) as one batch, so under
+// load the round trips of many messages are shared. Call Start before the
 // Notifier is used; the returned function waits for the worker to stop.
 // Without Start, MessageSent runs the step in the caller.
 func (n *Notifier) Start(ctx context.Context) (wait func()) {
-	n.queue = make(chan wire.Message, n.cfg.QueueSize)
+	n.queue = make(chan sent, n.cfg.QueueSize)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		batch := make([]sent, 0, maxBatch)
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case m := <-n.queue:
-				n.process(ctx, m)
+			case s := <-n.queue:
+				batch = append(batch[:0], s)
 			}
+		more:
+			for len(batch) < maxBatch {
+				select {
+				case s := <-n.queue:
+					batch = append(batch, s)
+				default:
+					break more
+				}
+			}
+			n.process(ctx, batch)
+			clear(batch) // drop the references until the next batch
 		}
 	}()
 	return func() { <-done }
 }
 
-// enqueue hands m to the worker, dropping it when the queue is full:
+// enqueue hands s to the worker, dropping it when the queue is full:
 // notifications are best effort and must never slow sending down.
-func (n *Notifier) enqueue(m wire.Message) {
+func (n *Notifier) enqueue(s sent) {
 	select {
-	case n.queue <- m:
+	case n.queue <- s:
 	default:
 		if d := n.dropped.Add(1); d&(d-1) == 0 { // log at 1, 2, 4, 8, ...
-			n.cfg.Logger.Warn("post-send notifications dropped: queue full", "dropped", d, "room", m.ChatRoomID, "seq", m.Seq)
+			n.cfg.Logger.Warn("post-send notifications dropped: queue full", "dropped", d, "room", s.m.ChatRoomID, "seq", s.m.Seq)
 		}
 	}
 }

@@ -141,8 +141,9 @@ func TestMarkReadMovesForwardsOnly(t *testing.T) {
 	if c := f.obs.get(); fmt.Sprint(c) != fmt.Sprint(wantCalls) {
 		t.Errorf("observer calls %q, want %q", c, wantCalls)
 	}
+	// 8 is at 5 too: sending moved the sender's position to each message.
 	pos, err := f.reads.Positions(ctx, id)
-	if err != nil || len(pos) != 1 || pos[3] != 5 {
+	if err != nil || len(pos) != 2 || pos[3] != 5 || pos[8] != 5 {
 		t.Fatalf("Positions = %v, %v", pos, err)
 	}
 }
@@ -169,8 +170,8 @@ func TestMarkReadRefusals(t *testing.T) {
 			}
 		})
 	}
-	if n := f.rdb.Exists(ctx, f.keys.RoomRead(id)).Val(); n != 0 {
-		t.Errorf("a refused read wrote positions")
+	if pos := f.rdb.HGetAll(ctx, f.keys.RoomRead(id)).Val(); len(pos) != 1 || pos["8"] != "1" {
+		t.Errorf("positions %v after refused reads, want only the sender's own (8 at 1)", pos)
 	}
 }
 
@@ -198,8 +199,8 @@ func TestJoinIsSilent(t *testing.T) {
 	if err := f.reads.Forget(ctx, id, 5); err != nil {
 		t.Fatal(err)
 	}
-	if pos, _ := f.reads.Positions(ctx, id); len(pos) != 0 {
-		t.Errorf("after Forget: %v", pos)
+	if pos, _ := f.reads.Positions(ctx, id); len(pos) != 1 || pos[8] != 4 {
+		t.Errorf("after Forget: %v, want only the sender 8 at 4", pos)
 	}
 }
 

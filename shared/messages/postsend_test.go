@@ -1,0 +1,86 @@
+package messages_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/roomwire/roomwire/shared/messages"
+)
+
+// TestSendReadsThePostSendState checks the room-side half of the post-send
+// step that send.lua does in the send's own round trip: the sender's read
+// position before and after, the members away from the room (presence 0 or
+// none) with their read positions, and no list for rooms over MaxAway (4).
+func TestSendReadsThePostSendState(t *testing.T) {
+	ctx := context.Background()
+	log := &sentLog{}
+	f := newFixture(t, messages.Config{Observer: log})
+	room := f.group(t, 8, 3, 4, 5)
+	big := f.group(t, 8, 3, 4, 5, 6)
+	for _, id := range []int64{room, big} {
+		// 3 is in the room, 5 left it (count 0), 4 never came.
+		f.rdb.HSet(ctx, f.keys.RoomPresence(id), "3", 1, "5", 0)
+	}
+	f.rdb.HSet(ctx, f.keys.RoomRead(room), "5", 0)
+
+	f.send(t, room, 8, 0, "one")
+	f.rdb.HSet(ctx, f.keys.RoomRead(room), "4", 1)
+	f.send(t, room, 3, 0, "two")
+	f.send(t, room, 8, 0, "three")
+	f.send(t, big, 8, 0, "big")
+
+	want := []messages.PostSend{
+		{SenderRead: 0, Away: []messages.Member{{UserID: 4, Read: 0}, {UserID: 5, Read: 0}}},
+		{SenderRead: 0, Away: []messages.Member{{UserID: 4, Read: 1}, {UserID: 5, Read: 0}, {UserID: 8, Read: 1}}},
+		{SenderRead: 1, Away: []messages.Member{{UserID: 4, Read: 1}, {UserID: 5, Read: 0}}},
+		{SenderRead: 0, TooLarge: true},
+	}
+	if len(log.posts) != len(want) {
+		t.Fatalf("observer saw %d sends, want %d", len(log.posts), len(want))
+	}
+	for i, p := range log.posts {
+		sortAway(p.Away)
+		if !reflect.DeepEqual(p, want[i]) {
+			t.Errorf("send %d (%q): post-send %+v, want %+v", i+1, log.msgs[i].Message, p, want[i])
+		}
+	}
+	// Sending moved each sender's read position to their message.
+	pos := f.rdb.HGetAll(ctx, f.keys.RoomRead(room)).Val()
+	if want := map[string]string{"8": "3", "3": "2", "4": "1", "5": "0"}; !reflect.DeepEqual(pos, want) {
+		t.Errorf("read positions %v, want %v", pos, want)
+	}
+	if got := f.rdb.HGet(ctx, f.keys.RoomRead(big), "8").Val(); got != "1" {
+		t.Errorf("sender's read position in the large room = %q, want 1", got)
+	}
+}
+
+// TestRetriedSendStillReportsThePostSendState: when the first reply was
+// lost and go-redis ran the script again, the replay returns the stored
+// message together with the post-send state, so the observer runs once
+// (the sender's read position is the one the first run moved).
+func TestRetriedSendStillReportsThePostSendState(t *testing.T) {
+	log := &sentLog{}
+	f := newFixture(t, messages.Config{})
+	room := f.group(t, 1, 2)
+	flaky, tripped := srv.LosingReply(t, f.keys.RoomSendKeys(room))
+	store := messages.NewStore(flaky, f.keys, messages.Config{Observer: log})
+	m, _, err := store.Send(context.Background(), room, 1, 0, "once")
+	if err != nil || !tripped() {
+		t.Fatalf("Send = %v, retried %v; want a retried send", err, tripped())
+	}
+	want := messages.PostSend{SenderRead: 1, Away: []messages.Member{{UserID: 2}}}
+	if len(log.posts) != 1 || !reflect.DeepEqual(log.posts[0], want) || log.msgs[0] != m {
+		t.Fatalf("observer saw %+v %+v, want once %+v %+v", log.msgs, log.posts, m, want)
+	}
+}
+
+func sortAway(a []messages.Member) {
+	for i := range a {
+		for j := i + 1; j < len(a); j++ {
+			if a[j].UserID < a[i].UserID {
+				a[i], a[j] = a[j], a[i]
+			}
+		}
+	}
+}

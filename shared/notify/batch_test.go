@@ -1,0 +1,85 @@
+package notify_test
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/notify"
+	"github.com/roomwire/roomwire/shared/wire"
+)
+
+// holdFirst counts the pipelines that read session counts (HLEN) and holds
+// the first one until release is closed.
+type holdFirst struct {
+	release chan struct{}
+	count   atomic.Int32
+}
+
+func (h *holdFirst) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *holdFirst) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *holdFirst) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) > 0 && cmds[0].Name() == "hlen" && h.count.Add(1) == 1 {
+			<-h.release
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestWorkerBatchesQueuedMessages: while the worker is busy with one
+// message, the next ones queue up; it then runs them as one batch (one
+// session-count pipeline for all), and every notification still arrives,
+// in order.
+func TestWorkerBatchesQueuedMessages(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, notify.Config{})
+	hook := &holdFirst{release: make(chan struct{})}
+	rdb := srv.Client(t)
+	rdb.AddHook(hook)
+	n := notify.New(rdb, f.keys, events.NewPublisher(rdb, f.keys), notify.Config{Logger: slog.New(slog.DiscardHandler)})
+	wctx, stop := context.WithCancel(ctx)
+	wait := n.Start(wctx)
+	t.Cleanup(func() { stop(); wait() })
+	msgs := messages.NewStore(f.rdb, f.keys, messages.Config{Observer: n})
+
+	r, err := f.rooms.CreateGroup(ctx, 8, "g", []int64{5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.session(t, "s5", 5, 0) // online, elsewhere
+	in := f.inbox(t, 5)
+	const sends = 100
+	for i := range sends {
+		if _, _, err := msgs.Send(ctx, r.ID, 8, 0, "m"); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	close(hook.release)
+
+	var seqs []int64
+	for deadline := time.Now().Add(5 * time.Second); len(seqs) < sends && time.Now().Before(deadline); {
+		for _, note := range in.drain(t, 100*time.Millisecond)[f.keys.UserNotifications(5)] {
+			if note.Type == wire.NoteMessage {
+				seqs = append(seqs, note.Seq)
+			}
+		}
+	}
+	if len(seqs) != sends {
+		t.Fatalf("user 5 got %d MESSAGE notifications, want %d", len(seqs), sends)
+	}
+	for i, s := range seqs {
+		if s != int64(i+1) {
+			t.Fatalf("notification %d is for seq %d: out of order (%v)", i, s, seqs)
+		}
+	}
+	if got := hook.count.Load(); got != 2 {
+		t.Errorf("%d session-count pipelines for %d messages, want 2 (the first alone, the rest as one batch)", got, sends)
+	}
+}
