@@ -130,7 +130,8 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	}
 	now := s.now()
 	enc, _ := json.Marshal(text)
-	tail := `,"message":` + string(enc) + `,"sentAt":"` + wire.FormatTime(now) + `"}`
+	sentAt := wire.FormatTime(now)
+	tail := `,"message":` + string(enc) + `,"sentAt":"` + sentAt + `"}`
 	ks := []string{s.keys.RoomMeta(roomID), s.keys.RoomMembers(roomID), s.keys.RoomHistory(roomID),
 		s.keys.RoomMessages(roomID), s.keys.RoomSendKeys(roomID), s.keys.RoomPresence(roomID), s.keys.RoomRead(roomID)}
 	maxAway := -1
@@ -144,26 +145,33 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	if err != nil {
 		return wire.Message{}, nil, mapScriptErr(err, roomID)
 	}
-	res, post, err := parseSendReply(reply)
+	res, ints, err := parseSendReply(reply)
 	if err != nil {
 		return wire.Message{}, nil, fmt.Errorf("send to room %d: %w", roomID, err)
 	}
-	var m wire.Message
-	if err := json.Unmarshal([]byte(res), &m); err != nil {
-		return wire.Message{}, nil, fmt.Errorf("decode sent message of room %d: %w", roomID, err)
+	// The stored JSON is made of these very values; only a replay (whose
+	// message may have been edited since) is decoded.
+	m := wire.Message{ID: strconv.FormatInt(roomID, 10) + "-" + strconv.FormatInt(ints[0], 10), ChatRoomID: roomID,
+		Seq: ints[0], SendID: sender, RcvID: ints[1], Message: text, SentAt: sentAt}
+	if ints[2] == 1 {
+		m = wire.Message{}
+		if err := json.Unmarshal([]byte(res), &m); err != nil {
+			return wire.Message{}, nil, fmt.Errorf("decode sent message of room %d: %w", roomID, err)
+		}
 	}
+	post := postSend(ints[3:])
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.MessageSent(ctx, m, post)
 	}
 	return m, []byte(res), nil
 }
 
-// parseSendReply splits send.lua's reply: {message, sender's read,
-// too large, user, read, user, read, ...}.
-func parseSendReply(reply []any) (string, PostSend, error) {
-	var post PostSend
-	if len(reply) < 3 || len(reply)%2 == 0 {
-		return "", post, fmt.Errorf("unexpected send.lua reply of %d values", len(reply))
+// parseSendReply splits send.lua's reply into the message JSON and the
+// integers after it: seq, receiver, replayed, sender's read, too large,
+// then user and read position pairs.
+func parseSendReply(reply []any) (string, []int64, error) {
+	if len(reply) < 6 || len(reply)%2 != 0 {
+		return "", nil, fmt.Errorf("unexpected send.lua reply of %d values", len(reply))
 	}
 	msg, ok := reply[0].(string)
 	ints := make([]int64, len(reply)-1)
@@ -173,16 +181,22 @@ func parseSendReply(reply []any) (string, PostSend, error) {
 		ints[i] = n
 	}
 	if !ok {
-		return "", post, fmt.Errorf("unexpected send.lua reply types %T %T", reply[0], reply[1])
+		return "", nil, fmt.Errorf("unexpected send.lua reply types %T %T", reply[0], reply[1])
 	}
-	post.SenderRead, post.TooLarge = ints[0], ints[1] == 1
+	return msg, ints, nil
+}
+
+// postSend reads send.lua's post-send values: sender's read, too large,
+// then user and read position pairs.
+func postSend(ints []int64) PostSend {
+	post := PostSend{SenderRead: ints[0], TooLarge: ints[1] == 1}
 	if n := (len(ints) - 2) / 2; n > 0 {
 		post.Away = make([]Member, n)
 		for i := range post.Away {
 			post.Away[i] = Member{UserID: ints[2+2*i], Read: ints[3+2*i]}
 		}
 	}
-	return msg, post, nil
+	return post
 }
 
 // Validate checks a message text without sending it.

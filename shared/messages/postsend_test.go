@@ -2,10 +2,12 @@ package messages_test
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/wire"
 )
 
 // TestSendReadsThePostSendState checks the room-side half of the post-send
@@ -81,6 +83,32 @@ func sortAway(a []messages.Member) {
 			if a[j].UserID < a[i].UserID {
 				a[i], a[j] = a[j], a[i]
 			}
+		}
+	}
+}
+
+// TestSentMessageMatchesItsJSON: Send builds the returned message from
+// the values send.lua used instead of decoding its JSON; both must agree,
+// whatever the room kind, receiver and text.
+func TestSentMessageMatchesItsJSON(t *testing.T) {
+	f := newFixture(t, messages.Config{})
+	direct, group := f.direct(t, 8, 3), f.group(t, 8, 3, 4)
+	for _, tc := range []struct {
+		room, sender, rcv int64
+		text              string
+	}{
+		{direct, 8, 0, "hi"},                // rcvId filled with the other member
+		{direct, 3, 8, "안녕하세요"},             // rcvId given
+		{group, 4, 0, `quote " \ <b>&</b>`}, // no rcvId; escapes
+		{group, 8, 3, "line\nbreak\u2028"},
+	} {
+		m, raw := f.send(t, tc.room, tc.sender, tc.rcv, tc.text)
+		var decoded wire.Message
+		if err := json.Unmarshal(raw, &decoded); err != nil {
+			t.Fatal(err)
+		}
+		if m != decoded {
+			t.Errorf("Send returned %+v, its JSON says %+v", m, decoded)
 		}
 	}
 }

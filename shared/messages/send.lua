@@ -10,21 +10,24 @@
 -- ARGV[7] idempotency key: a script run again with a key it already stored
 -- (a client retry after a lost reply) returns that message, changing nothing.
 -- ARGV[8] most members listed as away (-1: list none)
--- Returns {message JSON, sender's previous read position, too large (1/0),
--- user, read position, user, read position, ...}: after sending, the sender
+-- Returns {message JSON, seq, receiver id (0 = none), replayed (1/0),
+-- sender's previous read position, too large (1/0), user, read position,
+-- user, read position, ...}: after sending, the sender
 -- has read up to the message; the pairs are the members other than the
 -- sender with no session in the room (presence 0), for notifications, none
 -- when the room has more than ARGV[8] members (too large = 1).
 -- Error replies: NOROOM / NOTMEMBER / NORCV.
-local function after(seq, msg, member)
+local function after(seq, msg, rcv, member)
   local prev = tonumber(redis.call('HGET', KEYS[7], ARGV[2]) or '0')
   if prev < seq and (member or redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1) then
     redis.call('HSET', KEYS[7], ARGV[2], seq)
   end
   local most = tonumber(ARGV[8])
-  if most < 0 then return {msg, prev, 0} end
+  local replayed = 0
+  if not member then replayed = 1 end
+  if most < 0 then return {msg, seq, tonumber(rcv), replayed, prev, 0} end
   local members = redis.call('SMEMBERS', KEYS[2])
-  if #members > most then return {msg, prev, 1} end
+  if #members > most then return {msg, seq, tonumber(rcv), replayed, prev, 1} end
   local here = {}
   local p = redis.call('HGETALL', KEYS[6])
   for i = 1, #p, 2 do
@@ -34,7 +37,7 @@ local function after(seq, msg, member)
   for _, u in ipairs(members) do
     if u ~= ARGV[2] and not here[u] then away[#away + 1] = u end
   end
-  local out = {msg, prev, 0}
+  local out = {msg, seq, tonumber(rcv), replayed, prev, 0}
   if #away > 0 then
     local reads = redis.call('HMGET', KEYS[7], unpack(away))
     for i, u in ipairs(away) do
@@ -48,7 +51,7 @@ end
 local prev = redis.call('ZSCORE', KEYS[5], ARGV[7])
 if prev then
   local stored = redis.call('ZRANGEBYSCORE', KEYS[3], prev, prev)
-  if stored[1] then return after(tonumber(prev), stored[1], false) end
+  if stored[1] then return after(tonumber(prev), stored[1], '0', false) end
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('NOROOM room not found')
@@ -82,4 +85,4 @@ if keep > 0 and seq > keep then
 end
 redis.call('HSET', KEYS[1], 'lastMessageAt', ARGV[6])
 redis.call('PUBLISH', KEYS[4], msg)
-return after(seq, msg, true)
+return after(seq, msg, rcv, true)

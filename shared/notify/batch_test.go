@@ -83,3 +83,37 @@ func TestWorkerBatchesQueuedMessages(t *testing.T) {
 		t.Errorf("%d session-count pipelines for %d messages, want 2 (the first alone, the rest as one batch)", got, sends)
 	}
 }
+
+// TestWorkerGathersForBatchWait: messages sent within BatchWait of the
+// first share its batch, though the worker was idle when each arrived.
+func TestWorkerGathersForBatchWait(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, notify.Config{})
+	hook := &holdFirst{release: make(chan struct{})}
+	close(hook.release) // count only
+	rdb := srv.Client(t)
+	rdb.AddHook(hook)
+	n := notify.New(rdb, f.keys, events.NewPublisher(rdb, f.keys), notify.Config{BatchWait: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	wctx, stop := context.WithCancel(ctx)
+	wait := n.Start(wctx)
+	t.Cleanup(func() { stop(); wait() })
+	msgs := messages.NewStore(f.rdb, f.keys, messages.Config{Observer: n})
+	r, err := f.rooms.CreateGroup(ctx, 8, "g", []int64{5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.session(t, "s5", 5, 0)
+	in := f.inbox(t, 5)
+	for i := range 5 {
+		if _, _, err := msgs.Send(ctx, r.ID, 8, 0, "m"); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := len(in.drain(t, 2*time.Second)[f.keys.UserNotifications(5)]); got != 5 {
+		t.Fatalf("user 5 got %d notifications, want 5", got)
+	}
+	if got := hook.count.Load(); got != 1 {
+		t.Errorf("%d session-count pipelines for 5 messages within BatchWait, want 1", got)
+	}
+}

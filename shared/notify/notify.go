@@ -53,6 +53,9 @@ type Config struct {
 	// QueueSize bounds the post-send steps waiting for the worker started
 	// by Start; default 4096. When full, a step is dropped (logged).
 	QueueSize int
+	// BatchWait is how long the worker, having taken a post-send step,
+	// gathers more to run with it in the same round trips; default 2ms.
+	BatchWait time.Duration
 	// Logger receives failures; default slog.Default().
 	Logger *slog.Logger
 }
@@ -100,6 +103,9 @@ func New(rdb redis.UniversalClient, ks keys.Space, pub Publisher, cfg Config) *N
 	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 4096
+	}
+	if cfg.BatchWait <= 0 {
+		cfg.BatchWait = 2 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

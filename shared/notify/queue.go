@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"time"
 )
 
 // maxBatch bounds how many queued post-send steps the worker runs together.
@@ -10,9 +11,11 @@ const maxBatch = 256
 // Start moves the post-send step off the send path: MessageSent then only
 // queues the message (bounded by QueueSize) and one worker goroutine runs
 // the steps in order until ctx ends. A send thus never waits for
-// notifications, nor for Redis trouble in them. The worker takes whatever
-// has queued up while it worked (up to 256 messages) as one batch, so under
-// load the round trips of many messages are shared. Call Start before the
+// notifications, nor for Redis trouble in them. The worker takes what has
+// queued up while it worked, and what comes within BatchWait after the
+// first, as one batch (up to 256 messages): under load the round trips of
+// many messages are shared, at the price of notifications up to BatchWait
+// later. Call Start before the
 // Notifier is used; the returned function waits for the worker to stop.
 // Without Start, MessageSent runs the step in the caller.
 func (n *Notifier) Start(ctx context.Context) (wait func()) {
@@ -21,6 +24,9 @@ func (n *Notifier) Start(ctx context.Context) (wait func()) {
 	go func() {
 		defer close(done)
 		batch := make([]sent, 0, maxBatch)
+		wait := time.NewTimer(time.Hour)
+		wait.Stop()
+		defer wait.Stop()
 		for {
 			select {
 			case <-ctx.Done():
@@ -28,15 +34,19 @@ func (n *Notifier) Start(ctx context.Context) (wait func()) {
 			case s := <-n.queue:
 				batch = append(batch[:0], s)
 			}
+			wait.Reset(n.cfg.BatchWait)
 		more:
 			for len(batch) < maxBatch {
 				select {
 				case s := <-n.queue:
 					batch = append(batch, s)
-				default:
+				case <-wait.C:
+					break more
+				case <-ctx.Done():
 					break more
 				}
 			}
+			wait.Stop()
 			n.process(ctx, batch)
 			clear(batch) // drop the references until the next batch
 		}
