@@ -60,3 +60,50 @@ func FuzzSendBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSendBodyFastPath: whatever the fast SEND body decoder accepts,
+// encoding/json decodes without error to the same request.
+func FuzzSendBodyFastPath(f *testing.F) {
+	for _, seed := range []string{
+		`{"chatRoomId":2,"sendId":8,"rcvId":3,"message":"hi"}`,
+		` { "message" : "안녕" , "chatRoomId" : 12 } `, `{}`, `{"message":""}`,
+		`{"chatRoomId":-0,"message":"x"}`, `{"chatRoomId":007}`, `{"rcvId":9223372036854775807}`,
+		`{"chatRoomId":2,"chatRoomId":3}`, `{"chatRoomid":2}`, `{"message":"a\"b"}`, "{\"message\":\"\xff\"}",
+		`{"chatRoomId":1.0}`, `{"chatRoomId":1e1}`, `{"chatRoomId":null}`, `{"chatRoomId":2,}`, `{"chatRoomId":2}x`,
+		`{"chatRoomId":-}`, "{\"message\":\"\t\"}", `{"message":"x"` + "\u00a0}",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := decodeSendFast(body)
+		if !ok {
+			return
+		}
+		slow, err := decodeSendJSON(body)
+		if err != nil {
+			t.Fatalf("fast path accepted %q as %+v; encoding/json refuses it: %v", body, fast, err)
+		}
+		if fast != slow {
+			t.Fatalf("%q: fast path %+v, encoding/json %+v", body, fast, slow)
+		}
+	})
+}
+
+// TestSendBodyFastPathTakesTheSeedsShape: the seed client's body, with and
+// without sendId/rcvId, and Korean text, take the fast path; bodies
+// with escapes, unknown keys or other number forms do not (they go to
+// encoding/json).
+func TestSendBodyFastPathTakesTheSeedsShape(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"chatRoomId":2,"sendId":8,"rcvId":3,"message":"안녕하세요"}`: true,
+		` {"message": "hi", "chatRoomId": 2} `:                    true,
+		`{"chatRoomId":2,"message":"say \"hi\""}`:                 false,
+		`{"chatRoomId":2,"message":"hi","extra":1}`:               false,
+		`{"chatRoomId":2.0,"message":"hi"}`:                       false,
+		`{"CHATROOMID":2,"message":"hi"}`:                         false,
+	} {
+		if _, ok := decodeSendFast([]byte(body)); ok != want {
+			t.Errorf("decodeSendFast(%s) ok = %v, want %v", body, ok, want)
+		}
+	}
+}
