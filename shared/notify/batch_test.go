@@ -33,31 +33,37 @@ func (h *holdFirst) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	}
 }
 
+// hookedWorker starts a notifier worker (cfg) on a client with hook, and
+// returns a message store that uses it, a room of 8 and 5, and the inbox
+// of 5, who is online elsewhere.
+func (f *fixture) hookedWorker(t *testing.T, hook redis.Hook, cfg notify.Config) (*messages.Store, int64, *inbox) {
+	t.Helper()
+	rdb := srv.Client(t)
+	rdb.AddHook(hook)
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	n := notify.New(rdb, f.keys, events.NewPublisher(rdb, f.keys), cfg)
+	ctx, stop := context.WithCancel(context.Background())
+	wait := n.Start(ctx)
+	t.Cleanup(func() { stop(); wait() })
+	r, err := f.rooms.CreateGroup(context.Background(), 8, "g", []int64{5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.session(t, "s5", 5, 0)
+	return messages.NewStore(f.rdb, f.keys, messages.Config{Observer: n}), r.ID, f.inbox(t, 5)
+}
+
 // TestWorkerBatchesQueuedMessages: while the worker is busy with one
 // message, the next ones queue up; it then runs them as one batch (one
 // session-count pipeline for all), and every notification still arrives,
 // in order.
 func TestWorkerBatchesQueuedMessages(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, notify.Config{})
-	hook := &holdFirst{release: make(chan struct{})}
-	rdb := srv.Client(t)
-	rdb.AddHook(hook)
-	n := notify.New(rdb, f.keys, events.NewPublisher(rdb, f.keys), notify.Config{Logger: slog.New(slog.DiscardHandler)})
-	wctx, stop := context.WithCancel(ctx)
-	wait := n.Start(wctx)
-	t.Cleanup(func() { stop(); wait() })
-	msgs := messages.NewStore(f.rdb, f.keys, messages.Config{Observer: n})
-
-	r, err := f.rooms.CreateGroup(ctx, 8, "g", []int64{5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.session(t, "s5", 5, 0) // online, elsewhere
-	in := f.inbox(t, 5)
+	f, hook := newFixture(t, notify.Config{}), &holdFirst{release: make(chan struct{})}
+	msgs, roomID, in := f.hookedWorker(t, hook, notify.Config{})
 	const sends = 100
 	for i := range sends {
-		if _, _, err := msgs.Send(ctx, r.ID, 8, 0, "m"); err != nil {
+		if _, _, err := msgs.Send(ctx, roomID, 8, 0, "m"); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}
@@ -88,24 +94,11 @@ func TestWorkerBatchesQueuedMessages(t *testing.T) {
 // first share its batch, though the worker was idle when each arrived.
 func TestWorkerGathersForBatchWait(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, notify.Config{})
-	hook := &holdFirst{release: make(chan struct{})}
+	f, hook := newFixture(t, notify.Config{}), &holdFirst{release: make(chan struct{})}
 	close(hook.release) // count only
-	rdb := srv.Client(t)
-	rdb.AddHook(hook)
-	n := notify.New(rdb, f.keys, events.NewPublisher(rdb, f.keys), notify.Config{BatchWait: time.Second, Logger: slog.New(slog.DiscardHandler)})
-	wctx, stop := context.WithCancel(ctx)
-	wait := n.Start(wctx)
-	t.Cleanup(func() { stop(); wait() })
-	msgs := messages.NewStore(f.rdb, f.keys, messages.Config{Observer: n})
-	r, err := f.rooms.CreateGroup(ctx, 8, "g", []int64{5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.session(t, "s5", 5, 0)
-	in := f.inbox(t, 5)
+	msgs, roomID, in := f.hookedWorker(t, hook, notify.Config{BatchWait: time.Second})
 	for i := range 5 {
-		if _, _, err := msgs.Send(ctx, r.ID, 8, 0, "m"); err != nil {
+		if _, _, err := msgs.Send(ctx, roomID, 8, 0, "m"); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
 		time.Sleep(10 * time.Millisecond)
