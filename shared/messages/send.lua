@@ -14,7 +14,7 @@
 -- sender's previous read position, too large (1/0), user, read position,
 -- user, read position, ...}: after sending, the sender
 -- has read up to the message; the pairs are the members other than the
--- sender with no session in the room (presence 0), for notifications, none
+-- sender with no session in the room (no presence field), for notifications, none
 -- when the room has more than ARGV[8] members (too large = 1).
 -- Error replies: NOROOM / NOTMEMBER / NORCV.
 local function after(seq, msg, rcv, member)
@@ -28,11 +28,10 @@ local function after(seq, msg, rcv, member)
   if most < 0 then return {msg, seq, tonumber(rcv), replayed, prev, 0} end
   local members = redis.call('SMEMBERS', KEYS[2])
   if #members > most then return {msg, seq, tonumber(rcv), replayed, prev, 1} end
+  -- presence.lua deletes a user's field when their count drops to 0, so
+  -- every field is a user with a session in the room.
   local here = {}
-  local p = redis.call('HGETALL', KEYS[6])
-  for i = 1, #p, 2 do
-    if tonumber(p[i + 1]) > 0 then here[p[i]] = true end
-  end
+  for _, u in ipairs(redis.call('HKEYS', KEYS[6])) do here[u] = true end
   local away = {}
   for _, u in ipairs(members) do
     if u ~= ARGV[2] and not here[u] then away[#away + 1] = u end
