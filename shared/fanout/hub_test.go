@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
@@ -68,6 +70,7 @@ func (b backfill) Head(ctx context.Context, channel string) (int64, error) {
 
 type fixture struct {
 	hub  *fanout.Hub
+	rdb  redis.UniversalClient
 	keys keys.Space
 	msgs *messages.Store
 	room int64
@@ -94,7 +97,7 @@ func startWith(t *testing.T, cfg fanout.Config) fixture {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = hub.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return fixture{hub: hub, keys: ks, msgs: msgs, room: r.ID}
+	return fixture{hub: hub, rdb: rdb, keys: ks, msgs: msgs, room: r.ID}
 }
 
 func TestSubscribesOnlyWhileInterested(t *testing.T) {
@@ -249,6 +252,10 @@ func TestLingerKeepsTheChannelBriefly(t *testing.T) {
 	eventually(t, "message to the re-subscriber", func() bool { return len(b.seqs()) == 1 })
 	f.hub.Unsubscribe(ch, b)
 	eventually(t, "channel to go after the linger", func() bool { return f.hub.Channels() == 0 })
+	// The hub forgets the channel, then sends UNSUBSCRIBE: wait for Redis.
+	eventually(t, "Redis to drop the subscription", func() bool {
+		return f.rdb.PubSubNumSub(ctx, ch).Val()[ch] == 0
+	})
 	before := f.hub.Stats().Received
 	if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "nobody"); err != nil {
 		t.Fatal(err)
