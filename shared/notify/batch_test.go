@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -108,5 +109,34 @@ func TestWorkerGathersForBatchWait(t *testing.T) {
 	}
 	if got := hook.count.Load(); got != 1 {
 		t.Errorf("%d session-count pipelines for 5 messages within BatchWait, want 1", got)
+	}
+}
+
+// failingPublisher refuses every notification (a Redis that refuses
+// PUBLISH), to show that the outbox does not depend on them.
+type failingPublisher struct{}
+
+func (failingPublisher) Users(context.Context, ...events.UserNote) error {
+	return errors.New("publish refused")
+}
+
+// TestOutboxIsWrittenWhenPublishingFails: a failed notification publish
+// does not cost the batch's offline members their outbox records.
+func TestOutboxIsWrittenWhenPublishingFails(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, notify.Config{})
+	n := notify.New(f.rdb, f.keys, failingPublisher{}, notify.Config{Logger: slog.New(slog.DiscardHandler)})
+	msgs := messages.NewStore(f.rdb, f.keys, messages.Config{Observer: n})
+	r, err := f.rooms.CreateGroup(ctx, 8, "g", []int64{5, 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.session(t, "s5", 5, 0) // online elsewhere: a MESSAGE note, which fails
+	if _, _, err := msgs.Send(ctx, r.ID, 8, 0, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := f.rdb.XRange(ctx, f.keys.NotificationsOutbox(), "-", "+").Result()
+	if err != nil || len(recs) != 1 || recs[0].Values[notify.FieldUserID] != "6" {
+		t.Fatalf("outbox %+v, %v; want one record, for the offline user 6", recs, err)
 	}
 }

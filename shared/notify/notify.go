@@ -3,9 +3,9 @@
 // After every message (the post-send step of the one send path, run by
 // messages.Store through its Observer) it gets from send.lua, read in the
 // same atomic step on the room's slot, the members with no session in the
-// room, then reads in one pipeline over their user slots whether they have
-// a live session at all. Members with a session elsewhere get {"type":"MESSAGE",...} on their
-// notifications channel (every session of theirs, on any node, that
+// room, then reads in one pipeline over their user slots whether they
+// have a live session at all. Members with a session elsewhere get
+// {"type":"MESSAGE",...} on their notifications channel (every session of theirs, on any node, that
 // subscribed to /user/queue/notifications); members with no session at all
 // get a record in the outbox stream (keys.NotificationsOutbox) for a push
 // worker. It also announces membership changes (ADDED / REMOVED) and unread
@@ -19,6 +19,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -186,10 +187,9 @@ func (n *Notifier) messagesSent(ctx context.Context, batch []sent) error {
 				ChatRoomID: m.ChatRoomID, Seq: m.Seq, SendID: m.SendID, Preview: preview, UnreadCount: wire.Count(unread)}})
 		}
 	}
-	if err := n.pub.Users(ctx, notes...); err != nil {
-		return err
-	}
-	return n.outbox(ctx, offline)
+	// The outbox is written even when publishing failed: a batch holds up
+	// to 256 messages, whose offline records must not depend on it.
+	return errors.Join(n.pub.Users(ctx, notes...), n.outbox(ctx, offline))
 }
 
 // online reports which of users have any live session; the session
