@@ -15,9 +15,9 @@ const maxBatch = 256
 // queued up while it worked, and what comes within BatchWait after the
 // first, as one batch (up to 256 messages): under load the round trips of
 // many messages are shared, at the price of notifications up to BatchWait
-// later. Call Start before the
-// Notifier is used; the returned function waits for the worker to stop.
-// Without Start, MessageSent runs the step in the caller.
+// later; when ctx ends, the batch in hand still runs. Call Start before
+// the Notifier is used; the returned function waits for the worker to
+// stop. Without Start, MessageSent runs the step in the caller.
 func (n *Notifier) Start(ctx context.Context) (wait func()) {
 	n.queue = make(chan sent, n.cfg.QueueSize)
 	done := make(chan struct{})
