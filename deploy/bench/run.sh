@@ -24,6 +24,8 @@
 #                     TestProfileServe); chatload -profile-signals makes it
 #                     write a CPU profile of every measured window and a
 #                     heap profile at the end of each W1 hold
+#   BENCH_CHATLOAD_PROFILE=1  chatload's own CPU profile, NAME/chatload-cpu.pprof
+#   BENCH_WS_PROCS=1  GOMAXPROCS of the ws node (default: every core)
 #   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W3)
 #   BENCH_W1_SIZES="10000"  W1 connection counts (default 1000 10000 [50000])
 #   BENCH_W2_DURATION=10s   W2 phase length (default 30s)
@@ -137,7 +139,7 @@ start_system() {
 		WS_ADDR="127.0.0.1:$wport" NODE_ID="bench-$name" ROOMWIRE_PROFILE_DIR="$out/$name" ROOMWIRE_PROFILE_SERVE=30m \
 			"$out/bin/ws.test" -test.run '^TestProfileServe$' -test.timeout 0 >"$out/$name/ws.log" 2>&1 &
 	else
-		WS_ADDR="127.0.0.1:$wport" NODE_ID="bench-$name" "$out/bin/ws" >"$out/$name/ws.log" 2>&1 &
+		GOMAXPROCS=${BENCH_WS_PROCS:-} WS_ADDR="127.0.0.1:$wport" NODE_ID="bench-$name" "$out/bin/ws" >"$out/$name/ws.log" 2>&1 &
 	fi
 	ws_pid=$!
 	pids+=("$ws_pid")
@@ -163,6 +165,7 @@ load() {
 	echo "== $name: chatload $*"
 	local sig=()
 	[ "$profile" = 1 ] && sig=(-profile-signals)
+	[ "${BENCH_CHATLOAD_PROFILE:-0}" = 1 ] && sig+=(-cpuprofile "$out/$name/chatload-cpu.pprof")
 	"$out/bin/chatload" -name "$name" -ws "$ws_url" -redis "$REDIS_URL" -jwt-secret "$secret" \
 		-server-pids "$ws_pid" -redis-pid "$redis_pid" -json "${sig[@]}" "$@" \
 		>>"$results" 2> >(tee "$out/$name.log" >&2)
