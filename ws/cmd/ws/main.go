@@ -25,6 +25,7 @@ import (
 	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
+	"github.com/roomwire/roomwire/ws/internal/memtrim"
 	"github.com/roomwire/roomwire/ws/internal/metrics"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
@@ -54,6 +55,7 @@ type settings struct {
 	queueBytes      int
 	connectTimeout  time.Duration
 	channelLinger   time.Duration
+	memoryTrim      time.Duration  // memtrim check interval; 0 = off
 	pprofAddr       string         // net/http/pprof listener; "" = none
 	limits          gateway.Config // the hostile-input limits only
 }
@@ -83,6 +85,8 @@ func load(getenv func(string) string) (settings, error) {
 	s.connectTimeout, err = config.Duration(getenv, "WS_CONNECT_TIMEOUT", 10*time.Second)
 	add(err)
 	s.channelLinger, err = config.Duration(getenv, "WS_CHANNEL_LINGER", 2*time.Second)
+	add(err)
+	s.memoryTrim, err = config.Duration(getenv, "WS_MEMORY_TRIM", 5*time.Second)
 	add(err)
 	s.maxMessage, err = config.Int(getenv, "MAX_MESSAGE_BYTES", 4096, 1)
 	add(err)
@@ -207,6 +211,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	go func() { defer wg.Done(); _ = hub.Run(bg) }()
 	go func() { defer wg.Done(); nd.Run(bg) }()
 	go func() { defer wg.Done(); met.RunProbe(bg, rdb, hub, ks.NodeProbe(set.nodeID), 5*time.Second) }()
+	if set.memoryTrim > 0 {
+		trim := memtrim.New(memtrim.Config{Interval: set.memoryTrim, Logger: log})
+		wg.Add(1)
+		go func() { defer wg.Done(); trim.Run(bg) }()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
