@@ -28,7 +28,7 @@ type Config struct {
 	// Interval between checks; default 5s.
 	Interval time.Duration
 	// MinFree is how many bytes of free, unreturned heap make a trim worth
-	// its collection; default 32 MiB.
+	// its collection; default 16 MiB.
 	MinFree uint64
 	// QuietBytes: a check that sees more bytes allocated since the previous
 	// one does not trim (the process is busy); default 8 MiB.
@@ -56,7 +56,7 @@ func New(cfg Config) *Trimmer {
 		cfg.Interval = 5 * time.Second
 	}
 	if cfg.MinFree == 0 {
-		cfg.MinFree = 32 << 20
+		cfg.MinFree = 16 << 20
 	}
 	if cfg.QuietBytes == 0 {
 		cfg.QuietBytes = 8 << 20
