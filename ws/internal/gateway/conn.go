@@ -34,9 +34,12 @@ type conn struct {
 	sock       *socket // the hijacked socket; the writer writes through it
 	remoteAddr string
 	dec        *stomp.Decoder
-	// log carries remote and request_id, and session from CONNECT on
-	// (node comes with Config.Logger); only serve's goroutine logs with it.
-	log *slog.Logger
+	// lg is the connection's logger, made by log() on first use (most
+	// connections never log, and a logger with attributes costs about half
+	// a kilobyte); peer and reqID are its attributes. Only serve's
+	// goroutine logs with it.
+	lg          *slog.Logger
+	peer, reqID string
 
 	// Set at CONNECT by the read loop, read-only afterwards.
 	id        string
@@ -91,6 +94,23 @@ type conn struct {
 	stopped chan struct{}
 }
 
+// log returns the connection's logger: remote and request_id, and session
+// from CONNECT on (node comes with Config.Logger). Only serve's goroutine
+// calls it.
+func (c *conn) log() *slog.Logger {
+	if c.lg == nil {
+		args := make([]any, 0, 6)
+		if c.peer != "" {
+			args = append(args, "remote", c.peer, "request_id", c.reqID)
+		}
+		if c.id != "" {
+			args = append(args, "session", c.id)
+		}
+		c.lg = c.srv.log.With(args...)
+	}
+	return c.lg
+}
+
 // setEnd records why the session ends, unless a reason is already set.
 func (c *conn) setEnd(reason string) {
 	c.qmu.Lock()
@@ -122,7 +142,6 @@ func newConn(srv *Server, remoteAddr string) *conn {
 		srv:        srv,
 		sock:       &socket{timeout: srv.cfg.WriteTimeout},
 		remoteAddr: remoteAddr,
-		log:        srv.log, // ServeHTTP adds the connection's attributes
 		dec:        stomp.NewDecoder(srv.preAuthLimits()),
 		version:    stomp.V12,
 		subs:       make(map[string]*subscription, 1),
@@ -176,11 +195,11 @@ func (c *conn) closed(err error) {
 	if err != nil {
 		p := describe(err)
 		if p.code == websocket.StatusInternalError {
-			c.log.Error("connection failed", "err", err)
+			c.log().Error("connection failed", "err", err)
 		} else {
 			// Only the client-safe text: a decoder detail may quote client
 			// bytes, which could hold a token.
-			c.log.Debug("connection refused a frame", "reason", p.message)
+			c.log().Debug("connection refused a frame", "reason", p.message)
 		}
 		c.setEnd("error")
 		c.srv.countError(p.kind)
@@ -318,9 +337,9 @@ func (c *conn) end() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if _, err := c.srv.sessions.End(ctx, c.sess, c.reason()); err != nil {
-		c.log.Warn("remove session from registry", "err", err)
+		c.log().Warn("remove session from registry", "err", err)
 	}
-	c.log.Debug("session ended", "user", c.ident.UserID, "reason", c.reason())
+	c.log().Debug("session ended", "user", c.ident.UserID, "reason", c.reason())
 }
 
 // connectTimedOut ends a connection that has not completed CONNECT within

@@ -114,7 +114,7 @@ func (c *conn) featureErr(what string, roomID int64, err error) error {
 	case errors.Is(err, readstate.ErrBadSeq):
 		return badRequest("%s", err.Error())
 	}
-	c.log.Warn(what, "room", roomID, "err", err)
+	c.log().Warn(what, "room", roomID, "err", err)
 	return errUnavailable
 }
 
@@ -126,7 +126,7 @@ func (c *conn) markEntered(ctx context.Context) {
 		return
 	}
 	if _, err := c.srv.reads.MarkRead(ctx, c.roomID, c.ident.UserID, readstate.Latest); err != nil {
-		c.log.Warn("mark room read at CONNECT", "room", c.roomID, "err", err)
+		c.log().Warn("mark room read at CONNECT", "room", c.roomID, "err", err)
 	}
 }
 

@@ -155,7 +155,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		c.hbIn = max(cx, sy)
 	}
 	c.id = newSessionID()
-	c.log = c.log.With("session", c.id)
+	c.lg = nil // log() adds the session from now on
 	c.ident = ident
 	c.roomID = roomID
 	sess := registry.Session{ID: c.id, UserID: ident.UserID, RoomID: roomID, Node: c.srv.cfg.NodeID,
@@ -164,7 +164,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 	c.srv.remember(c)
 	if _, err := c.srv.sessions.Register(ctx, sess); err != nil {
 		c.srv.forget(c)
-		c.log.Warn("register session", "err", err)
+		c.log().Warn("register session", "err", err)
 		return errUnavailable
 	}
 	c.connected = true
@@ -193,7 +193,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		// No leeway here: the session ends when the token says it does.
 		c.expiry = time.AfterFunc(time.Until(ident.ExpiresAt), c.expire)
 	}
-	c.log.Debug("session connected", "user", ident.UserID, "room", roomID, "version", version)
+	c.log().Debug("session connected", "user", ident.UserID, "room", roomID, "version", version)
 	return nil
 }
 
@@ -207,7 +207,7 @@ func (c *conn) admit(ctx context.Context, userID, roomID, rcvID int64) error {
 	}
 	a, err := c.srv.sessions.Admit(ctx, userID, roomID, users...)
 	if err != nil {
-		c.log.Warn("admit CONNECT", "err", err)
+		c.log().Warn("admit CONNECT", "err", err)
 		return errUnavailable
 	}
 	if roomID != 0 {
@@ -227,7 +227,7 @@ func (c *conn) admit(ctx context.Context, userID, roomID, rcvID int64) error {
 func (c *conn) requireMember(ctx context.Context, roomID, userID int64) error {
 	ok, err := c.srv.members.IsMember(ctx, roomID, userID)
 	if err != nil {
-		c.log.Warn("membership check", "err", err)
+		c.log().Warn("membership check", "err", err)
 		return errUnavailable
 	}
 	if !ok {

@@ -35,7 +35,7 @@ func (c *conn) onSend(f *stomp.Frame) error {
 		if isDomain(err) {
 			return err
 		}
-		c.log.Warn("send message", "err", err)
+		c.log().Warn("send message", "err", err)
 		return errUnavailable
 	}
 	c.srv.published.Add(1)

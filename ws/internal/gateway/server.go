@@ -267,13 +267,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(s, remoteAddr(r.RemoteAddr))
-	c.log = s.log.With("remote", r.RemoteAddr, "request_id", reqID) // node: cmd/ws's logger has it
+	c.peer, c.reqID = r.RemoteAddr, reqID
 	ws, err := websocket.Accept(hijackWriter{ResponseWriter: w, sock: c.sock}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{"v12.stomp", "v11.stomp", "v10.stomp"},
 		OriginPatterns: s.origins,
 	})
 	if err != nil {
-		c.log.Debug("websocket upgrade refused", "err", err)
+		c.log().Debug("websocket upgrade refused", "err", err)
 		return
 	}
 	// The decoder bounds frames as it is fed (readLoop streams messages

@@ -131,13 +131,13 @@ func (c *conn) onSubscribe(f *stomp.Frame) error {
 		idEsc: stomp.AppendEscaped(nil, id, c.version), destEsc: stomp.AppendEscaped(nil, dest, c.version)}
 	s.head = messageHead(s.destEsc)
 	if err := c.srv.hub.Subscribe(ctx, channel, s); err != nil {
-		c.log.Warn("hub subscribe", "err", err)
+		c.log().Warn("hub subscribe", "err", err)
 		return errUnavailable
 	}
 	if resuming {
 		if err := c.resume(ctx, s, resumeFrom); err != nil {
 			c.srv.hub.Unsubscribe(channel, s)
-			c.log.Warn("resume from history", "err", err)
+			c.log().Warn("resume from history", "err", err)
 			return errUnavailable
 		}
 	}
