@@ -52,7 +52,7 @@ func startCluster(t *testing.T, c *redistest.Cluster) clusterFixture {
 	rdb := c.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
 	msgs := messages.NewStore(rdb, ks, messages.Config{})
-	hub := fanout.New(rdb, fanout.Config{Backfill: backfill{msgs, ks}, Linger: -1})
+	hub := fanout.New(rdb, fanout.Config{Backfill: msgs.ByChannel(), Linger: -1})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = hub.Run(ctx) }()

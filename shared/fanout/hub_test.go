@@ -52,22 +52,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-type backfill struct {
-	msgs *messages.Store
-	keys keys.Space
-}
-
-func (b backfill) Since(ctx context.Context, channel string, after int64) ([][]byte, error) {
-	id, _ := b.keys.RoomOfMessages(channel)
-	m, _, err := b.msgs.Since(ctx, id, after, 1000)
-	return m, err
-}
-
-func (b backfill) Head(ctx context.Context, channel string) (int64, error) {
-	id, _ := b.keys.RoomOfMessages(channel)
-	return b.msgs.LastSeq(ctx, id)
-}
-
 type fixture struct {
 	hub  *fanout.Hub
 	rdb  redis.UniversalClient
@@ -91,7 +75,7 @@ func startWith(t *testing.T, cfg fanout.Config) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Backfill = backfill{msgs, ks}
+	cfg.Backfill = msgs.ByChannel()
 	hub := fanout.New(rdb, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

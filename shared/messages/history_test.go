@@ -134,3 +134,31 @@ func TestSince(t *testing.T) {
 		})
 	}
 }
+
+func TestByChannelReadsTheRoomOfAChannel(t *testing.T) {
+	f := newFixture(t, messages.Config{})
+	id := f.group(t, 1)
+	for range 3 {
+		f.send(t, id, 1, 0, "m")
+	}
+	ctx := context.Background()
+	bc := f.msgs.ByChannel()
+	msgs, err := bc.Since(ctx, f.keys.RoomMessages(id), 1)
+	if err != nil {
+		t.Fatalf("Since: %v", err)
+	}
+	if got := seqs(t, msgs); !slices.Equal(got, []int64{2, 3}) {
+		t.Errorf("Since(messages channel of room %d, 1) = %v, want [2 3]", id, got)
+	}
+	if head, err := bc.Head(ctx, f.keys.RoomMessages(id)); err != nil || head != 3 {
+		t.Errorf("Head = %d, %v, want 3", head, err)
+	}
+	// A room's other channels and users' channels have no history.
+	for _, ch := range []string{f.keys.RoomEvents(id), f.keys.UserNotifications(1)} {
+		msgs, err := bc.Since(ctx, ch, 0)
+		head, herr := bc.Head(ctx, ch)
+		if err != nil || herr != nil || len(msgs) != 0 || head != 0 {
+			t.Errorf("%s: Since = %d messages, %v; Head = %d, %v; want none", ch, len(msgs), err, head, herr)
+		}
+	}
+}

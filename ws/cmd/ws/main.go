@@ -16,7 +16,6 @@ import (
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
-	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/notify"
 	"github.com/roomwire/roomwire/shared/profiling"
@@ -158,7 +157,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen, Observer: notes})
 	met := metrics.New()
 	met.ClassifyChannels(ks.ChannelKind)
-	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: backfill{msgs: msgs, keys: ks},
+	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: msgs.ByChannel(),
 		Observe: met.ObserveMessage, Linger: linger(set.channelLinger)})
 	gwCfg := set.limits
 	gwCfg.NodeID, gwCfg.AllowedOrigins, gwCfg.Logger = set.nodeID, set.origins, log
@@ -240,30 +239,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return nil
 	}
 	return err
-}
-
-// backfill lets the hub read a chat channel's history to close seq gaps.
-type backfill struct {
-	msgs *messages.Store
-	keys keys.Space
-}
-
-func (b backfill) Since(ctx context.Context, channel string, after int64) ([][]byte, error) {
-	roomID, ok := b.keys.RoomOfMessages(channel)
-	if !ok {
-		return nil, nil
-	}
-	msgs, _, err := b.msgs.Since(ctx, roomID, after, 1000)
-	return msgs, err
-}
-
-// Head is the room's latest seq, read when the hub first subscribes a room.
-func (b backfill) Head(ctx context.Context, channel string) (int64, error) {
-	roomID, ok := b.keys.RoomOfMessages(channel)
-	if !ok {
-		return 0, nil
-	}
-	return b.msgs.LastSeq(ctx, roomID)
 }
 
 // linger maps WS_CHANNEL_LINGER to fanout.Config.Linger, where 0 means the
