@@ -84,6 +84,10 @@ type Config struct {
 	ProfileSignals bool
 	// Progress receives human-readable progress lines (nil: none).
 	Progress io.Writer
+	// PhaseStart, when set, is called as each publish phase begins, once
+	// every connection is subscribed: tests start their faults from it. It
+	// must return at once.
+	PhaseStart func(phase int)
 }
 
 func (c *Config) defaults() {

@@ -124,6 +124,9 @@ func (r *Runner) Run(ctx context.Context) ([]Result, error) {
 			}
 			res := base
 			res.Mode, res.Phase = "publish", i
+			if cfg.PhaseStart != nil {
+				cfg.PhaseStart(i)
+			}
 			r.runPhase(ctx, &res, i, rate)
 			out = append(out, res)
 		}

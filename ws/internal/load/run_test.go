@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
@@ -36,6 +38,14 @@ func node(t *testing.T) (string, *room.Store) {
 	t.Helper()
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
+	return nodeOn(t, rdb, ks, "load-"+ks.Prefix()), room.NewStore(rdb, ks, room.Config{})
+}
+
+// nodeOn starts one in-process ws node named id on rdb and key space ks
+// (nodes on the same ones are one deployment) and returns its ws:// URL.
+// Its hub closes seq gaps from history, as cmd/ws's does.
+func nodeOn(t *testing.T, rdb redis.UniversalClient, ks keys.Space, id string) string {
+	t.Helper()
 	rooms := room.NewStore(rdb, ks, room.Config{})
 	msgs := messages.NewStore(rdb, ks, messages.Config{})
 	verifier, err := auth.NewVerifier(auth.Config{Secret: secret})
@@ -43,8 +53,8 @@ func node(t *testing.T) (string, *room.Store) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub := fanout.New(rdb, fanout.Config{Logger: log})
-	gw := gateway.New(gateway.Config{NodeID: "load-" + ks.Prefix(), Logger: log}, gateway.Deps{
+	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: msgs.ByChannel()})
+	gw := gateway.New(gateway.Config{NodeID: id, Logger: log}, gateway.Deps{
 		Keys: ks, Verifier: verifier, Members: rooms, Sender: msgs, History: msgs,
 		Sessions: registry.New(rdb, ks), Hub: hub})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -60,7 +70,7 @@ func node(t *testing.T) (string, *room.Store) {
 		cancel()
 		wg.Wait()
 	})
-	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws", rooms
+	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
 }
 
 func TestRunDeliversEverythingInDirectAndGroupRooms(t *testing.T) {
