@@ -34,10 +34,7 @@ const EXTERNAL_ENV = {
 };
 
 /** Final Dockerfile stages allowed to run as root, with the reason. */
-const ROOT_STAGES = {
-  web: 'the stock nginx:1.27 image serving the static web client behind the gateway: its master process needs root to bind :80 '
-    + '(the port deploy/nginx/nginx.conf proxies to) and write /var/cache/nginx; workers run as the nginx user',
-};
+const ROOT_STAGES = {};
 
 /** Files of the nginx image that nginx.conf may include without a mount. */
 const NGINX_STOCK = new Set(['/etc/nginx/mime.types', '/etc/nginx/fastcgi_params', '/etc/nginx/scgi_params', '/etc/nginx/uwsgi_params']);
