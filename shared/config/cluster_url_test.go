@@ -71,6 +71,9 @@ func TestClusterURL(t *testing.T) {
 			if opt.MaxRedirects != 8 {
 				t.Errorf("max redirects = %d, want the default 8", opt.MaxRedirects)
 			}
+			if opt.ClusterStateReloadInterval != ClusterReload {
+				t.Errorf("slot map reload every %v, want %v (go-redis' 60s outlasts a crashed master's failover)", opt.ClusterStateReloadInterval, ClusterReload)
+			}
 			if opt.PoolSize != tc.wantPool {
 				t.Errorf("pool size = %d, want %d", opt.PoolSize, tc.wantPool)
 			}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -21,6 +22,10 @@ const (
 	clusterScheme    = "redis+cluster"
 	clusterTLSScheme = "rediss+cluster"
 )
+
+// ClusterReload is how often a cluster client re-reads the slot map while
+// it has traffic (see clusterOptions).
+const ClusterReload = 2 * time.Second
 
 // RedisCluster reports whether REDIS_URL (or REDIS_CLUSTER_ADDRS) names a
 // Redis Cluster.
@@ -120,6 +125,15 @@ func (c Common) clusterOptions() (*redis.ClusterOptions, error) {
 	// migration or a failover, so the default here is 8 (about 1.5s).
 	if opt.MaxRedirects == 0 {
 		opt.MaxRedirects = 8
+	}
+	// go-redis re-reads the slot map on MOVED/ASK and otherwise only every
+	// ClusterStateReloadInterval (60s by default). A master that crashed
+	// answers neither: until the client learns that its replica was
+	// promoted, every command for its slots fails. Re-reading it (one
+	// CLUSTER SLOTS, in the background, while there is traffic) every
+	// ClusterReload bounds that to the promotion plus ClusterReload.
+	if opt.ClusterStateReloadInterval == 0 {
+		opt.ClusterStateReloadInterval = ClusterReload
 	}
 	if useTLS {
 		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}

@@ -203,7 +203,7 @@ func (h *Hub) reroute(from *shard, chans []string) {
 	// never subscribes them again.
 	from.unsubscribe(h.cfg.ConfirmTimeout, moving...)
 	h.moved.Add(uint64(len(moving)))
-	h.startRehome(moving)
+	h.startRehome(moving, "")
 	h.closeIfIdle(from)
 }
 
@@ -223,12 +223,15 @@ func (h *Hub) replace(sh *shard) {
 	clear(sh.channels)
 	h.mu.Unlock()
 	sh.close()
-	h.startRehome(chans)
+	h.startRehome(chans, sh.addr)
 }
 
 // startRehome subscribes chans again on a goroutine owned by the hub,
 // retrying with backoff until each is placed, gone, or the hub closes.
-func (h *Hub) startRehome(chans []string) {
+// from is the master they were on when its connection broke: a channel
+// placed on another one (its master crashed, a replica took over) counts
+// as moved. "" when the caller counted the move already.
+func (h *Hub) startRehome(chans []string, from string) {
 	if len(chans) == 0 {
 		return
 	}
@@ -240,17 +243,17 @@ func (h *Hub) startRehome(chans []string) {
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		h.rehome(chans)
+		h.rehome(chans, from)
 	}()
 }
 
-func (h *Hub) rehome(chans []string) {
+func (h *Hub) rehome(chans []string, from string) {
 	backoff := 50 * time.Millisecond
 	for {
 		var retry []string
 		var lastErr error
 		for _, ch := range chans {
-			if err := h.resubscribe(ch); err != nil {
+			if err := h.resubscribe(ch, from); err != nil {
 				retry, lastErr = append(retry, ch), err
 			}
 		}
@@ -271,8 +274,9 @@ func (h *Hub) rehome(chans []string) {
 	}
 }
 
-// resubscribe places a channel without a shard on its slot owner's shard.
-func (h *Hub) resubscribe(channel string) error {
+// resubscribe places a channel without a shard on its slot owner's shard,
+// counting it moved when that is not the master from (see startRehome).
+func (h *Hub) resubscribe(channel, from string) error {
 	addr, err := h.routes.owner(h.ctx, channel)
 	if err != nil {
 		return err
@@ -295,6 +299,9 @@ func (h *Hub) resubscribe(channel string) error {
 		}
 		h.mu.Unlock()
 		return err
+	}
+	if from != "" && addr != from {
+		h.moved.Add(1)
 	}
 	return nil
 }

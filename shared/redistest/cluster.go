@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/config"
 )
 
 // clusterSlots is the number of hash slots of a Redis Cluster.
@@ -260,10 +262,15 @@ func (c *Cluster) Addrs() []string {
 // URL is the redis+cluster:// URL naming every node as a seed.
 func (c *Cluster) URL() string { return "redis+cluster://" + strings.Join(c.Addrs(), ",") }
 
-// Client returns a cluster client (go-redis defaults), closed when t ends.
+// Client returns a cluster client with the options the services use
+// (config.Common.Redis with the cluster's URL), closed when t ends.
 func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 	t.Helper()
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	rdb, err := config.Common{RedisURL: c.URL()}.Redis()
+	if err != nil {
+		t.Fatalf("cluster client: %v", err)
+	}
+	cc := rdb.(*redis.ClusterClient)
 	t.Cleanup(func() { cc.Close() })
 	return cc
 }
