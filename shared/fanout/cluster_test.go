@@ -353,50 +353,6 @@ func startBusyRoom(t *testing.T, opts redistest.ClusterOptions) busyRoom {
 	return b
 }
 
-// moveSlot migrates slot from src to dst the way redis-cli --cluster reshard
-// does: IMPORTING/MIGRATING, MIGRATE of its keys, then SETSLOT NODE on every
-// master.
-func moveSlot(t *testing.T, c *redistest.Cluster, slot int, src, dst *redistest.Server) {
-	t.Helper()
-	ctx := context.Background()
-	sc, dc := src.Client(t), dst.Client(t)
-	srcID, err := sc.ClusterMyID(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dstID, err := dc.ClusterMyID(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(dc.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID).Err())
-	must(sc.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID).Err())
-	for {
-		ks, err := sc.ClusterGetKeysInSlot(ctx, slot, 100).Result()
-		must(err)
-		if len(ks) == 0 {
-			break
-		}
-		args := []any{"MIGRATE", "127.0.0.1", dst.Port, "", 0, 5000, "KEYS"}
-		for _, k := range ks {
-			args = append(args, k)
-		}
-		must(sc.Do(ctx, args...).Err())
-	}
-	must(dc.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dstID).Err())
-	must(sc.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dstID).Err())
-	for _, m := range c.Masters {
-		if m != src && m != dst {
-			must(m.Client(t).Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dstID).Err())
-		}
-	}
-}
-
 // TestClusterSlotMigrationLosesNoAcknowledgedMessage: resharding a busy
 // room's slot to another master moves the hub's subscription with it.
 func TestClusterSlotMigrationLosesNoAcknowledgedMessage(t *testing.T) {
@@ -411,7 +367,9 @@ func TestClusterSlotMigrationLosesNoAcknowledgedMessage(t *testing.T) {
 		dst = b.c.Masters[1]
 	}
 	before := b.tr.count()
-	moveSlot(t, b.c, fanout.Slot(b.ch), src, dst)
+	if err := b.c.MoveSlot(ctx, fanout.Slot(b.ch), src, dst); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, "traffic after the migration", func() bool { return b.tr.count() >= before+100 })
 	want, failed := b.tr.stop()
 	if now, err := b.c.MasterOf(ctx, b.ch); err != nil || now.Addr != dst.Addr {

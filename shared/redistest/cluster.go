@@ -352,6 +352,50 @@ func (c *Cluster) Failover(ctx context.Context, replica *Server) error {
 	return nil
 }
 
+// MoveSlot migrates slot from master src to master dst the way redis-cli
+// --cluster reshard does: IMPORTING on dst, MIGRATING on src, MIGRATE of
+// its keys in batches, then SETSLOT NODE on every master. Safe to call from
+// any goroutine while the cluster serves traffic.
+func (c *Cluster) MoveSlot(ctx context.Context, slot int, src, dst *Server) error {
+	sc, dc := c.admin[src.Addr], c.admin[dst.Addr]
+	srcID, err := sc.ClusterMyID(ctx).Result()
+	if err != nil {
+		return fmt.Errorf("move slot %d: id of %s: %w", slot, src.Addr, err)
+	}
+	dstID, err := dc.ClusterMyID(ctx).Result()
+	if err != nil {
+		return fmt.Errorf("move slot %d: id of %s: %w", slot, dst.Addr, err)
+	}
+	if err := dc.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID).Err(); err != nil {
+		return fmt.Errorf("move slot %d: importing: %w", slot, err)
+	}
+	if err := sc.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID).Err(); err != nil {
+		return fmt.Errorf("move slot %d: migrating: %w", slot, err)
+	}
+	for {
+		ks, err := sc.ClusterGetKeysInSlot(ctx, slot, 100).Result()
+		if err != nil {
+			return fmt.Errorf("move slot %d: keys: %w", slot, err)
+		}
+		if len(ks) == 0 {
+			break
+		}
+		args := []any{"MIGRATE", "127.0.0.1", dst.Port, "", 0, 5000, "KEYS"}
+		for _, k := range ks {
+			args = append(args, k)
+		}
+		if err := sc.Do(ctx, args...).Err(); err != nil {
+			return fmt.Errorf("move slot %d: migrate: %w", slot, err)
+		}
+	}
+	for _, m := range append([]*Server{dst, src}, c.Masters...) {
+		if err := c.admin[m.Addr].Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dstID).Err(); err != nil {
+			return fmt.Errorf("move slot %d: node on %s: %w", slot, m.Addr, err)
+		}
+	}
+	return nil
+}
+
 // Close kills every node and removes their directories.
 func (c *Cluster) Close() {
 	for _, a := range c.admin {

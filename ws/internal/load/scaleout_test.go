@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
@@ -175,5 +176,62 @@ func TestLoadThroughClusterFailover(t *testing.T) {
 	}
 	if c.Masters[0] == oldMaster {
 		t.Fatal("the old master still serves the slots: the fault did not happen")
+	}
+}
+
+// TestLoadThroughSlotMigration: two nodes on a three-master cluster carry
+// a busy group while its hash slot (every key and channel of the room)
+// migrates to another master, as redis-cli --cluster reshard does it.
+// Sends ride MOVED, ASK and TRYAGAIN; each hub follows the channel to its
+// new master: every message arrives once and in order, and no send fails.
+func TestLoadThroughSlotMigration(t *testing.T) {
+	c, err := redistest.StartCluster(redistest.ClusterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	rdb := c.Client(t)
+	ks := keys.MustNew(redistest.Prefix(t))
+	urls := []string{nodeOn(t, rdb, ks, "reshard-a"), nodeOn(t, rdb, ks, "reshard-b")}
+	ctx := context.Background()
+	var (
+		wg       sync.WaitGroup
+		merr     error
+		src, dst *redistest.Server
+	)
+	migrate := func(int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(500 * time.Millisecond)
+			id, err := rdb.Get(ctx, ks.RoomIDs()).Int64() // the run's only room
+			if err != nil {
+				merr = err
+				return
+			}
+			key := ks.RoomMessages(id)
+			if src, merr = c.MasterOf(ctx, key); merr != nil {
+				return
+			}
+			dst = c.Masters[0]
+			if dst == src {
+				dst = c.Masters[1]
+			}
+			merr = c.MoveSlot(ctx, fanout.Slot(key), src, dst)
+		}()
+	}
+	runClean(t, load.Config{
+		Name: "reshard", WS: urls, Rooms: 1, RoomSize: 20, Publishers: 4, UserBase: 500_000,
+		Rates: []float64{25}, Duration: 2 * time.Second, Drain: 5 * time.Second, Settle: time.Millisecond,
+		Secret: secret, Seed: load.RoomStoreSeeder{Rooms: room.NewStore(rdb, ks, room.Config{})},
+		ConnectParallel: 8, PhaseStart: migrate,
+	})
+	wg.Wait()
+	if merr != nil {
+		t.Fatalf("slot migration: %v", merr)
+	}
+	id, _ := rdb.Get(ctx, ks.RoomIDs()).Int64()
+	if now, err := c.MasterOf(ctx, ks.RoomMessages(id)); err != nil || now != dst {
+		t.Fatalf("room %d on %v after the migration (err %v), want %s", id, now, err, dst.Addr)
 	}
 }
