@@ -111,6 +111,14 @@ func (c *conn) log() *slog.Logger {
 	return c.lg
 }
 
+// debug logs at debug level, without making the connection's logger when
+// that level is off (every CONNECT and session end would make one).
+func (c *conn) debug(msg string, args ...any) {
+	if c.srv.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log().Debug(msg, args...)
+	}
+}
+
 // setEnd records why the session ends, unless a reason is already set.
 func (c *conn) setEnd(reason string) {
 	c.qmu.Lock()
@@ -199,7 +207,7 @@ func (c *conn) closed(err error) {
 		} else {
 			// Only the client-safe text: a decoder detail may quote client
 			// bytes, which could hold a token.
-			c.log().Debug("connection refused a frame", "reason", p.message)
+			c.debug("connection refused a frame", "reason", p.message)
 		}
 		c.setEnd("error")
 		c.srv.countError(p.kind)
@@ -339,7 +347,7 @@ func (c *conn) end() {
 	if _, err := c.srv.sessions.End(ctx, c.sess, c.reason()); err != nil {
 		c.log().Warn("remove session from registry", "err", err)
 	}
-	c.log().Debug("session ended", "user", c.ident.UserID, "reason", c.reason())
+	c.debug("session ended", "user", c.ident.UserID, "reason", c.reason())
 }
 
 // connectTimedOut ends a connection that has not completed CONNECT within

@@ -193,7 +193,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		// No leeway here: the session ends when the token says it does.
 		c.expiry = time.AfterFunc(time.Until(ident.ExpiresAt), c.expire)
 	}
-	c.log().Debug("session connected", "user", ident.UserID, "room", roomID, "version", version)
+	c.debug("session connected", "user", ident.UserID, "room", roomID, "version", version)
 	return nil
 }
 

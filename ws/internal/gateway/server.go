@@ -273,7 +273,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		OriginPatterns: s.origins,
 	})
 	if err != nil {
-		c.log().Debug("websocket upgrade refused", "err", err)
+		c.debug("websocket upgrade refused", "err", err)
 		return
 	}
 	// The decoder bounds frames as it is fed (readLoop streams messages
