@@ -3,6 +3,7 @@ package load_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -73,8 +74,9 @@ func nodeOn(t *testing.T, rdb redis.UniversalClient, ks keys.Space, id string) s
 	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
 }
 
+// TestRunDeliversEverythingInDirectAndGroupRooms: on one node, and on three
+// nodes of one deployment with each room's members spread over them.
 func TestRunDeliversEverythingInDirectAndGroupRooms(t *testing.T) {
-	url, rooms := node(t)
 	tests := []struct {
 		name             string
 		rooms, size, pub int
@@ -82,39 +84,23 @@ func TestRunDeliversEverythingInDirectAndGroupRooms(t *testing.T) {
 		{"direct rooms", 10, 2, 2},
 		{"one group", 1, 25, 3},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r, err := load.New(load.Config{
-				Name: tt.name, WS: []string{url}, Rooms: tt.rooms, RoomSize: tt.size, Publishers: tt.pub,
-				UserBase: int64(1000 * tt.size), Rates: []float64{20, 40}, Duration: 300 * time.Millisecond,
-				Drain: 3 * time.Second, Settle: time.Millisecond, Secret: secret,
-				Seed: load.RoomStoreSeeder{Rooms: rooms}, ConnectParallel: 8,
+	for _, n := range []int{1, 3} {
+		urls, rooms := nodes(t, n)
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s on %d nodes", tt.name, n), func(t *testing.T) {
+				res := runClean(t, load.Config{
+					Name: tt.name, WS: urls, Rooms: tt.rooms, RoomSize: tt.size, Publishers: tt.pub,
+					UserBase: int64(100_000*n + 1000*tt.size), Rates: []float64{20, 40}, Duration: 300 * time.Millisecond,
+					Drain: 3 * time.Second, Settle: time.Millisecond, Secret: secret,
+					Seed: load.RoomStoreSeeder{Rooms: rooms}, ConnectParallel: 8,
+				})
+				for _, p := range res {
+					if p.LatP99Ms <= 0 || p.LatMaxMs < p.LatP99Ms {
+						t.Fatalf("phase %d: latency p99 %v max %v", p.Phase, p.LatP99Ms, p.LatMaxMs)
+					}
+				}
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := r.Run(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res) != 2 {
-				t.Fatalf("%d results, want one per phase", len(res))
-			}
-			for _, p := range res {
-				if p.Connected != tt.rooms*tt.size || p.Subscribed != p.Connected {
-					t.Fatalf("phase %d: connected %d, subscribed %d of %d: %v", p.Phase, p.Connected, p.Subscribed, tt.rooms*tt.size, p.FirstErrors)
-				}
-				if p.Sent == 0 || p.Expected != p.Sent*uint64(tt.size) {
-					t.Fatalf("phase %d: sent %d expected %d: every message is due to every member, the sender too", p.Phase, p.Sent, p.Expected)
-				}
-				if p.Received != p.Expected || p.Lost != 0 || p.Duplicates != 0 || p.Gaps != 0 || p.Late != 0 || p.Errors != 0 {
-					t.Fatalf("phase %d: %s", p.Phase, p.Summary())
-				}
-				if p.LatP99Ms <= 0 || p.LatMaxMs < p.LatP99Ms {
-					t.Fatalf("phase %d: latency p99 %v max %v", p.Phase, p.LatP99Ms, p.LatMaxMs)
-				}
-			}
-		})
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -65,25 +66,31 @@ func runClean(t *testing.T, cfg load.Config) []load.Result {
 	return res
 }
 
-func TestLoadAcrossNodesLosesNothing(t *testing.T) {
-	urls, rooms := nodes(t, 3)
-	tests := []struct {
-		name             string
-		rooms, size, pub int
-	}{
-		{"direct rooms", 15, 2, 2},
-		{"one group", 1, 30, 3},
+// busyGroup is the fault tests' load: one group of 20 spread over urls, 4
+// publishers at 25 msg/s each (100 msg/s, 2,000 deliveries/s) for window,
+// the fault started with the phase.
+func busyGroup(name string, urls []string, rooms *room.Store, userBase int64, window time.Duration, fault func(int)) load.Config {
+	return load.Config{
+		Name: name, WS: urls, Rooms: 1, RoomSize: 20, Publishers: 4, UserBase: userBase,
+		Rates: []float64{25}, Duration: window, Drain: 5 * time.Second, Settle: time.Millisecond,
+		Secret: secret, Seed: load.RoomStoreSeeder{Rooms: rooms}, ConnectParallel: 8, PhaseStart: fault,
 	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			runClean(t, load.Config{
-				Name: tt.name, WS: urls, Rooms: tt.rooms, RoomSize: tt.size, Publishers: tt.pub,
-				UserBase: int64(100_000 * (i + 1)), Rates: []float64{20, 50}, Duration: 400 * time.Millisecond,
-				Drain: 3 * time.Second, Settle: time.Millisecond, Secret: secret,
-				Seed: load.RoomStoreSeeder{Rooms: rooms}, ConnectParallel: 8,
-			})
-		})
+}
+
+// faultAfter returns a PhaseStart that runs f on its own goroutine d after
+// the phase begins, and wait, which returns f's error once it is done.
+func faultAfter(d time.Duration, f func() error) (start func(int), wait func() error) {
+	var wg sync.WaitGroup
+	var err error
+	start = func(int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(d)
+			err = f()
+		}()
 	}
+	return start, func() error { wg.Wait(); return err }
 }
 
 // TestLoadSurvivesDroppedPubSubConnections: Redis drops every pub/sub
@@ -96,45 +103,26 @@ func TestLoadSurvivesDroppedPubSubConnections(t *testing.T) {
 	urls, rooms := nodes(t, 2)
 	admin := srv.Client(t)
 	const window = 1500 * time.Millisecond
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		killed []int64
-	)
-	kill := func(int) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			end := time.Now().Add(window - 200*time.Millisecond)
-			for time.Now().Before(end) {
-				time.Sleep(20 * time.Millisecond)
-				n, err := admin.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Result()
-				if err != nil {
-					t.Errorf("CLIENT KILL TYPE pubsub: %v", err)
-					return
-				}
-				mu.Lock()
-				killed = append(killed, n)
-				mu.Unlock()
+	dropped := 0 // kills that found pub/sub connections; read after wait
+	kill, wait := faultAfter(0, func() error {
+		for end := time.Now().Add(window - 200*time.Millisecond); time.Now().Before(end); {
+			time.Sleep(20 * time.Millisecond)
+			n, err := admin.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Result()
+			if err != nil {
+				return fmt.Errorf("CLIENT KILL TYPE pubsub: %w", err)
 			}
-		}()
-	}
-	runClean(t, load.Config{
-		Name: "pubsub kills", WS: urls, Rooms: 1, RoomSize: 20, Publishers: 4, UserBase: 300_000,
-		Rates: []float64{25}, Duration: window, Drain: 5 * time.Second, Settle: time.Millisecond,
-		Secret: secret, Seed: load.RoomStoreSeeder{Rooms: rooms}, ConnectParallel: 8, PhaseStart: kill,
-	})
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	dropped := 0
-	for _, n := range killed {
-		if n > 0 {
-			dropped++
+			if n > 0 {
+				dropped++
+			}
 		}
+		return nil
+	})
+	runClean(t, busyGroup("pubsub kills", urls, rooms, 300_000, window, kill))
+	if err := wait(); err != nil {
+		t.Fatal(err)
 	}
 	if dropped < 20 {
-		t.Fatalf("pub/sub connections were dropped %d times (%v): the fault did not happen", dropped, killed)
+		t.Fatalf("pub/sub connections were dropped %d times: the fault did not happen", dropped)
 	}
 }
 
@@ -154,25 +142,12 @@ func TestLoadThroughClusterFailover(t *testing.T) {
 	ks := keys.MustNew(redistest.Prefix(t))
 	urls := []string{nodeOn(t, rdb, ks, "cluster-a"), nodeOn(t, rdb, ks, "cluster-b")}
 	oldMaster := c.Masters[0]
-	var wg sync.WaitGroup
-	var ferr error
-	failover := func(int) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(500 * time.Millisecond)
-			ferr = c.Failover(context.Background(), c.Replicas[0])
-		}()
-	}
-	runClean(t, load.Config{
-		Name: "failover", WS: urls, Rooms: 1, RoomSize: 20, Publishers: 4, UserBase: 400_000,
-		Rates: []float64{25}, Duration: 2 * time.Second, Drain: 5 * time.Second, Settle: time.Millisecond,
-		Secret: secret, Seed: load.RoomStoreSeeder{Rooms: room.NewStore(rdb, ks, room.Config{})},
-		ConnectParallel: 8, PhaseStart: failover,
+	failover, wait := faultAfter(500*time.Millisecond, func() error {
+		return c.Failover(context.Background(), c.Replicas[0])
 	})
-	wg.Wait()
-	if ferr != nil {
-		t.Fatalf("failover: %v", ferr)
+	runClean(t, busyGroup("failover", urls, room.NewStore(rdb, ks, room.Config{}), 400_000, 2*time.Second, failover))
+	if err := wait(); err != nil {
+		t.Fatalf("failover: %v", err)
 	}
 	if c.Masters[0] == oldMaster {
 		t.Fatal("the old master still serves the slots: the fault did not happen")
@@ -194,41 +169,25 @@ func TestLoadThroughSlotMigration(t *testing.T) {
 	ks := keys.MustNew(redistest.Prefix(t))
 	urls := []string{nodeOn(t, rdb, ks, "reshard-a"), nodeOn(t, rdb, ks, "reshard-b")}
 	ctx := context.Background()
-	var (
-		wg       sync.WaitGroup
-		merr     error
-		src, dst *redistest.Server
-	)
-	migrate := func(int) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(500 * time.Millisecond)
-			id, err := rdb.Get(ctx, ks.RoomIDs()).Int64() // the run's only room
-			if err != nil {
-				merr = err
-				return
-			}
-			key := ks.RoomMessages(id)
-			if src, merr = c.MasterOf(ctx, key); merr != nil {
-				return
-			}
-			dst = c.Masters[0]
-			if dst == src {
-				dst = c.Masters[1]
-			}
-			merr = c.MoveSlot(ctx, fanout.Slot(key), src, dst)
-		}()
-	}
-	runClean(t, load.Config{
-		Name: "reshard", WS: urls, Rooms: 1, RoomSize: 20, Publishers: 4, UserBase: 500_000,
-		Rates: []float64{25}, Duration: 2 * time.Second, Drain: 5 * time.Second, Settle: time.Millisecond,
-		Secret: secret, Seed: load.RoomStoreSeeder{Rooms: room.NewStore(rdb, ks, room.Config{})},
-		ConnectParallel: 8, PhaseStart: migrate,
+	var src, dst *redistest.Server
+	migrate, wait := faultAfter(500*time.Millisecond, func() error {
+		id, err := rdb.Get(ctx, ks.RoomIDs()).Int64() // the run's only room
+		if err != nil {
+			return err
+		}
+		key := ks.RoomMessages(id)
+		if src, err = c.MasterOf(ctx, key); err != nil {
+			return err
+		}
+		dst = c.Masters[0]
+		if dst == src {
+			dst = c.Masters[1]
+		}
+		return c.MoveSlot(ctx, fanout.Slot(key), src, dst)
 	})
-	wg.Wait()
-	if merr != nil {
-		t.Fatalf("slot migration: %v", merr)
+	runClean(t, busyGroup("reshard", urls, room.NewStore(rdb, ks, room.Config{}), 500_000, 2*time.Second, migrate))
+	if err := wait(); err != nil {
+		t.Fatalf("slot migration: %v", err)
 	}
 	id, _ := rdb.Get(ctx, ks.RoomIDs()).Int64()
 	if now, err := c.MasterOf(ctx, ks.RoomMessages(id)); err != nil || now != dst {
