@@ -26,8 +26,10 @@ local function after(seq, msg, rcv, member)
   local replayed = 0
   if not member then replayed = 1 end
   if most < 0 then return {msg, seq, tonumber(rcv), replayed, prev, 0} end
+  -- Count before listing: a room too large is told so in O(1), not by
+  -- reading all of its members for every message.
+  if redis.call('SCARD', KEYS[2]) > most then return {msg, seq, tonumber(rcv), replayed, prev, 1} end
   local members = redis.call('SMEMBERS', KEYS[2])
-  if #members > most then return {msg, seq, tonumber(rcv), replayed, prev, 1} end
   -- presence.lua deletes a user's field when their count drops to 0, so
   -- every field is a user with a session in the room.
   local here = {}

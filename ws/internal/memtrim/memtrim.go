@@ -84,7 +84,8 @@ func (t *Trimmer) Run(ctx context.Context) {
 }
 
 // Check trims once if the process is quiet and holds enough free memory,
-// and reports whether it did.
+// and reports whether it did. Run calls it; it is not safe for concurrent
+// use.
 func (t *Trimmer) Check() bool {
 	free, allocs := t.read()
 	busy := allocs-t.allocs > t.cfg.QuietBytes
