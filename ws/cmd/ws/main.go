@@ -122,6 +122,8 @@ func load(getenv func(string) string) (settings, error) {
 	add(err)
 	l.SendBurst, err = config.Int(getenv, "WS_SEND_BURST", 2000, 1)
 	add(err)
+	l.MaxReplay, err = config.Int(getenv, "WS_MAX_REPLAY", 1000, 1)
+	add(err)
 	if l.MaxPreAuthFrameBytes > s.maxFrame {
 		add(errors.New("WS_PREAUTH_MAX_FRAME_BYTES must not exceed WS_MAX_FRAME_BYTES"))
 	}

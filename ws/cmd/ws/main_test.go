@@ -48,3 +48,27 @@ func TestLoadLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadMaxReplay(t *testing.T) {
+	for _, c := range []struct {
+		v       string
+		want    int
+		wantErr bool
+	}{{"", 1000, false}, {"5000", 5000, false}, {"0", 0, true}, {"many", 0, true}} {
+		s, err := load(func(k string) string {
+			if k == "WS_MAX_REPLAY" {
+				return c.v
+			}
+			return ""
+		})
+		if c.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "WS_MAX_REPLAY") {
+				t.Errorf("WS_MAX_REPLAY=%q: err %v, want one naming it", c.v, err)
+			}
+			continue
+		}
+		if err != nil || s.limits.MaxReplay != c.want {
+			t.Errorf("WS_MAX_REPLAY=%q: %d, %v; want %d", c.v, s.limits.MaxReplay, err, c.want)
+		}
+	}
+}

@@ -78,7 +78,10 @@ type conn struct {
 
 	// Outbound queue and writer state, guarded by qmu. writing: a writer
 	// runs; dead: nothing more will be written (stopped is closed then).
+	// drained (on qmu) is broadcast when the writer takes the queue and
+	// when the connection starts closing: replays wait on it (resume.go).
 	qmu         sync.Mutex
+	drained     sync.Cond
 	queue       []outItem
 	spare       []outItem // the writer's emptied batch, reused as the next queue
 	qbytes      int
@@ -92,6 +95,16 @@ type conn struct {
 
 	writers sync.WaitGroup // the running writer, if any
 	stopped chan struct{}
+
+	// Resumes (resume.go): replays run one at a time (replayMu), each on
+	// its own goroutine (replays), under replayCtx, which closed cancels;
+	// replayCtx is made by the read loop at the first replay. resumeBuf
+	// counts the bytes of live messages buffered by replaying subscriptions.
+	replayMu   sync.Mutex
+	replays    sync.WaitGroup
+	replayCtx  context.Context
+	replayStop context.CancelFunc
+	resumeBuf  atomic.Int64
 }
 
 // log returns the connection's logger: remote and request_id, and session
@@ -146,7 +159,7 @@ func (c *conn) reason() string {
 }
 
 func newConn(srv *Server, remoteAddr string) *conn {
-	return &conn{
+	c := &conn{
 		srv:        srv,
 		sock:       &socket{timeout: srv.cfg.WriteTimeout},
 		remoteAddr: remoteAddr,
@@ -156,6 +169,8 @@ func newConn(srv *Server, remoteAddr string) *conn {
 		watched:    make(map[int64]int, 1),
 		stopped:    make(chan struct{}),
 	}
+	c.drained.L = &c.qmu
+	return c
 }
 
 // serve runs the connection until it ends (read, closed), then ends the
@@ -231,6 +246,10 @@ func (c *conn) closed(err error) {
 	c.qmu.Unlock()
 	c.ws.CloseNow()
 	c.writers.Wait()
+	if c.replayStop != nil {
+		c.replayStop()
+		c.replays.Wait()
+	}
 	c.end()
 }
 

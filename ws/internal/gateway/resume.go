@@ -5,25 +5,59 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/coder/websocket"
+
 	"github.com/roomwire/roomwire/shared/fanout"
 )
 
 // ResumeHeader is the SUBSCRIBE header asking for every message after a seq.
 const ResumeHeader = "last-seq"
 
-// TruncatedHeader marks the MESSAGE sent, before any replay, when history
-// no longer reaches back to last-seq+1: the client must reload from REST.
+// TruncatedHeader marks the notice MESSAGE sent right before the first
+// message after a gap: history no longer reaches back to last-seq+1 (first
+// MESSAGE of the subscription), or the replay stopped at MaxReplay (after
+// the last replayed one). The client must reload the gap from REST.
 const TruncatedHeader = "x-resume-truncated"
 
-// replayPage is how many history entries one Redis read returns.
-const replayPage = 500
+// ResetHeader marks the notice MESSAGE sent, instead of a replay, when
+// last-seq is beyond the room's latest seq: the subscription goes on from
+// the latest seq, and the client must reload its state from REST.
+const ResetHeader = "x-resume-reset"
+
+// replayPage is how many history entries one Redis read returns; a
+// replaying subscription holds at most one page besides the queue.
+const replayPage = 100
+
+// How a resume shares a connection's outbound queue:
+//   - The replay queues history while the queue holds less than half of
+//     QueueBytes and QueueFrames (the low-water mark), then waits until the
+//     writer has taken the queue (c.drained); a reader is fed as fast as it
+//     reads, and never more than the queue bound is in memory.
+//   - Live messages arriving meanwhile are buffered; the buffers of all the
+//     connection's replays hold at most QueueBytes/4 bytes (c.resumeBuf) and
+//     QueueFrames/4 messages each. Beyond, a subscription drops its buffer
+//     (history has those messages) and its replay reads on from history.
+//   - The replay ends when a history read returned less than asked and no
+//     buffer was dropped since that read began: then the buffer holds every
+//     message after it (no gap; duplicates are skipped by seq).
+//   - At most MaxReplay messages are replayed in all; the gap after them is
+//     announced before the next message (TruncatedHeader).
+//
+// A client that does not read stalls the writer, whose write deadline cuts
+// it off as a slow consumer.
 
 // deliverLive is the subscription's delivery path, shared by the hub and
-// the end of a replay. Caller holds s.mu.
+// the replay. Caller holds s.mu.
 func (s *subscription) deliverLive(m *fanout.Msg) {
 	if m.Seq > 0 {
 		if m.Seq <= s.lastSeq {
 			return // already replayed from history
+		}
+		if s.capped {
+			s.capped = false
+			if m.Seq > s.lastSeq+1 {
+				s.c.enqueue(outItem{frame: s.c.noticeFrame(s, TruncatedHeader, truncatedBody(s.roomID, s.lastSeq, m.Seq))})
+			}
 		}
 		s.lastSeq = m.Seq
 	}
@@ -48,62 +82,180 @@ func (s *subscription) deliverLive(m *fanout.Msg) {
 	}
 }
 
-// resume replays history after `after` into s, then switches s to live
-// delivery, draining what arrived live meanwhile without gap or duplicate.
-// s was subscribed to the hub with replaying set, so nothing live is lost.
+// bufferLocked keeps a live message that arrived during the replay, or
+// drops the whole buffer when the connection's replay buffers are full
+// (see above). Caller holds s.mu.
+func (s *subscription) bufferLocked(m *fanout.Msg) {
+	c := s.c
+	n := outItem{msg: m}.size()
+	if c.resumeBuf.Add(int64(n)) > int64(c.srv.cfg.QueueBytes/4) || len(s.buffered) >= c.srv.cfg.QueueFrames/4 {
+		c.resumeBuf.Add(-int64(n + s.bufBytes))
+		s.buffered, s.bufBytes = nil, 0
+		s.drops++
+		c.srv.log.Debug("resume live buffer dropped, the replay reads it from history", "session", c.id, "subscription", s.id)
+		return
+	}
+	s.buffered = append(s.buffered, m)
+	s.bufBytes += n
+}
+
+// resume starts replaying history after `after` into s, which was
+// subscribed to the hub with replaying set (nothing live is lost). It reads
+// the first page itself, so a Redis failure fails the SUBSCRIBE, and queues
+// the truncation or reset notice; the rest runs on a replay goroutine
+// owned by the connection (c.replays), after any earlier replay of the
+// connection.
 func (c *conn) resume(ctx context.Context, s *subscription, after int64) error {
-	var replay [][]byte
-	last := after
-	truncated := false
-	var oldest int64
-	for len(replay) < c.srv.cfg.MaxReplay {
-		page, first, err := c.srv.history.Since(ctx, s.roomID, last, min(replayPage, c.srv.cfg.MaxReplay-len(replay)))
+	s.mu.Lock()
+	drops := s.drops
+	s.mu.Unlock()
+	limit := min(replayPage, c.srv.cfg.MaxReplay)
+	page, oldest, err := c.srv.history.Since(ctx, s.roomID, after, limit)
+	if err != nil {
+		return err
+	}
+	if len(page) == 0 && after > 0 {
+		latest, err := c.srv.history.LastSeq(ctx, s.roomID)
 		if err != nil {
 			return err
 		}
-		if len(replay) == 0 {
-			oldest = first
-			truncated = first > after+1
+		if after > latest {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			body := fmt.Sprintf(`{"type":"RESUME_RESET","chatRoomId":%d,"lastSeq":%d,"latestSeq":%d}`, s.roomID, after, latest)
+			c.enqueue(outItem{frame: c.noticeFrame(s, ResetHeader, body)})
+			s.lastSeq = latest
+			s.finishLocked()
+			return nil
 		}
-		replay = append(replay, page...)
-		if len(page) == 0 {
-			break
-		}
-		last = fanout.NewMsg(s.channel, page[len(page)-1]).Seq
-		if len(page) < replayPage {
-			break
-		}
-	}
-	if len(replay) >= c.srv.cfg.MaxReplay {
-		truncated = true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if truncated {
-		body := fmt.Sprintf(`{"type":"RESUME_TRUNCATED","chatRoomId":%d,"lastSeq":%d,"oldestSeq":%d}`, s.roomID, after, oldest)
-		c.enqueue(outItem{frame: c.noticeFrame(s, body)})
-	}
 	s.lastSeq = after
-	for _, p := range replay {
-		s.deliverLive(fanout.NewMsg(s.channel, p))
+	if oldest > after+1 {
+		c.enqueue(outItem{frame: c.noticeFrame(s, TruncatedHeader, truncatedBody(s.roomID, after, oldest))})
 	}
-	for _, m := range s.buffered {
-		s.deliverLive(m)
+	if len(page) == 0 {
+		s.finishLocked()
+		return nil
 	}
-	s.buffered, s.replaying = nil, false
+	if c.replayStop == nil {
+		c.replayCtx, c.replayStop = context.WithCancel(context.Background())
+	}
+	c.replays.Add(1)
+	go c.replay(s, page, len(page) < limit, drops)
 	return nil
 }
 
-// noticeFrame builds the MESSAGE telling a resuming subscriber that
-// history was truncated.
-func (c *conn) noticeFrame(s *subscription, body string) []byte {
+// replay queues page and the following history of s with flow control,
+// then switches s to live delivery (finishLocked). short: page came back
+// shorter than asked; drops: s.drops when it was read. It stops early when
+// the connection closes or s is unsubscribed.
+func (c *conn) replay(s *subscription, page [][]byte, short bool, drops int) {
+	defer c.replays.Done()
+	c.replayMu.Lock()
+	defer c.replayMu.Unlock()
+	replayed := 0
+	for {
+		for _, p := range page {
+			if !c.waitRoom(s) {
+				s.abandon()
+				return
+			}
+			s.mu.Lock()
+			s.deliverLive(fanout.NewMsg(s.channel, p))
+			s.mu.Unlock()
+			replayed++
+		}
+		if replayed >= c.srv.cfg.MaxReplay || short {
+			// The buffer joins the queue: wait for room for it as well.
+			if !c.waitRoom(s) {
+				s.abandon()
+				return
+			}
+			s.mu.Lock()
+			if replayed >= c.srv.cfg.MaxReplay || s.drops == drops {
+				s.capped = replayed >= c.srv.cfg.MaxReplay
+				s.finishLocked()
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+		}
+		s.mu.Lock()
+		after, limit := s.lastSeq, min(replayPage, c.srv.cfg.MaxReplay-replayed)
+		drops = s.drops
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(c.replayCtx, c.srv.cfg.RedisTimeout)
+		var err error
+		page, _, err = c.srv.history.Since(ctx, s.roomID, after, limit)
+		cancel()
+		if err != nil {
+			s.abandon()
+			if c.replayCtx.Err() == nil {
+				c.srv.log.Warn("resume from history", "session", c.id, "err", err)
+				c.kick("resume failed, reconnect", websocket.StatusTryAgainLater)
+			}
+			return
+		}
+		short = len(page) < limit
+	}
+}
+
+// waitRoom waits until the outbound queue is below its low-water mark; it
+// reports false when the connection is closing or s was unsubscribed.
+func (c *conn) waitRoom(s *subscription) bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	for !c.closing && !c.dead && !s.stopped.Load() &&
+		(c.qbytes >= c.srv.cfg.QueueBytes/2 || len(c.queue) >= c.srv.cfg.QueueFrames/2) {
+		c.drained.Wait()
+	}
+	return !c.closing && !c.dead && !s.stopped.Load()
+}
+
+// stopReplay makes a running replay of s stop (UNSUBSCRIBE).
+func (c *conn) stopReplay(s *subscription) {
+	s.stopped.Store(true)
+	c.qmu.Lock()
+	c.drained.Broadcast()
+	c.qmu.Unlock()
+}
+
+// finishLocked ends the replay: what arrived live meanwhile is queued, in
+// order, and s goes live. Caller holds s.mu.
+func (s *subscription) finishLocked() {
+	for _, m := range s.buffered {
+		s.deliverLive(m)
+	}
+	s.c.resumeBuf.Add(-int64(s.bufBytes))
+	s.buffered, s.bufBytes, s.replaying = nil, 0, false
+}
+
+// abandon forgets the buffer of a replay that stopped early.
+func (s *subscription) abandon() {
+	s.mu.Lock()
+	s.c.resumeBuf.Add(-int64(s.bufBytes))
+	s.buffered, s.bufBytes = nil, 0
+	s.mu.Unlock()
+}
+
+func truncatedBody(roomID, lastSeq, oldestSeq int64) string {
+	return fmt.Sprintf(`{"type":"RESUME_TRUNCATED","chatRoomId":%d,"lastSeq":%d,"oldestSeq":%d}`, roomID, lastSeq, oldestSeq)
+}
+
+// noticeFrame builds a resume notice MESSAGE (header: TruncatedHeader or
+// ResetHeader) with a JSON body.
+func (c *conn) noticeFrame(s *subscription, header, body string) []byte {
 	b := []byte("MESSAGE\ndestination:")
 	b = append(b, s.destEsc...)
 	b = append(b, "\nmessage-id:resume-"...)
 	b = append(b, s.idEsc...)
 	b = append(b, "\nsubscription:"...)
 	b = append(b, s.idEsc...)
-	b = append(b, "\n"+TruncatedHeader+":true\ncontent-type:application/json\ncontent-length:"...)
+	b = append(b, '\n')
+	b = append(b, header...)
+	b = append(b, ":true\ncontent-type:application/json\ncontent-length:"...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\n\n"...)
 	b = append(b, body...)

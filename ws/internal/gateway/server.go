@@ -46,9 +46,11 @@ type Sender interface {
 }
 
 // History reads a room's stored messages after a seq, oldest first, and the
-// oldest seq still retained.
+// oldest seq still retained; LastSeq is the room's latest seq (0 before its
+// first message).
 type History interface {
 	Since(ctx context.Context, roomID, after int64, limit int) ([][]byte, int64, error)
+	LastSeq(ctx context.Context, roomID int64) (int64, error)
 }
 
 // Sessions is the session registry. Admit (read only, one round trip)
@@ -115,8 +117,11 @@ type Config struct {
 	MaxTransactions  int // open per session [16]
 	MaxTxFrames      int // frames per transaction [128]
 	MaxPendingAcks   int // unacknowledged client-ack deliveries [1024]
-	MaxReplay        int // messages replayed for one last-seq SUBSCRIBE [1000]
-	Logger           *slog.Logger
+	// MaxReplay bounds the messages replayed from history for one last-seq
+	// SUBSCRIBE [1000], counting those read again after a dropped live
+	// buffer (resume.go); the gap after them is announced.
+	MaxReplay int
+	Logger    *slog.Logger
 }
 
 func (c *Config) defaults() {

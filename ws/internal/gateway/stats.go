@@ -69,7 +69,8 @@ type Stats struct {
 	Delivered uint64
 	// Published counts chat messages SENDs stored and published.
 	Published uint64
-	// SlowConsumers counts connections cut off because their queue was full.
+	// SlowConsumers counts connections cut off because their queue was full
+	// or a write to them stalled for WriteTimeout.
 	SlowConsumers uint64
 	// Errors counts connections ended by an error, by kind (see ErrorKinds).
 	Errors map[string]uint64

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
@@ -31,12 +32,20 @@ type subscription struct {
 	head    []byte   // "MESSAGE\ndestination:<dest>\nmessage-id:", built once
 	pending []string // unacknowledged ack ids, oldest first (client modes); guarded by c.ackMu
 
-	// mu guards the resume state: while replaying, live messages are
-	// buffered; lastSeq is the highest seq queued to the client.
+	// mu guards the resume state (resume.go): while replaying, live
+	// messages are buffered (bufBytes, also counted in c.resumeBuf); drops
+	// counts the buffers dropped for exceeding their bound; lastSeq is the
+	// highest seq queued to the client; capped: the replay stopped at
+	// MaxReplay, a gap before the next message is announced.
 	mu        sync.Mutex
 	replaying bool
 	buffered  []*fanout.Msg
+	bufBytes  int
+	drops     int
+	capped    bool
 	lastSeq   int64
+
+	stopped atomic.Bool // unsubscribed: deliveries and a running replay stop
 }
 
 // Deliver queues m for this subscription; called by the hub, never blocks.
@@ -46,15 +55,13 @@ func (s *subscription) Deliver(m *fanout.Msg) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.replaying {
-		if len(s.buffered) >= s.c.srv.cfg.QueueFrames {
-			s.c.kick("too far behind while resuming", 1008)
-			return
-		}
-		s.buffered = append(s.buffered, m)
-		return
+	switch {
+	case s.stopped.Load():
+	case s.replaying:
+		s.bufferLocked(m)
+	default:
+		s.deliverLive(m)
 	}
-	s.deliverLive(m)
 }
 
 // messageHead is the start of every MESSAGE frame of a subscription to the
@@ -165,8 +172,10 @@ func (c *conn) onUnsubscribe(f *stomp.Frame) error {
 	return nil
 }
 
-// drop ends one subscription and forgets its pending acknowledgements.
+// drop ends one subscription, and its replay if one runs, and forgets its
+// pending acknowledgements.
 func (c *conn) drop(s *subscription) {
+	c.stopReplay(s)
 	delete(c.subs, s.id)
 	c.srv.subsOpen.Add(-1)
 	c.srv.hub.Unsubscribe(s.channel, s)

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"encoding/binary"
+	"errors"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -47,6 +49,7 @@ func (c *conn) enqueue(it outItem) bool {
 		if c.endReason == "" {
 			c.endReason = "slow-consumer"
 		}
+		c.drained.Broadcast()
 		c.qmu.Unlock()
 		c.srv.slowConsumers.Add(1)
 		// The writer may sit in a blocked write until its deadline; closing
@@ -76,6 +79,7 @@ func (c *conn) finish(last []byte, code websocket.StatusCode, reason string) {
 	}
 	c.closing = true
 	c.closeCode, c.closeReason = code, reason
+	c.drained.Broadcast()
 	c.startWriterLocked()
 }
 
@@ -97,6 +101,7 @@ func (c *conn) markDeadLocked() {
 	if !c.dead {
 		c.dead = true
 		close(c.stopped)
+		c.drained.Broadcast()
 	}
 }
 
@@ -104,9 +109,13 @@ func (c *conn) markDeadLocked() {
 // closing reports that the writer must close the socket after writing it.
 // ok is false when the writer must stop: nothing is queued and no close is
 // asked, or the connection is dead; the writer is then marked stopped.
+//
+// Everything taken before has been written: take tells waiting replays that
+// the queue is drained (c.drained).
 func (c *conn) take(dst []outItem) (items []outItem, closing, ok bool, code websocket.StatusCode, reason string) {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
+	c.drained.Broadcast()
 	if c.dead || (len(c.queue) == 0 && !c.closing) {
 		c.writing = false
 		if cap(c.queue) > 16 {
@@ -163,9 +172,18 @@ func (c *conn) writeLoop() {
 			if err := c.writeMessage(buf); err != nil {
 				c.ws.CloseNow()
 				c.qmu.Lock()
+				// A write that could not finish within WriteTimeout: the
+				// peer is not reading.
+				stalled := errors.Is(err, os.ErrDeadlineExceeded) && c.endReason == ""
+				if stalled {
+					c.endReason = "slow-consumer"
+				}
 				c.writing = false
 				c.markDeadLocked()
 				c.qmu.Unlock()
+				if stalled {
+					c.srv.slowConsumers.Add(1)
+				}
 				return
 			}
 		}
