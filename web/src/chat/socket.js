@@ -30,7 +30,7 @@ export class ChatSocket {
   /**
    * opts: url, userId, roomId (0: none open), getToken() -> Promise<string>,
    * getLastSeq() -> highest seq shown in the open room, or undefined while
-   * unknown; on: {status(s, detail), message(msg), truncated(info),
+   * unknown; on: {status(s, detail), message(msg), truncated(info), reset(info),
    * event(evt), notification(n), connected(), fatal(text)} (all optional).
    */
   constructor({ url, userId, roomId, getToken, getLastSeq, on = {} }) {
@@ -182,6 +182,12 @@ export class ChatSocket {
     if (!body) return;
     if (frame.headers['x-resume-truncated'] === 'true') {
       this.on.truncated?.(body);
+      return;
+    }
+    if (frame.headers['x-resume-reset'] === 'true') {
+      // last-seq was past the room's latest seq (the server's data was
+      // replaced): what is shown is stale, start over from REST.
+      this.on.reset?.(body);
       return;
     }
     this.on.message?.(body);

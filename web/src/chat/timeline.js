@@ -60,6 +60,15 @@ export function replaceWithNewestPage(t, page) {
 }
 
 /**
+ * resetToNewestPage drops everything shown for a fresh newest page: used
+ * when a resume was reset (the client's last seq is past the room's latest,
+ * so what it shows no longer matches the server's history).
+ */
+export function resetToNewestPage(_t, page) {
+  return addNewestPage(emptyTimeline, page);
+}
+
+/**
  * replaceMessage swaps in a newer version of a message already shown (an
  * edit, or a deletion's tombstone {seq, deleted: true}); others are ignored.
  */

@@ -29,6 +29,7 @@ export function useChatSocket({ url, session, roomId, enabled = true, generation
         status: (state, detail = '') => setStatus({ state, detail }),
         message: (m) => h().onMessage?.(m),
         truncated: (info) => h().onTruncated?.(info),
+        reset: (info) => h().onReset?.(info),
         event: (e) => h().onEvent?.(e),
         notification: (n) => h().onNotification?.(n),
         connected: () => h().onConnected?.(),

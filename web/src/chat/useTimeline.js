@@ -4,7 +4,7 @@
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import {
-  addLive, addNewestPage, addOlderPage, emptyTimeline, highestSeq, oldestSeq, replaceMessage, replaceWithNewestPage,
+  addLive, addNewestPage, addOlderPage, emptyTimeline, highestSeq, oldestSeq, replaceMessage, replaceWithNewestPage, resetToNewestPage,
 } from './timeline.js';
 import { mergeReadBy } from './rooms.js';
 
@@ -65,6 +65,10 @@ export function useTimeline(api, roomId, openedAtSeq) {
     if (roomId) loadNewest(roomId, replaceWithNewestPage);
   }, [roomId, loadNewest]);
 
+  const onReset = useCallback(() => {
+    if (roomId) loadNewest(roomId, resetToNewestPage);
+  }, [roomId, loadNewest]);
+
   const retry = useCallback(() => {
     if (roomId) loadNewest(roomId, addNewestPage);
   }, [roomId, loadNewest]);
@@ -92,5 +96,5 @@ export function useTimeline(api, roomId, openedAtSeq) {
   }, [roomId]);
 
   const current = state.roomId === roomId ? state : fresh(roomId);
-  return { ...current, onLive, onRead, onReplace, onTruncated, loadOlder, retry, getLastSeq };
+  return { ...current, onLive, onRead, onReplace, onTruncated, onReset, loadOlder, retry, getLastSeq };
 }

@@ -101,6 +101,7 @@ export default function ChatScreen({ session, onSignOut }) {
         }
       },
       onTruncated: timeline.onTruncated,
+      onReset: timeline.onReset,
       onEvent: (evt) => {
         // Edits and deletions (when the server has them) carry the new version.
         if (evt.message && typeof evt.message === 'object') timeline.onReplace(evt.message);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  addLive, addNewestPage, addOlderPage, emptyTimeline, highestSeq, historyGone, oldestSeq, replaceMessage, replaceWithNewestPage, unconfirmed,
+  addLive, addNewestPage, addOlderPage, emptyTimeline, highestSeq, historyGone, oldestSeq, replaceMessage, replaceWithNewestPage, resetToNewestPage, unconfirmed,
 } from '../../src/chat/timeline.js';
 
 const m = (seq) => ({ id: `1-${seq}`, chatRoomId: 1, seq, sendId: 8, message: `m${seq}`, sentAt: '2026-01-01T00:00:00Z' });
@@ -50,6 +50,13 @@ test('a truncated resume restarts from the newest page', () => {
   t = addLive(t, m(61));
   assert.deepEqual(seqs(t), Array.from({ length: 31 }, (_, i) => 31 + i));
   assert.equal(historyGone(t), true);
+});
+
+test('a reset resume drops the stale messages for the newest page', () => {
+  let t = addNewestPage(emptyTimeline, page(40, 90, true)); // from a Redis since replaced
+  t = resetToNewestPage(t, page(1, 12, false));
+  t = addLive(t, m(13));
+  assert.deepEqual(seqs(t), Array.from({ length: 13 }, (_, i) => i + 1));
 });
 
 test('an edit or deletion replaces the shown message in place', () => {
