@@ -9,7 +9,7 @@ GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@latest
 # reports for go1.26.8. The go command fetches it once through the module proxy.
 export GOTOOLCHAIN ?= go1.26.10
 
-.PHONY: all build run run-cluster test test-go test-e2e test-postman test-web web lint fuzz bench clean
+.PHONY: all build run run-cluster test test-go test-e2e test-postman test-web web lint fuzz bench soak clean
 
 all: build
 
@@ -89,6 +89,12 @@ fuzz:
 ## with chatload against a private Redis, api and ws (BENCH_QUICK=1: ~1 min)
 bench:
 	@bash deploy/bench/run.sh
+
+## soak: a healthy pair chats while one hostile user runs the memory and
+## budget attacks of issue 14 (cases 1, 2, 3, 7) for SOAK_ATTACK_S (60);
+## prints loss, p99 against a quiet run and peak RSS of ws and api
+soak: build
+	@cd e2e && { [ -f node_modules/.package-lock.json ] || npm ci --no-audit --no-fund; } && node soak/soak.mjs
 
 ## bench-cluster: capacity on a local three-master Redis Cluster with three
 ## ws nodes (per-node and per-shard CPU/RSS; the README's sizing figures)
