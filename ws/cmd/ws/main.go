@@ -54,7 +54,7 @@ type settings struct {
 	queueBytes      int
 	connectTimeout  time.Duration
 	channelLinger   time.Duration
-	memberAudit     time.Duration // node membership audit interval; 0 = off
+	memberAudit     time.Duration  // node membership audit interval; 0 = off
 	memoryTrim      time.Duration  // memtrim check interval; 0 = off
 	pprofAddr       string         // net/http/pprof listener; "" = none
 	limits          gateway.Config // the hostile-input limits only
