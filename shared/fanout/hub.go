@@ -11,6 +11,11 @@
 // unsubscribes the node; the hub re-routes the channel to the new owner and
 // closes the gap from history.
 //
+// A subscription lost on the way (a broken connection, a SUBSCRIBE refused
+// by Redis, a moved slot) leaves its channel unconfirmed (Hub.Unconfirmed)
+// until Redis confirms it again: the hub retries with backoff, back-fills
+// the gap from history, and tells Resubscriber subscribers.
+//
 // Each channel is received by one goroutine at a time and a subscriber sees
 // the messages of one channel in publish order; Subscriber.Deliver is never
 // called concurrently for one channel.
