@@ -136,11 +136,12 @@ func (h *Hub) subscribeRedis(ctx context.Context, channel string, t *topic) erro
 	return sh.subscribe(h.cfg.ConfirmTimeout, channel)
 }
 
-// clusterError handles a receive error of a cluster shard. A MOVED reply
-// (an SSUBSCRIBE sent to a master that no longer owns the slot) re-routes
-// that slot's channels. Anything else (a broken connection: go-redis would
-// resubscribe every channel in one SSUBSCRIBE, which a cluster refuses
-// across slots) replaces the shard; it reports true then.
+// clusterError handles a receive error of a cluster shard other than a
+// refusal (see receive). A MOVED reply (an SSUBSCRIBE sent to a master that
+// no longer owns the slot) re-routes that slot's channels. Anything else (a
+// broken connection: go-redis would resubscribe every channel in one
+// SSUBSCRIBE, which a cluster refuses across slots) replaces the shard; it
+// reports true then.
 func (h *Hub) clusterError(sh *shard, err error) (replaced bool) {
 	if f := strings.Fields(err.Error()); len(f) == 3 && f[0] == "MOVED" {
 		if slot, perr := strconv.Atoi(f[1]); perr == nil {
@@ -191,7 +192,7 @@ func (h *Hub) reroute(from *shard, chans []string) {
 	for _, ch := range chans {
 		if t := h.topics[ch]; t != nil && t.shard == from {
 			delete(from.channels, ch)
-			t.shard = nil
+			t.shard, t.stale = nil, true
 			moving = append(moving, ch)
 		}
 	}
@@ -217,7 +218,7 @@ func (h *Hub) replace(sh *shard) {
 	for ch := range sh.channels {
 		chans = append(chans, ch)
 		if t := h.topics[ch]; t != nil && t.shard == sh {
-			t.shard = nil
+			t.shard, t.stale = nil, true
 		}
 	}
 	clear(sh.channels)
@@ -260,6 +261,7 @@ func (h *Hub) rehome(chans []string, from string) {
 		if len(retry) == 0 {
 			return
 		}
+		h.failures.Add(uint64(len(retry)))
 		h.cfg.Logger.Warn("re-subscribing channels failed; retrying", "channels", len(retry), "err", lastErr, "backoff", backoff)
 		select {
 		case <-h.ctx.Done():

@@ -19,12 +19,17 @@ type Msg struct {
 	Seq int64
 }
 
-// confirm records Redis' confirmation of a SUBSCRIBE. It reports true for a
-// confirmation nobody waited for: the client resubscribed after reconnecting,
-// or the hub re-routed the channel to another cluster master.
-func (h *Hub) confirm(channel string) (resubscribed bool) {
+// confirm records Redis' confirmation of a SUBSCRIBE received on sh. It
+// reports true for a confirmation nobody waited for: the client resubscribed
+// after reconnecting, the hub retried a refused SUBSCRIBE, or it re-routed
+// the channel to another cluster master.
+func (h *Hub) confirm(sh *shard, channel string) (resubscribed bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	t := h.topics[channel]
+	if t != nil && t.shard == sh {
+		t.stale = false
+	}
 	n, pending := h.inflight[channel]
 	if !pending {
 		return true
@@ -34,7 +39,7 @@ func (h *Hub) confirm(channel string) (resubscribed bool) {
 		return false
 	}
 	delete(h.inflight, channel)
-	if t := h.topics[channel]; t != nil {
+	if t != nil {
 		select {
 		case <-t.ready:
 		default:
@@ -42,6 +47,24 @@ func (h *Hub) confirm(channel string) (resubscribed bool) {
 		}
 	}
 	return false
+}
+
+// resubscribed tells channel's subscribers that implement Resubscriber that
+// Redis confirmed it again.
+func (h *Hub) resubscribed(channel string) {
+	h.mu.RLock()
+	var rs []Resubscriber
+	if t := h.topics[channel]; t != nil {
+		for s := range t.subs {
+			if r, ok := s.(Resubscriber); ok {
+				rs = append(rs, r)
+			}
+		}
+	}
+	h.mu.RUnlock()
+	for _, r := range rs {
+		r.Resubscribed(channel)
+	}
 }
 
 // dispatch handles one message received live from Redis.

@@ -11,6 +11,11 @@
 // unsubscribes the node; the hub re-routes the channel to the new owner and
 // closes the gap from history.
 //
+// A subscription lost on the way (a broken connection, a SUBSCRIBE refused
+// by Redis, a moved slot) leaves its channel unconfirmed (Hub.Unconfirmed)
+// until Redis confirms it again: the hub retries with backoff, back-fills
+// the gap from history, and tells Resubscriber subscribers.
+//
 // Each channel is received by one goroutine at a time and a subscriber sees
 // the messages of one channel in publish order; Subscriber.Deliver is never
 // called concurrently for one channel.
@@ -71,12 +76,26 @@ type Config struct {
 	Observe func(m *Msg)
 }
 
+// Resubscriber may be implemented by a Subscriber: Resubscribed is called
+// when Redis confirms the channel again after the subscription was lost (a
+// reconnect, a refused SUBSCRIBE retried, a moved slot), once the gap was
+// back-filled. Whatever the channel carried meanwhile and history does not
+// hold was missed; control subscribers reconcile then. It runs on a receive
+// goroutine and must not block.
+type Resubscriber interface {
+	Resubscribed(channel string)
+}
+
 type topic struct {
 	subs   map[Subscriber]struct{}
 	ready  chan struct{} // closed once Redis confirmed the subscription (or it failed)
 	err    error         // why the subscription failed; set before ready closes
 	shard  *shard        // the connection the channel is subscribed on; nil while re-routed
 	linger *time.Timer   // set while no local subscriber is left
+	// stale: Redis may not carry the channel on this node (its connection
+	// broke, a SUBSCRIBE was refused, its slot moved) until it confirms the
+	// subscription again.
+	stale bool
 
 	dmu     sync.Mutex // serialises delivery of this channel
 	lastSeq int64      // highest seq dispatched (sequenced channels); guarded by dmu
@@ -107,6 +126,7 @@ type Hub struct {
 	backfilled atomic.Uint64
 	duplicates atomic.Uint64
 	moved      atomic.Uint64
+	failures   atomic.Uint64
 }
 
 // New returns a Hub using rdb. Run must be called: it owns the hub's
@@ -230,6 +250,22 @@ func (h *Hub) fail(channel string, t *topic, err error) {
 	}
 }
 
+// abandon forgets the SUBSCRIBE of a topic that goes before Redis confirmed
+// it (its subscribers timed out): a later topic of the channel must not wait
+// for that confirmation too. Caller holds mu.
+func (h *Hub) abandon(channel string, t *topic) {
+	select {
+	case <-t.ready:
+		return
+	default:
+	}
+	if h.inflight[channel]--; h.inflight[channel] <= 0 {
+		delete(h.inflight, channel)
+	}
+	t.err = fmt.Errorf("subscription of %s abandoned", channel)
+	close(t.ready)
+}
+
 // Unsubscribe removes s from channel. When s was the last local subscriber
 // the channel is unsubscribed in Redis after the linger. It never blocks on
 // Redis for long.
@@ -264,6 +300,7 @@ func (h *Hub) expire(channel string, t *topic) {
 	}
 	delete(h.topics, channel)
 	t.linger = nil
+	h.abandon(channel, t)
 	sh := t.shard
 	if sh != nil {
 		delete(sh.channels, channel)
@@ -284,6 +321,23 @@ func (h *Hub) Channels() int {
 	return len(h.topics)
 }
 
+// Unconfirmed returns how many channels the node is subscribed to locally
+// whose Redis subscription was lost (a broken connection, a refused
+// SUBSCRIBE, a moved slot) and is not confirmed again yet: their messages
+// may be missed until then (and back-filled from history after). A node
+// with unconfirmed channels is not ready.
+func (h *Hub) Unconfirmed() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for _, t := range h.topics {
+		if t.stale {
+			n++
+		}
+	}
+	return n
+}
+
 // Received returns how many messages the hub has received from Redis.
 func (h *Hub) Received() uint64 { return h.received.Load() }
 
@@ -297,6 +351,12 @@ type Stats struct {
 	// Moved counts channels re-routed after their slot moved to another
 	// cluster master (failover, resharding).
 	Moved uint64
+	// ResubscribeFailures counts (re)subscriptions that failed: error
+	// replies to SUBSCRIBE (e.g. refused by an ACL) and retries that could
+	// not be sent. Each is retried with backoff.
+	ResubscribeFailures uint64
+	// Unconfirmed is Hub.Unconfirmed.
+	Unconfirmed int
 }
 
 // Stats returns the hub's counters.
@@ -305,7 +365,8 @@ func (h *Hub) Stats() Stats {
 	channels, conns := len(h.topics), len(h.shards)
 	h.mu.RUnlock()
 	return Stats{Channels: channels, Connections: conns, Received: h.received.Load(),
-		Backfilled: h.backfilled.Load(), DuplicatesDropped: h.duplicates.Load(), Moved: h.moved.Load()}
+		Backfilled: h.backfilled.Load(), DuplicatesDropped: h.duplicates.Load(), Moved: h.moved.Load(),
+		ResubscribeFailures: h.failures.Load(), Unconfirmed: h.Unconfirmed()}
 }
 
 // Run waits until ctx ends, then closes every pub/sub connection and waits

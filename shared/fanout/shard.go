@@ -3,6 +3,7 @@ package fanout
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ type shard struct {
 	closed  atomic.Bool
 
 	channels map[string]struct{} // channels routed here; guarded by Hub.mu
+	retrying bool                // a retry goroutine runs; guarded by Hub.mu
 
 	// Subscriptions arriving together go out as one command per slot.
 	wmu      sync.Mutex
@@ -144,6 +146,15 @@ func (h *Hub) closeIfIdle(sh *shard) {
 }
 
 // receive reads sh's connection until the hub or the shard closes.
+//
+// go-redis' PubSub reconnects by itself after a connection error and sends
+// SUBSCRIBE for every channel it holds on the new connection; Receive
+// returns that error first. Redis may refuse such a SUBSCRIBE (an ACL, a
+// server out of memory): the error reply comes out of Receive as a
+// redis.Error, the connection stays up, and nothing would ever subscribe
+// the channels again. So every error marks the channels it may have cost
+// stale, and a retry goroutine subscribes them again with backoff until
+// Redis confirms each; the confirmation back-fills the gap.
 func (h *Hub) receive(sh *shard) {
 	defer h.wg.Done()
 	backoff := 50 * time.Millisecond
@@ -153,12 +164,17 @@ func (h *Hub) receive(sh *shard) {
 			if h.ctx.Err() != nil || sh.closed.Load() || errors.Is(err, redis.ErrClosed) {
 				return
 			}
+			if refused(err) {
+				h.refused(sh, err)
+				continue // an answer on a live connection: nothing to wait for
+			}
 			if sh.sharded {
 				if h.clusterError(sh, err) {
 					return // the shard was replaced
 				}
 			} else {
 				h.cfg.Logger.Warn("redis pub/sub receive failed; retrying", "err", err, "backoff", backoff)
+				h.markStale(sh, false)
 			}
 			select {
 			case <-h.ctx.Done():
@@ -175,12 +191,93 @@ func (h *Hub) receive(sh *shard) {
 		case *redis.Subscription:
 			switch m.Kind {
 			case "subscribe", "ssubscribe":
-				if resubscribed := h.confirm(m.Channel); resubscribed {
+				if resubscribed := h.confirm(sh, m.Channel); resubscribed {
 					h.catchUp(m.Channel)
+					h.resubscribed(m.Channel)
 				}
 			case "sunsubscribe":
 				h.lost(sh, m.Channel)
 			}
 		}
+	}
+}
+
+// refused reports whether err is an error reply of Redis (not a broken
+// connection), other than a cluster's MOVED, which re-routes instead.
+func refused(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && !strings.HasPrefix(err.Error(), "MOVED ")
+}
+
+// refused handles an error reply on sh: Redis refused a (re)subscribe. The
+// reply does not name its channels, so every channel of sh not confirmed
+// yet (waiting for its first confirmation, or stale) is retried.
+func (h *Hub) refused(sh *shard, err error) {
+	h.failures.Add(1)
+	h.cfg.Logger.Warn("redis refused a pub/sub subscription; retrying", "addr", sh.addr, "err", err)
+	h.markStale(sh, true)
+}
+
+// markStale marks sh's channels stale (only those not confirmed yet when
+// unconfirmedOnly) and starts the retry goroutine of sh if none runs.
+func (h *Hub) markStale(sh *shard, unconfirmedOnly bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range sh.channels {
+		t := h.topics[ch]
+		if t == nil || t.shard != sh {
+			continue
+		}
+		if !unconfirmedOnly {
+			t.stale = true
+			continue
+		}
+		select {
+		case <-t.ready:
+		default:
+			t.stale = true
+		}
+	}
+	if sh.retrying || h.closed {
+		return
+	}
+	sh.retrying = true
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		h.retry(sh)
+	}()
+}
+
+// retry subscribes sh's stale channels again, with backoff, until none is
+// left (Redis confirmed each), the shard closes or the hub stops. A
+// SUBSCRIBE of a channel already subscribed is harmless: Redis confirms it
+// again, and the hub back-fills nothing new.
+func (h *Hub) retry(sh *shard) {
+	backoff := 50 * time.Millisecond
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		h.mu.Lock()
+		var chans []string
+		for ch := range sh.channels {
+			if t := h.topics[ch]; t != nil && t.shard == sh && t.stale {
+				chans = append(chans, ch)
+			}
+		}
+		if len(chans) == 0 || sh.closed.Load() || h.closed {
+			sh.retrying = false
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		if err := sh.send(h.cfg.ConfirmTimeout, true, chans); err != nil {
+			h.failures.Add(1)
+			h.cfg.Logger.Warn("re-subscribing channels failed; retrying", "addr", sh.addr, "channels", len(chans), "err", err)
+		}
+		backoff = min(2*backoff, 2*time.Second)
 	}
 }

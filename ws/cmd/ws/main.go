@@ -54,6 +54,7 @@ type settings struct {
 	queueBytes      int
 	connectTimeout  time.Duration
 	channelLinger   time.Duration
+	memberAudit     time.Duration  // node membership audit interval; 0 = off
 	memoryTrim      time.Duration  // memtrim check interval; 0 = off
 	pprofAddr       string         // net/http/pprof listener; "" = none
 	limits          gateway.Config // the hostile-input limits only
@@ -86,6 +87,8 @@ func load(getenv func(string) string) (settings, error) {
 	s.channelLinger, err = config.Duration(getenv, "WS_CHANNEL_LINGER", 2*time.Second)
 	add(err)
 	s.memoryTrim, err = config.Duration(getenv, "WS_MEMORY_TRIM", 5*time.Second)
+	add(err)
+	s.memberAudit, err = config.Duration(getenv, "WS_MEMBERSHIP_AUDIT", 30*time.Second)
 	add(err)
 	s.maxMessage, err = config.Int(getenv, "MAX_MESSAGE_BYTES", 4096, 1)
 	add(err)
@@ -165,16 +168,18 @@ func run(ctx context.Context, getenv func(string) string) error {
 	gwCfg.NodeID, gwCfg.AllowedOrigins, gwCfg.Logger = set.nodeID, set.origins, log
 	gwCfg.HeartbeatOut, gwCfg.HeartbeatIn, gwCfg.ConnectTimeout = set.heartbeat, set.heartbeat, set.connectTimeout
 	gwCfg.MaxFrameBytes, gwCfg.QueueFrames, gwCfg.QueueBytes = set.maxFrame, set.queueFrames, set.queueBytes
+	rooms := room.NewStore(rdb, ks, room.Config{})
 	gw := gateway.New(gwCfg, gateway.Deps{
 		Keys: ks, Verifier: verifier, Hub: hub, Sessions: reg,
-		Members: room.NewStore(rdb, ks, room.Config{}), Sender: msgs, History: msgs,
+		Members: rooms, Sender: msgs, History: msgs,
 		Reads: readstate.NewStore(rdb, ks, readstate.Config{Observer: notes}), Typing: typing.NewStore(rdb, ks, typing.Config{}),
 	})
 	// A node beats six times and others look for it three times per TTL,
 	// so a dead node's sessions are gone within TTL + TTL/3.
 	nd := node.New(node.Config{ID: set.nodeID, TTL: set.nodeTTL, BeatEvery: set.nodeTTL / 6,
-		ReapEvery: set.nodeTTL / 3, Logger: log}, ks, reg, gw, hub)
+		ReapEvery: set.nodeTTL / 3, Logger: log, Members: rooms, Audit: off(set.memberAudit)}, ks, reg, gw, hub)
 	met.Watch(gw, hub)
+	met.WatchNode(nd)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", gw)
@@ -190,6 +195,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 		if err := rdb.Ping(pctx).Err(); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintln(w, `{"status":"redis unreachable"}`)
+			return
+		}
+		// Channels whose pub/sub subscription was lost and is not
+		// confirmed again (being retried): their messages, control
+		// commands included, do not reach this node meanwhile.
+		if n := hub.Unconfirmed(); n > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"status":"pubsub resubscribing","unconfirmed":%d}`+"\n", n)
 			return
 		}
 		fmt.Fprintf(w, `{"status":"ready","node":%q,"sessions":%d}`+"\n", set.nodeID, gw.Sessions())
@@ -241,6 +254,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return nil
 	}
 	return err
+}
+
+// off maps a duration where 0 means "off" to a Config field where 0 means
+// the default and a negative value off.
+func off(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // linger maps WS_CHANNEL_LINGER to fanout.Config.Linger, where 0 means the

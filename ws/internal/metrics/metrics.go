@@ -111,7 +111,7 @@ func (m *Metrics) Handler() http.Handler {
 // Watch registers the collectors reading gw's and hub's counters at
 // scrape time. Call it once.
 func (m *Metrics) Watch(gw Gateway, hub Hub) {
-	m.reg.MustRegister(&statsCollector{gw: gw, hub: hub})
+	m.reg.MustRegister(&statsCollector{gw: gw, hub: hub}, &pubsubCollector{hub: hub})
 }
 
 // ObserveMessage is fanout.Config.Observe: it counts the message by kind of

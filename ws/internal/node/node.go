@@ -1,7 +1,8 @@
 // Package node runs a ws node's cluster duties: a heartbeat in Redis, the
-// reaper that removes sessions of nodes that stopped heart-beating, and the
+// reaper that removes sessions of nodes that stopped heart-beating, the
 // control channels through which the api and other nodes reach this node's
-// sockets.
+// sockets, and the membership audit that revokes what a lost revoke command
+// left open.
 package node
 
 import (
@@ -9,11 +10,13 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/shared/wire"
 )
 
@@ -34,7 +37,16 @@ type Sockets interface {
 	Revoke(roomID, userID int64, reason string) int
 	// Local returns the registry entries of this node's live sessions.
 	Local() []registry.Session
+	// Watched returns the (room, user) pairs live sessions watch.
+	Watched() []room.Member
 }
+
+// Members checks memberships (room.Store).
+type Members interface {
+	AreMembers(ctx context.Context, ms []room.Member) ([]bool, error)
+}
+
+var _ Members = (*room.Store)(nil)
 
 // Broker subscribes the control channels.
 type Broker interface {
@@ -52,6 +64,15 @@ type Config struct {
 	TTL       time.Duration
 	ReapEvery time.Duration
 	Logger    *slog.Logger
+	// Members checks the memberships live sessions rely on; nil turns the
+	// membership audit off. With it, whenever Redis confirms the broadcast
+	// control channel again after the subscription was lost (a revoke
+	// published meanwhile never arrived), the node checks in one round
+	// trip that the user of every live session still belongs to each room
+	// the session watches, and revokes the rest; and it runs the same
+	// check every Audit [30s; negative for never] as a backstop.
+	Members Members
+	Audit   time.Duration
 }
 
 // Node runs the duties. Run owns its goroutines.
@@ -63,9 +84,12 @@ type Node struct {
 	keys    keys.Space
 	ready   chan struct{}
 	once    sync.Once
-	// beats and dirty belong to the Run goroutine.
-	beats int
-	dirty bool
+	recheck chan struct{} // the control channel was confirmed again
+	revoked atomic.Uint64
+	// beats, dirty and auditDue belong to the Run goroutine.
+	beats    int
+	dirty    bool
+	auditDue bool // the last audit failed; retried on the next beat
 }
 
 // New returns a Node.
@@ -82,7 +106,11 @@ func New(cfg Config, ks keys.Space, reg Registry, sockets Sockets, hub Broker) *
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Node{cfg: cfg, reg: reg, sockets: sockets, hub: hub, keys: ks, ready: make(chan struct{})}
+	if cfg.Audit == 0 {
+		cfg.Audit = 30 * time.Second
+	}
+	return &Node{cfg: cfg, reg: reg, sockets: sockets, hub: hub, keys: ks, ready: make(chan struct{}),
+		recheck: make(chan struct{}, 1)}
 }
 
 // Ready is closed once the control channels are subscribed.
@@ -110,12 +138,25 @@ func (n *Node) Run(ctx context.Context) {
 	defer beat.Stop()
 	reap := time.NewTicker(n.cfg.ReapEvery)
 	defer reap.Stop()
+	var audit <-chan time.Time
+	if n.cfg.Members != nil && n.cfg.Audit > 0 {
+		t := time.NewTicker(n.cfg.Audit)
+		defer t.Stop()
+		audit = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-n.recheck:
+			n.audit(ctx, "control channel resubscribed")
+		case <-audit:
+			n.audit(ctx, "periodic audit")
 		case <-beat.C:
 			n.beat(ctx)
+			if n.auditDue {
+				n.audit(ctx, "retry")
+			}
 		case <-reap.C:
 			rctx, cancel := context.WithTimeout(ctx, n.cfg.ReapEvery)
 			removed, err := n.reg.Reap(rctx, time.Now(), n.cfg.TTL)
@@ -208,6 +249,19 @@ func (n *Node) Leave(ctx context.Context) {
 }
 
 type controlSub struct{ n *Node }
+
+// Resubscribed runs when the hub confirms a control channel again after
+// losing it: a revoke published meanwhile was missed, so the node audits
+// memberships (on its Run goroutine).
+func (s controlSub) Resubscribed(channel string) {
+	if channel != s.n.keys.Control() {
+		return
+	}
+	select {
+	case s.n.recheck <- struct{}{}:
+	default:
+	}
+}
 
 // Deliver runs a control command; called from the hub goroutine, so it only
 // enqueues work on connections.

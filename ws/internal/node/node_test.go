@@ -12,6 +12,7 @@ import (
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
@@ -25,6 +26,7 @@ type sockets struct {
 	kicked  []string
 	revoked [][2]int64
 	local   []registry.Session
+	watched []room.Member
 }
 
 func (s *sockets) Kick(ids []string, _ string) int {
@@ -45,6 +47,12 @@ func (s *sockets) Local() []registry.Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]registry.Session(nil), s.local...)
+}
+
+func (s *sockets) Watched() []room.Member {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]room.Member(nil), s.watched...)
 }
 
 func (s *sockets) snapshot() ([]string, [][2]int64) {

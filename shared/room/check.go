@@ -1,0 +1,38 @@
+package room
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Member names a user's membership of a room.
+type Member struct {
+	RoomID, UserID int64
+}
+
+// AreMembers reports, for each pair, whether the user belongs to the room
+// (false for missing rooms), in one pipelined round trip of SISMEMBER (on a
+// cluster, one per master). The ws nodes use it to find sessions that watch
+// rooms their user was removed from.
+func (s *Store) AreMembers(ctx context.Context, ms []Member) ([]bool, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.BoolCmd, len(ms))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, m := range ms {
+			cmds[i] = p.SIsMember(ctx, s.keys.RoomMembers(m.RoomID), m.UserID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check %d memberships: %w", len(ms), err)
+	}
+	out := make([]bool, len(ms))
+	for i, c := range cmds {
+		out[i] = c.Val()
+	}
+	return out, nil
+}
