@@ -75,11 +75,19 @@ func TestRegisterCapped(t *testing.T) {
 
 // On a single Redis RegisterCapped costs Register's one round trip once
 // its scripts are loaded; a refusal one more (removing what it wrote).
+// The first call, on a Redis without the scripts, registers all the same.
 func TestRegisterCappedRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	if _, err := f.reg.RegisterCapped(ctx, registry.Session{ID: "warm", UserID: 9, RoomID: 4, Node: "n1"}, 1); err != nil {
-		t.Fatal(err) // loads claim.lua and presence.lua (NOSCRIPT, then EVAL)
+	if err := f.rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	warm := registry.Session{ID: "warm", UserID: 9, RoomID: 4, Node: "n1"}
+	if entered, err := f.reg.RegisterCapped(ctx, warm, 1); err != nil || !entered {
+		t.Fatalf("first RegisterCapped = %v, %v; want entered", entered, err) // NOSCRIPT, then EVAL
+	}
+	if got, _ := f.reg.UserSessions(ctx, 9); !maps.Equal(got, map[string]int64{"warm": 4}) {
+		t.Errorf("UserSessions(9) = %v after the first RegisterCapped", got)
 	}
 	counter := &roundTrips{}
 	hooked := srv.Client(t)

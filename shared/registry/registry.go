@@ -5,6 +5,9 @@
 // (for cleanup when a node dies), the user's session hash and, when the
 // session is in a room, the room's session hash and presence counter.
 //
+// RegisterCapped bounds a user's live sessions: claim.lua checks the count
+// and enters the session in the user's hash in one step.
+//
 // Removal is exactly once: Remove atomically takes the session hash (take.lua);
 // only the caller that took it cleans the views and announces LEAVE.
 package registry

@@ -71,10 +71,14 @@ func TestRoomsPerUserCap(t *testing.T) {
 }
 
 // A direct room whose creation was refused keeps its id for the pair; it
-// is written once both users have room for it.
+// is written once both users have room for it. It starts on a Redis
+// without join.lua (NOSCRIPT: loaded, then sent again).
 func TestCreateDirectAfterARefusal(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, room.Config{MaxRoomsPerUser: 1})
+	if err := f.rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
 	g := f.group(t, 2)
 	if _, _, err := f.rooms.CreateDirect(ctx, 1, 2); !errors.Is(err, room.ErrTooManyRooms) {
 		t.Fatalf("CreateDirect(1, 2) at user 2's cap: %v", err)
