@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -150,4 +151,69 @@ func TestRemoveRacingRegisterLeavesNoOrphans(t *testing.T) {
 		t.Errorf("session s1 is gone but these keys still describe it: %v (presence %v)",
 			got, f.rdb.HGetAll(ctx, f.keys.RoomPresence(3)).Val())
 	}
+}
+
+// 100 sessions of one user register at once (half of them in a room) with
+// a cap of 20: exactly 20 are admitted, every other one is refused with
+// ErrTooManySessions and leaves nothing behind, on a single Redis and on a
+// cluster where the user's, the room's and the sessions' keys are spread.
+func TestRegisterCappedUnderRace(t *testing.T) {
+	redistest.OnBoth(t, srv, func(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
+		const limit, tries = 20, 100
+		ctx := context.Background()
+		f := fixtureOn(t, rdb)
+		k := f.keys
+		if c != nil {
+			c.Spread(t, k.UserSessions(7), k.RoomSessions(3))
+		}
+		errs := make([]error, tries)
+		var start, wg sync.WaitGroup
+		start.Add(1)
+		for i := range tries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start.Wait()
+				s := registry.Session{ID: fmt.Sprint("s", i), UserID: 7, RoomID: int64(3 * (i % 2)), Node: fmt.Sprint("n", i%3)}
+				_, errs[i] = f.reg.RegisterCapped(ctx, s, limit)
+			}()
+		}
+		start.Done()
+		wg.Wait()
+
+		admitted := map[string]int64{}
+		inRoom := 0
+		for i, err := range errs {
+			id := fmt.Sprint("s", i)
+			switch {
+			case err == nil:
+				admitted[id] = int64(3 * (i % 2))
+				if i%2 == 1 {
+					inRoom++
+				}
+			case errors.Is(err, registry.ErrTooManySessions):
+				if _, ok, _ := f.reg.Get(ctx, id); ok {
+					t.Errorf("refused session %s is registered", id)
+				}
+			default:
+				t.Errorf("RegisterCapped(%s): %v", id, err)
+			}
+		}
+		if len(admitted) != limit {
+			t.Errorf("%d sessions admitted, want %d", len(admitted), limit)
+		}
+		if got, _ := f.reg.UserSessions(ctx, 7); !maps.Equal(got, admitted) {
+			t.Errorf("UserSessions(7) = %v, want the admitted %v", got, admitted)
+		}
+		nodes := 0
+		for n := range 3 {
+			ids, _ := f.reg.NodeSessionIDs(ctx, fmt.Sprint("n", n))
+			nodes += len(ids)
+		}
+		p, _ := f.reg.RoomPresence(ctx, 3)
+		if nodes != len(admitted) || p[7] != inRoom || rdb.HLen(ctx, k.RoomSessions(3)).Val() != int64(inRoom) {
+			t.Errorf("node sets hold %d sessions, presence %v, room sessions %d; want %d, %d, %d",
+				nodes, p, rdb.HLen(ctx, k.RoomSessions(3)).Val(), len(admitted), inRoom, inRoom)
+		}
+	})
 }

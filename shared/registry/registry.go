@@ -5,6 +5,9 @@
 // (for cleanup when a node dies), the user's session hash and, when the
 // session is in a room, the room's session hash and presence counter.
 //
+// RegisterCapped bounds a user's live sessions: claim.lua checks the count
+// and enters the session in the user's hash in one step.
+//
 // Removal is exactly once: Remove atomically takes the session hash (take.lua);
 // only the caller that took it cleans the views and announces LEAVE.
 package registry
@@ -31,8 +34,12 @@ var takeLua string
 //go:embed presence.lua
 var presenceLua string
 
+//go:embed claim.lua
+var claimLua string
+
 var (
 	takeScript     = redis.NewScript(takeLua)
+	claimScript    = redis.NewScript(claimLua)
 	presenceScript = events.NewScript(presenceLua)
 	// The same two forms as presenceScript's, for EVALSHA in a pipeline;
 	// presenceScript.Run (EVAL) loads them after NOSCRIPT.
@@ -62,12 +69,17 @@ func New(rdb redis.UniversalClient, ks keys.Space) *Registry {
 	return &Registry{rdb: rdb, keys: ks}
 }
 
+// ErrTooManySessions means RegisterCapped refused a session: its user
+// already has the most live sessions allowed.
+var ErrTooManySessions = errors.New("too many sessions")
+
 // Register writes s and its views. Every step is idempotent, so a retry
 // (by go-redis after a lost reply, or by the node's reconciliation) changes
 // nothing. When s is in a room and is the user's first session there, ENTER
 // is announced (atomically with the presence count) and entered reports it.
 // If the session is removed while its views are being written, Register
-// undoes them, so no view outlives its session.
+// undoes them, so no view outlives its session. Register has no cap: it is
+// for sessions that are already live (reconciliation after a Redis loss).
 //
 // The session hash, the views and presence.lua go out in one pipeline; the
 // check that the session still exists follows them in the same pipeline on
@@ -75,15 +87,45 @@ func New(rdb redis.UniversalClient, ks keys.Space) *Registry {
 // a second round trip on a cluster, where a pipeline's nodes run in parallel
 // and the check must wait for every view to be written.
 func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err error) {
+	return r.register(ctx, s, 0)
+}
+
+// RegisterCapped is Register for a new session that may not take its user
+// beyond max live sessions on all nodes (max <= 0: no cap). The check and
+// the session's entry in the user's session hash are one atomic step
+// (claim.lua), so racing registrations never overshoot; a refused session
+// leaves nothing behind and err wraps ErrTooManySessions. A session already
+// in the user's hash (a retry) is never refused.
+//
+// On a single Redis it costs what Register does (one round trip): claim.lua
+// follows the session hash in the pipeline, and presence.lua, after it,
+// moves the room count only if the claim passed. On a cluster the user's
+// and the room's keys are on different slots, so presence.lua waits for
+// the claim's answer: one round trip more than Register there.
+func (r *Registry) RegisterCapped(ctx context.Context, s Session, max int) (entered bool, err error) {
+	return r.register(ctx, s, max)
+}
+
+func (r *Registry) register(ctx context.Context, s Session, max int) (entered bool, err error) {
 	_, ordered := r.rdb.(*redis.Client)
-	var presence *redis.Cmd
+	capped := max > 0
+	var claim, presence *redis.Cmd
 	var still *redis.IntCmd
 	cmds, _ := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, r.keys.Session(s.ID), "sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
 			"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr)
-		r.addViews(ctx, p, s)
-		if s.RoomID > 0 {
-			presence = r.presenceSha().EvalSha(ctx, p, r.presenceKeys(s.RoomID), r.presenceArgs(s, true, "")...)
+		p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
+		if capped {
+			claim = claimScript.EvalSha(ctx, p, []string{r.keys.UserSessions(s.UserID)}, s.ID, s.RoomID, max)
+		} else {
+			p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
+		}
+		if s.RoomID > 0 && (ordered || !capped) {
+			keys := r.presenceKeys(s.RoomID)
+			if capped { // enter only if the claim above passed
+				keys = append(keys, r.keys.UserSessions(s.UserID))
+			}
+			presence = r.presenceSha().EvalSha(ctx, p, keys, r.presenceArgs(s, true, "")...)
 		}
 		if ordered {
 			still = p.Exists(ctx, r.keys.Session(s.ID))
@@ -91,23 +133,40 @@ func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err e
 		return nil
 	})
 	for _, c := range cmds {
-		if c != presence && c.Err() != nil {
+		if c != presence && c != claim && c.Err() != nil {
 			return false, fmt.Errorf("register session %s: %w", s.ID, c.Err())
 		}
 	}
-	switch {
-	case presence == nil:
-	case redis.HasErrorPrefix(presence.Err(), "NOSCRIPT"):
-		// First use on this Redis: EVAL loads it; the check must follow it.
-		if entered, err = r.presence(ctx, s, true, ""); err != nil {
+	if capped {
+		ok, rerun, err := r.claimed(ctx, claim, s, max)
+		if err != nil {
 			return false, err
 		}
-		still = nil
-	case presence.Err() != nil:
-		return false, fmt.Errorf("move presence of user %d in room %d: %w", s.UserID, s.RoomID, presence.Err())
-	default:
-		n, _ := presence.Int()
-		entered = n == 1
+		if !ok {
+			return false, r.discard(ctx, s, max)
+		}
+		if rerun { // the claim was written after the pipeline's check
+			still = nil
+		}
+	}
+	if s.RoomID > 0 {
+		var n int64 = -1 // not sent: a capped session on a cluster
+		if presence != nil {
+			n, err = presence.Int64()
+		}
+		switch {
+		case n == -1 && err == nil, redis.HasErrorPrefix(err, "NOSCRIPT"):
+			// Not sent, sent before the claim was written (-1) or not
+			// loaded yet (EVAL loads it): the check must follow it.
+			if entered, err = r.presence(ctx, s, true, ""); err != nil {
+				return false, err
+			}
+			still = nil
+		case err != nil:
+			return false, fmt.Errorf("move presence of user %d in room %d: %w", s.UserID, s.RoomID, err)
+		default:
+			entered = n == 1
+		}
 	}
 	if still == nil {
 		still = r.rdb.Exists(ctx, r.keys.Session(s.ID))
@@ -120,6 +179,34 @@ func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err e
 		return false, err
 	}
 	return entered, nil
+}
+
+// claimed reads claim.lua's answer for s; rerun reports that it had to be
+// run again after the pipeline (first use on this Redis: NOSCRIPT).
+func (r *Registry) claimed(ctx context.Context, claim *redis.Cmd, s Session, max int) (ok, rerun bool, err error) {
+	if redis.HasErrorPrefix(claim.Err(), "NOSCRIPT") {
+		claim, rerun = claimScript.Run(ctx, r.rdb, []string{r.keys.UserSessions(s.UserID)}, s.ID, s.RoomID, max), true
+	}
+	n, err := claim.Int()
+	if err != nil {
+		return false, rerun, fmt.Errorf("claim a session of user %d: %w", s.UserID, err)
+	}
+	return n == 1, rerun, nil
+}
+
+// discard removes what register wrote before the cap refused s (the
+// session hash and the node's entry; nothing else was written) and returns
+// the refusal.
+func (r *Registry) discard(ctx context.Context, s Session, max int) error {
+	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, r.keys.Session(s.ID))
+		p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("discard refused session %s: %w", s.ID, err)
+	}
+	return fmt.Errorf("register session %s: user %d is at the cap of %d sessions: %w", s.ID, s.UserID, max, ErrTooManySessions)
 }
 
 // Remove ends session id: it takes the session hash and cleans its views.
@@ -211,7 +298,8 @@ func (r *Registry) presenceSha() *redis.Script {
 
 // Admission is what a CONNECT must know before its session registers.
 type Admission struct {
-	// Sessions is how many live sessions the user has on every node.
+	// Sessions is how many live sessions the user has on every node: for
+	// an early refusal; RegisterCapped enforces the cap atomically.
 	Sessions int
 	// Members tells, for each user asked about, whether they belong to the
 	// room (empty when no room was given).

@@ -36,8 +36,12 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrInvalid means the request is malformed (bad type, name, ids).
 	ErrInvalid = errors.New("invalid request")
-	// ErrConflict means the request contradicts the room's state.
+	// ErrConflict means the request contradicts the room's state (a
+	// direct room's members, a full group).
 	ErrConflict = errors.New("conflict")
+	// ErrTooManyRooms means a user is already in Config.MaxRoomsPerUser
+	// rooms; the wrapped error names the user.
+	ErrTooManyRooms = errors.New("too many rooms")
 )
 
 // Room is a room as the REST API returns it.
@@ -56,10 +60,15 @@ type Room struct {
 
 // Config configures a Store.
 type Config struct {
-	// MaxMembers bounds a group's size; default 1000.
+	// MaxMembers bounds a group's size; default 1000. Checked atomically
+	// with each add, so racing adds never overshoot.
 	MaxMembers int
 	// MaxNameLen bounds a group name in characters; default 100.
 	MaxNameLen int
+	// MaxRoomsPerUser bounds the rooms (groups and direct) a user is a
+	// member of, whoever adds them; default 1000. Checked atomically with
+	// each add and creation.
+	MaxRoomsPerUser int
 }
 
 // Store reads and writes rooms. It is safe for concurrent use.
@@ -77,6 +86,9 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 	}
 	if cfg.MaxNameLen <= 0 {
 		cfg.MaxNameLen = 100
+	}
+	if cfg.MaxRoomsPerUser <= 0 {
+		cfg.MaxRoomsPerUser = 1000
 	}
 	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now}
 }
@@ -100,7 +112,8 @@ func (s *Store) Members(ctx context.Context, roomID int64) ([]int64, error) {
 }
 
 // CreateDirect returns the direct room of caller and other, creating it if
-// needed; created reports whether it is new. Both users are (again) members.
+// needed; created reports whether it is new. Both users are (again)
+// members; ErrTooManyRooms if that takes one beyond MaxRoomsPerUser.
 func (s *Store) CreateDirect(ctx context.Context, caller, other int64) (r Room, created bool, err error) {
 	if caller <= 0 || other <= 0 || other == caller {
 		return Room{}, false, fmt.Errorf("%w: a direct room needs exactly one other positive user id", ErrInvalid)
@@ -109,7 +122,7 @@ func (s *Store) CreateDirect(ctx context.Context, caller, other int64) (r Room, 
 	for attempt := 0; attempt < 3; attempt++ {
 		id, err := s.rdb.Get(ctx, dk).Int64()
 		if err == nil {
-			if err := s.write(ctx, id, TypeDirect, "", caller, []int64{caller, other}); err != nil {
+			if err := s.join(ctx, id, TypeDirect, "", caller, []int64{caller, other}); err != nil {
 				return Room{}, false, err
 			}
 			r, err := s.Get(ctx, id)
@@ -129,7 +142,9 @@ func (s *Store) CreateDirect(ctx context.Context, caller, other int64) (r Room, 
 		if !won {
 			continue // someone else created it meanwhile
 		}
-		if err := s.write(ctx, id, TypeDirect, "", caller, []int64{caller, other}); err != nil {
+		// Refused (ErrTooManyRooms): the pair keeps the id; the next
+		// CreateDirect writes the room as it does for a racing caller.
+		if err := s.join(ctx, id, TypeDirect, "", caller, []int64{caller, other}); err != nil {
 			return Room{}, false, err
 		}
 		r, err := s.Get(ctx, id)
@@ -138,7 +153,8 @@ func (s *Store) CreateDirect(ctx context.Context, caller, other int64) (r Room, 
 	return Room{}, false, fmt.Errorf("create direct room: too much contention")
 }
 
-// CreateGroup creates a group room named name with caller and memberIDs.
+// CreateGroup creates a group room named name with caller and memberIDs;
+// ErrTooManyRooms if one of them is in MaxRoomsPerUser rooms already.
 func (s *Store) CreateGroup(ctx context.Context, caller int64, name string, memberIDs []int64) (Room, error) {
 	if caller <= 0 {
 		return Room{}, fmt.Errorf("%w: the creator must be a positive user id", ErrInvalid)
@@ -164,14 +180,20 @@ func (s *Store) CreateGroup(ctx context.Context, caller int64, name string, memb
 	if err != nil {
 		return Room{}, fmt.Errorf("allocate room id: %w", err)
 	}
-	if err := s.write(ctx, id, TypeGroup, name, caller, members); err != nil {
+	if err := s.join(ctx, id, TypeGroup, name, caller, members); err != nil {
 		return Room{}, err
 	}
 	return s.Get(ctx, id)
 }
 
-// write stores a room's meta (fields not yet set) and members.
-func (s *Store) write(ctx context.Context, id int64, typ, name string, by int64, members []int64) error {
+// join claims room id in each member's room set (claim), then stores the
+// room's meta (fields not yet set) and members. It creates a room, or
+// makes a direct room's pair members again; a group's member cap is
+// checked by the caller (a new room holds nobody else).
+func (s *Store) join(ctx context.Context, id int64, typ, name string, by int64, members []int64) error {
+	if _, err := s.claim(ctx, id, members); err != nil {
+		return err
+	}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		meta := s.keys.RoomMeta(id)
 		fields := []any{"id", id, "type", typ, "createdBy", by, "createdAt", wire.FormatTime(s.now()), "lastSeq", 0}
@@ -185,7 +207,6 @@ func (s *Store) write(ctx context.Context, id int64, typ, name string, by int64,
 		}
 		for _, m := range members {
 			p.SAdd(ctx, s.keys.RoomMembers(id), m)
-			p.SAdd(ctx, s.keys.UserRooms(m), id)
 		}
 		return nil
 	})
@@ -272,6 +293,10 @@ func (s *Store) load(ctx context.Context, ids []int64) ([]Room, error) {
 
 // AddMember adds user to a group room on behalf of actor, who must be a
 // member. Adding an existing member is not an error; added reports news.
+// The room's MaxMembers and the user's MaxRoomsPerUser are each checked
+// atomically with the add on its slot (join.lua): the user's side first,
+// taken back if the room's side refuses (full: ErrConflict; actor left
+// meanwhile: ErrNotFound).
 func (s *Store) AddMember(ctx context.Context, roomID, actor, user int64) (added bool, err error) {
 	if user <= 0 {
 		return false, fmt.Errorf("%w: userId must be a positive integer", ErrInvalid)
@@ -291,16 +316,25 @@ func (s *Store) AddMember(ctx context.Context, roomID, actor, user int64) (added
 	if len(r.MemberIDs) >= s.cfg.MaxMembers {
 		return false, fmt.Errorf("%w: the room has its maximum of %d members", ErrConflict, s.cfg.MaxMembers)
 	}
-	var n *redis.IntCmd
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		n = p.SAdd(ctx, s.keys.RoomMembers(roomID), user)
-		p.SAdd(ctx, s.keys.UserRooms(user), roomID)
-		return nil
-	})
+	claimed, err := s.claim(ctx, roomID, []int64{user})
 	if err != nil {
+		return false, err
+	}
+	res, err := s.joins(ctx, []joinCall{{set: s.keys.RoomMembers(roomID), member: user, max: s.cfg.MaxMembers, actor: actor}})
+	if err != nil { // the add may have happened: the claim stays
 		return false, fmt.Errorf("add user %d to room %d: %w", user, roomID, err)
 	}
-	return n.Val() == 1, nil
+	switch res[0] {
+	case joinFull:
+		err = fmt.Errorf("%w: the room has its maximum of %d members", ErrConflict, s.cfg.MaxMembers)
+	case joinMissingActor:
+		err = ErrNotFound
+	}
+	if err != nil {
+		s.unclaim(ctx, roomID, claimed)
+		return false, err
+	}
+	return res[0] == joinAdded, nil
 }
 
 // RemoveMember removes user from a room on behalf of actor. Anyone may

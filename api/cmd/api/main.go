@@ -71,6 +71,7 @@ type settings struct {
 	devSecret      bool // DEV_MODE made up for an unset JWT_SECRET
 	editWindow     time.Duration
 	outboxMaxLen   int
+	roomsPerUser   int    // rooms a user may be a member of
 	pprofAddr      string // net/http/pprof listener; "" = none
 }
 
@@ -131,6 +132,9 @@ func load(getenv func(string) string) (settings, error) {
 	if st.outboxMaxLen, err = config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100000, 1); err != nil {
 		return settings{}, err
 	}
+	if st.roomsPerUser, err = config.Int(getenv, "API_MAX_ROOMS_PER_USER", 1000, 1); err != nil {
+		return settings{}, err
+	}
 	return st, nil
 }
 
@@ -181,7 +185,7 @@ func run(ctx context.Context) error {
 	handler, err := httpapi.New(httpapi.Config{AllowedOrigins: st.allowedOrigins, Logger: log, Metrics: met,
 		MaxWait: st.maxWait, MaxWaitsPerUser: st.waitsPerUser, MaxBodyBytes: int64(st.maxBody),
 		RatePerUser: st.ratePerUser, RateBurst: st.rateBurst}, httpapi.Deps{
-		Rooms:    room.NewStore(rdb, ks, room.Config{}),
+		Rooms:    room.NewStore(rdb, ks, room.Config{MaxRoomsPerUser: st.roomsPerUser}),
 		Messages: msgs,
 		Sessions: reg,
 		Events:   pub,

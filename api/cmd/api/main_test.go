@@ -79,3 +79,19 @@ func TestLoadLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadRoomsPerUser(t *testing.T) {
+	for vars, want := range map[string]int{"": 1000, "5": 5} {
+		st, err := load(func(k string) string {
+			return map[string]string{"DEV_MODE": "1", "API_MAX_ROOMS_PER_USER": vars}[k]
+		})
+		if err != nil || st.roomsPerUser != want {
+			t.Errorf("API_MAX_ROOMS_PER_USER=%q: %d, %v; want %d", vars, st.roomsPerUser, err, want)
+		}
+	}
+	if _, err := load(func(k string) string {
+		return map[string]string{"DEV_MODE": "1", "API_MAX_ROOMS_PER_USER": "0"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "API_MAX_ROOMS_PER_USER") {
+		t.Errorf("API_MAX_ROOMS_PER_USER=0: %v, want an error naming it", err)
+	}
+}

@@ -72,7 +72,7 @@ func classify(err error) (int, string) {
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, room.ErrInvalid):
 		return http.StatusBadRequest, err.Error()
-	case errors.Is(err, room.ErrConflict):
+	case errors.Is(err, room.ErrConflict), errors.Is(err, room.ErrTooManyRooms):
 		return http.StatusConflict, err.Error()
 	case errors.Is(err, messages.ErrTooLong):
 		return http.StatusRequestEntityTooLarge, err.Error()

@@ -162,8 +162,11 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		ConnectedAt: wire.FormatTime(time.Now()), RemoteAddr: c.remoteAddr}
 	c.sess = sess
 	c.srv.remember(c)
-	if _, err := c.srv.sessions.Register(ctx, sess); err != nil {
+	if _, err := c.srv.sessions.RegisterCapped(ctx, sess, c.srv.cfg.MaxSessionsPerUser); err != nil {
 		c.srv.forget(c)
+		if errors.Is(err, registry.ErrTooManySessions) {
+			return limitErr("at most %d concurrent sessions per user", c.srv.cfg.MaxSessionsPerUser)
+		}
 		c.log().Warn("register session", "err", err)
 		return errUnavailable
 	}

@@ -55,10 +55,11 @@ type History interface {
 
 // Sessions is the session registry. Admit (read only, one round trip)
 // counts a user's sessions on every node for MaxSessionsPerUser and reads
-// the CONNECT room's membership of the users named by CONNECT.
+// the CONNECT room's membership of the users named by CONNECT;
+// RegisterCapped enforces MaxSessionsPerUser atomically.
 type Sessions interface {
 	Admit(ctx context.Context, userID, roomID int64, users ...int64) (registry.Admission, error)
-	Register(ctx context.Context, s registry.Session) (bool, error)
+	RegisterCapped(ctx context.Context, s registry.Session, max int) (bool, error)
 	// End removes this node's own session (views included, idempotently).
 	End(ctx context.Context, s registry.Session, reason string) (bool, error)
 }
@@ -94,8 +95,8 @@ type Config struct {
 	MaxHeaders            int
 	MaxHeaderBytes        int
 	// MaxSessionsPerUser bounds a user's concurrent sessions on all nodes
-	// together [20]; a CONNECT beyond gets ERROR. Checked before the new
-	// session registers, so racing CONNECTs may overshoot by a few.
+	// together [20]; a CONNECT beyond gets ERROR. Checked atomically with
+	// the registration, so racing CONNECTs never overshoot.
 	MaxSessionsPerUser int
 	// ConnectRate and ConnectBurst bound WebSocket upgrades per remote IP
 	// (IPv6: per /64) on this node: a token bucket refilled ConnectRate
