@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/clientip"
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
@@ -122,6 +123,11 @@ func load(getenv func(string) string) (settings, error) {
 	add(err)
 	l.SendBurst, err = config.Int(getenv, "WS_SEND_BURST", 2000, 1)
 	add(err)
+	trusted, err := clientip.ParsePrefixes(config.List(getenv, "WS_TRUSTED_PROXIES"))
+	if err != nil {
+		add(fmt.Errorf("WS_TRUSTED_PROXIES: %w", err))
+	}
+	l.ClientIP = clientip.New(clientip.Config{Trusted: trusted})
 	if l.MaxPreAuthFrameBytes > s.maxFrame {
 		add(errors.New("WS_PREAUTH_MAX_FRAME_BYTES must not exceed WS_MAX_FRAME_BYTES"))
 	}
@@ -192,7 +198,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		}
 		fmt.Fprintf(w, `{"status":"ready","node":%q,"sessions":%d}`+"\n", set.nodeID, gw.Sessions())
 	})
-	srv := &http.Server{Addr: set.addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
+	srv := httpServer(set.addr, mux)
 
 	bg, stopBg := context.WithCancel(context.Background())
 	if set.pprofAddr != "" {
@@ -239,6 +245,17 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return nil
 	}
 	return err
+}
+
+// maxHeaderBytes bounds the request line and headers of an upgrade (Go
+// answers 431 beyond); the STOMP frames after it have their own limits.
+const maxHeaderBytes = 64 << 10
+
+// httpServer is the node's HTTP server: slow or oversized request headers
+// are cut off, idle keep-alive connections closed.
+func httpServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
+		MaxHeaderBytes: maxHeaderBytes}
 }
 
 // linger maps WS_CHANNEL_LINGER to fanout.Config.Linger, where 0 means the
