@@ -76,6 +76,29 @@ func (k *Keyed) Allow(key string) (ok bool, retryAfter time.Duration) {
 	return true, 0
 }
 
+// Check reports whether key's bucket holds a token, without taking it (a
+// key not tracked holds a full bucket); when it does not, it also returns
+// how long until one will be there. It lets a caller refuse work up front
+// for keys that have used up their bucket, and spend tokens (Allow) only
+// on some outcomes.
+func (k *Keyed) Check(key string) (ok bool, retryAfter time.Duration) {
+	if k.cfg.Rate < 0 {
+		return true, 0
+	}
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.buckets[key]
+	if b == nil {
+		return true, 0
+	}
+	tokens := b.TokensAt(now)
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - tokens) / k.cfg.Rate * float64(time.Second))
+}
+
 // Len returns the number of keys tracked.
 func (k *Keyed) Len() int {
 	k.mu.Lock()

@@ -88,3 +88,33 @@ func TestZeroRatePanics(t *testing.T) {
 	}()
 	New(Config{})
 }
+
+func TestCheckDoesNotSpend(t *testing.T) {
+	now := time.Unix(1000, 0)
+	k := New(Config{Rate: 2, Burst: 2})
+	k.now = func() time.Time { return now }
+	for range 10 {
+		if ok, _ := k.Check("ip"); !ok {
+			t.Fatal("Check refused a full bucket")
+		}
+	}
+	if k.Len() != 0 {
+		t.Fatal("Check of an unknown key started tracking it")
+	}
+	k.Allow("ip")
+	k.Allow("ip")
+	ok, retry := k.Check("ip")
+	if ok || retry != 500*time.Millisecond {
+		t.Fatalf("empty bucket: ok=%v retry=%v, want refused, 500ms", ok, retry)
+	}
+	now = now.Add(500 * time.Millisecond)
+	if ok, _ := k.Check("ip"); !ok {
+		t.Fatal("no token after the refill time")
+	}
+	if ok, _ := k.Allow("ip"); !ok {
+		t.Fatal("Check took the refilled token")
+	}
+	if ok, _ := New(Config{Rate: -1}).Check("x"); !ok {
+		t.Fatal("a disabled limiter refused")
+	}
+}

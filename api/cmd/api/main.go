@@ -11,6 +11,9 @@
 //	API_MAX_BODY_BYTES   largest request body (413 beyond); default 65536
 //	API_RATE_PER_USER    requests per second per user (429 beyond); default 50, 0 = off
 //	API_RATE_BURST       requests a user may make at once; default 100
+//	API_RATE_PER_IP      requests without a valid token per second per client address (429 beyond); default 20, 0 = off
+//	API_RATE_BURST_PER_IP such requests a client address may make at once; default 40
+//	API_TRUSTED_PROXIES  comma-separated proxy addresses/CIDRs whose X-Forwarded-For and X-Real-IP are believed; default none
 //	EDIT_WINDOW          how long authors may edit or delete a message; default 15m
 //	NOTIFY_OUTBOX_MAXLEN approximate length kept of the offline outbox stream; default 100000
 package main
@@ -31,6 +34,7 @@ import (
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/api/internal/metrics"
+	"github.com/roomwire/roomwire/shared/clientip"
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
@@ -54,6 +58,9 @@ const (
 	// as ordinary text is, must fit in it, so MAX_MESSAGE_BYTES is at most
 	// half of it.
 	defaultBodyBytes = 64 << 10
+	// maxHeaderBytes bounds the request line and headers (Go answers 431
+	// beyond); the Authorization header alone is capped at 8 KiB by httpapi.
+	maxHeaderBytes = 64 << 10
 )
 
 // settings is everything the api reads from the environment.
@@ -68,7 +75,10 @@ type settings struct {
 	maxBody        int
 	ratePerUser    float64
 	rateBurst      int
-	devSecret      bool // DEV_MODE made up for an unset JWT_SECRET
+	ratePerIP      float64
+	rateBurstPerIP int
+	clientIP       clientip.Resolver // API_TRUSTED_PROXIES
+	devSecret      bool              // DEV_MODE made up for an unset JWT_SECRET
 	editWindow     time.Duration
 	outboxMaxLen   int
 	roomsPerUser   int    // rooms a user may be a member of
@@ -114,6 +124,17 @@ func load(getenv func(string) string) (settings, error) {
 	if st.rateBurst, err = config.Int(getenv, "API_RATE_BURST", 100, 1); err != nil {
 		return settings{}, err
 	}
+	if st.ratePerIP, err = config.Rate(getenv, "API_RATE_PER_IP", 20); err != nil {
+		return settings{}, err
+	}
+	if st.rateBurstPerIP, err = config.Int(getenv, "API_RATE_BURST_PER_IP", 40, 1); err != nil {
+		return settings{}, err
+	}
+	trusted, err := clientip.ParsePrefixes(config.List(getenv, "API_TRUSTED_PROXIES"))
+	if err != nil {
+		return settings{}, fmt.Errorf("API_TRUSTED_PROXIES: %w", err)
+	}
+	st.clientIP = clientip.New(clientip.Config{Trusted: trusted})
 	if st.historyLen, err = config.Int(getenv, "HISTORY_LEN", 100000, 1); err != nil {
 		return settings{}, err
 	}
@@ -184,7 +205,8 @@ func run(ctx context.Context) error {
 	gin.SetMode(gin.ReleaseMode)
 	handler, err := httpapi.New(httpapi.Config{AllowedOrigins: st.allowedOrigins, Logger: log, Metrics: met,
 		MaxWait: st.maxWait, MaxWaitsPerUser: st.waitsPerUser, MaxBodyBytes: int64(st.maxBody),
-		RatePerUser: st.ratePerUser, RateBurst: st.rateBurst}, httpapi.Deps{
+		RatePerUser: st.ratePerUser, RateBurst: st.rateBurst, RatePerIP: st.ratePerIP, RateBurstPerIP: st.rateBurstPerIP,
+		ClientIP: st.clientIP}, httpapi.Deps{
 		Rooms:    room.NewStore(rdb, ks, room.Config{MaxRoomsPerUser: st.roomsPerUser}),
 		Messages: msgs,
 		Sessions: reg,
@@ -200,14 +222,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpServer(handler, log)
 	ln, err := net.Listen("tcp", st.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", st.addr, err)
@@ -232,4 +247,17 @@ func run(ctx context.Context) error {
 	}
 	log.Info("api stopped")
 	return nil
+}
+
+// httpServer is the api's HTTP server with the limits above.
+func httpServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }

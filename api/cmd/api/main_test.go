@@ -2,6 +2,10 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -53,10 +57,13 @@ func TestLoadLimits(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{"defaults", map[string]string{"DEV_MODE": "1"}, "body=65536 rate=50 burst=100", ""},
-		{"set", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "8192", "API_RATE_PER_USER": "2.5", "API_RATE_BURST": "5"},
-			"body=8192 rate=2.5 burst=5", ""},
-		{"rate off", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "off"}, "body=65536 rate=-1 burst=100", ""},
+		{"defaults", map[string]string{"DEV_MODE": "1"}, "body=65536 rate=50 burst=100 ip=20/40", ""},
+		{"set", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "8192", "API_RATE_PER_USER": "2.5", "API_RATE_BURST": "5",
+			"API_RATE_PER_IP": "3", "API_RATE_BURST_PER_IP": "6"},
+			"body=8192 rate=2.5 burst=5 ip=3/6", ""},
+		{"rate off", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "off", "API_RATE_PER_IP": "0"}, "body=65536 rate=-1 burst=100 ip=-1/40", ""},
+		{"bad per-address burst", map[string]string{"DEV_MODE": "1", "API_RATE_BURST_PER_IP": "0"}, "", "API_RATE_BURST_PER_IP"},
+		{"bad trusted proxy", map[string]string{"DEV_MODE": "1", "API_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "", "API_TRUSTED_PROXIES"},
 		{"message above half the body", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "8192", "MAX_MESSAGE_BYTES": "5000"}, "", "MAX_MESSAGE_BYTES must be at most 4096"},
 		{"negative rate", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "-1"}, "", "API_RATE_PER_USER"},
 		{"tiny body", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "100"}, "", "API_MAX_BODY_BYTES"},
@@ -73,7 +80,8 @@ func TestLoadLimits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := fmt.Sprintf("body=%d rate=%v burst=%d", st.maxBody, st.ratePerUser, st.rateBurst); got != c.want {
+			if got := fmt.Sprintf("body=%d rate=%v burst=%d ip=%v/%d", st.maxBody, st.ratePerUser, st.rateBurst,
+				st.ratePerIP, st.rateBurstPerIP); got != c.want {
 				t.Fatalf("got %s, want %s", got, c.want)
 			}
 		})
@@ -93,5 +101,57 @@ func TestLoadRoomsPerUser(t *testing.T) {
 		return map[string]string{"DEV_MODE": "1", "API_MAX_ROOMS_PER_USER": "0"}[k]
 	}); err == nil || !strings.Contains(err.Error(), "API_MAX_ROOMS_PER_USER") {
 		t.Errorf("API_MAX_ROOMS_PER_USER=0: %v, want an error naming it", err)
+	}
+}
+
+func TestLoadTrustedProxies(t *testing.T) {
+	forwarded := func(st settings) string {
+		r := httptest.NewRequest("GET", "/api/v1/chat-rooms", nil)
+		r.RemoteAddr = "10.1.2.3:5000"
+		r.Header.Set("X-Forwarded-For", "198.51.100.1")
+		return st.clientIP.ClientIP(r)
+	}
+	st, err := load(func(k string) string { return map[string]string{"DEV_MODE": "1"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := forwarded(st); got != "10.1.2.3" {
+		t.Fatalf("by default the client is the peer, got %q", got)
+	}
+	st, err = load(func(k string) string {
+		return map[string]string{"DEV_MODE": "1", "API_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := forwarded(st); got != "198.51.100.1" {
+		t.Fatalf("behind a trusted proxy the client is the forwarded one, got %q", got)
+	}
+}
+
+// TestHTTPServerHeaderLimit: a request with 100 KiB of headers is refused
+// with 431 before it reaches the handler.
+func TestHTTPServerHeaderLimit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), slog.New(slog.DiscardHandler))
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	for _, tc := range []struct {
+		size int
+		want int
+	}{{4 << 10, http.StatusOK}, {100 << 10, http.StatusRequestHeaderFieldsTooLarge}} {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/healthz", nil)
+		req.Header.Set("X-Padding", strings.Repeat("a", tc.size))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%d bytes of headers: %d, want %d", tc.size, res.StatusCode, tc.want)
+		}
 	}
 }

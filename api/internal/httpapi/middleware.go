@@ -88,8 +88,9 @@ func (s *server) measure(c *gin.Context) {
 
 // requestLog logs one line per request with the request's logger
 // (request_id and, once authenticated, user_id): method, path (without the
-// query), route, status, size, duration and client address. Headers are
-// not logged, so neither is the Authorization token.
+// query), route, status, size, duration and client address (clientIP: the
+// forwarded client behind a trusted proxy). Headers are not logged, so
+// neither is the Authorization token.
 func (s *server) requestLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
@@ -107,6 +108,6 @@ func (s *server) requestLog(c *gin.Context) {
 		slog.Int("status", status),
 		slog.Int("bytes", c.Writer.Size()),
 		slog.Duration("duration", time.Since(start)),
-		slog.String("remote", c.Request.RemoteAddr),
+		slog.String("remote", s.clientIP(c)),
 	)
 }

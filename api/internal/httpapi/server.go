@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/roomwire/roomwire/api/internal/metrics"
+	"github.com/roomwire/roomwire/shared/clientip"
 	"github.com/roomwire/roomwire/shared/ratelimit"
 )
 
@@ -43,6 +44,23 @@ type Config struct {
 	// RatePerUser turns the limit off.
 	RatePerUser float64
 	RateBurst   int
+	// RatePerIP and RateBurstPerIP bound, per client address (IPv6: per
+	// /64) and process, the /api/v1 requests that carry no valid token: a
+	// token bucket refilled RatePerIP times a second [20] holding
+	// RateBurstPerIP [40], spent by each request answered 401. While an
+	// address's bucket is empty, its /api/v1 requests are answered 429 with
+	// Retry-After before any token is verified, valid ones included; valid
+	// requests spend nothing. A negative RatePerIP turns the limit off.
+	RatePerIP      float64
+	RateBurstPerIP int
+	// MaxAuthHeaderBytes bounds the Authorization header [8 KiB]; a longer
+	// one is answered 401 without being verified (and counts as a failure
+	// for RatePerIP).
+	MaxAuthHeaderBytes int
+	// ClientIP finds a request's client address, for RatePerIP and the
+	// request log [the zero Resolver: the TCP peer; X-Forwarded-For and
+	// X-Real-IP only from trusted proxies]. gin's own ClientIP is not used.
+	ClientIP clientip.Resolver
 	// Metrics records every request and is served, without
 	// authentication, at GET /metrics; default a fresh metrics.HTTP.
 	Metrics *metrics.HTTP
@@ -89,6 +107,7 @@ type server struct {
 	log   *slog.Logger
 	waits *waitCounter
 	rates *ratelimit.Keyed // requests per user
+	fails *ratelimit.Keyed // requests without a valid token per client address
 }
 
 // New validates deps, fills defaults into cfg and returns the API handler.
@@ -120,6 +139,15 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if cfg.RateBurst <= 0 {
 		cfg.RateBurst = 100
 	}
+	if cfg.RatePerIP == 0 {
+		cfg.RatePerIP = 20
+	}
+	if cfg.RateBurstPerIP <= 0 {
+		cfg.RateBurstPerIP = 40
+	}
+	if cfg.MaxAuthHeaderBytes <= 0 {
+		cfg.MaxAuthHeaderBytes = 8 << 10
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -127,7 +155,8 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		cfg.Metrics = metrics.New()
 	}
 	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, waits: &waitCounter{},
-		rates: ratelimit.New(ratelimit.Config{Rate: cfg.RatePerUser, Burst: cfg.RateBurst})}
+		rates: ratelimit.New(ratelimit.Config{Rate: cfg.RatePerUser, Burst: cfg.RateBurst}),
+		fails: ratelimit.New(ratelimit.Config{Rate: cfg.RatePerIP, Burst: cfg.RateBurstPerIP})}
 	return s.routes(), nil
 }
 
@@ -138,7 +167,8 @@ func (s *server) routes() *gin.Engine {
 	// API (and re-send POST bodies); answer 404 instead.
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	// No proxy is trusted for X-Forwarded-For; logs use the peer address.
+	// gin trusts no proxy, so its ClientIP is the peer; the api uses
+	// Config.ClientIP instead (clientip.go), which knows the trusted proxies.
 	_ = r.SetTrustedProxies(nil)
 	// The request id comes first, so every log line of the request carries
 	// it; the request log is outside the recoverer so that it also logs the

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/clientip"
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
@@ -127,6 +128,11 @@ func load(getenv func(string) string) (settings, error) {
 	add(err)
 	l.MaxReplay, err = config.Int(getenv, "WS_MAX_REPLAY", 1000, 1)
 	add(err)
+	trusted, err := clientip.ParsePrefixes(config.List(getenv, "WS_TRUSTED_PROXIES"))
+	if err != nil {
+		add(fmt.Errorf("WS_TRUSTED_PROXIES: %w", err))
+	}
+	l.ClientIP = clientip.New(clientip.Config{Trusted: trusted})
 	if l.MaxPreAuthFrameBytes > s.maxFrame {
 		add(errors.New("WS_PREAUTH_MAX_FRAME_BYTES must not exceed WS_MAX_FRAME_BYTES"))
 	}
@@ -163,7 +169,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	met := metrics.New()
 	met.ClassifyChannels(ks.ChannelKind)
 	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: msgs.ByChannel(),
-		Observe: met.ObserveMessage, Linger: linger(set.channelLinger)})
+		Observe: met.ObserveMessage, Linger: off(set.channelLinger)})
 	gwCfg := set.limits
 	gwCfg.NodeID, gwCfg.AllowedOrigins, gwCfg.Logger = set.nodeID, set.origins, log
 	gwCfg.HeartbeatOut, gwCfg.HeartbeatIn, gwCfg.ConnectTimeout = set.heartbeat, set.heartbeat, set.connectTimeout
@@ -207,7 +213,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		}
 		fmt.Fprintf(w, `{"status":"ready","node":%q,"sessions":%d}`+"\n", set.nodeID, gw.Sessions())
 	})
-	srv := &http.Server{Addr: set.addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
+	srv := httpServer(set.addr, mux)
 
 	bg, stopBg := context.WithCancel(context.Background())
 	if set.pprofAddr != "" {
@@ -256,8 +262,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	return err
 }
 
-// off maps a duration where 0 means "off" to a Config field where 0 means
-// the default and a negative value off.
+// off maps a duration where 0 means "off" (WS_CHANNEL_LINGER=0 unsubscribes
+// at once, WS_MEMBERSHIP_AUDIT=0 never audits) to a Config field where 0
+// means the default and a negative value off.
 func off(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
@@ -265,11 +272,13 @@ func off(d time.Duration) time.Duration {
 	return d
 }
 
-// linger maps WS_CHANNEL_LINGER to fanout.Config.Linger, where 0 means the
-// default: WS_CHANNEL_LINGER=0 unsubscribes at once.
-func linger(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
+// maxHeaderBytes bounds the request line and headers of an upgrade (Go
+// answers 431 beyond); the STOMP frames after it have their own limits.
+const maxHeaderBytes = 64 << 10
+
+// httpServer is the node's HTTP server: slow or oversized request headers
+// are cut off, idle keep-alive connections closed.
+func httpServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
+		MaxHeaderBytes: maxHeaderBytes}
 }

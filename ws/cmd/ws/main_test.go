@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -69,6 +72,62 @@ func TestLoadMaxReplay(t *testing.T) {
 		}
 		if err != nil || s.limits.MaxReplay != c.want {
 			t.Errorf("WS_MAX_REPLAY=%q: %d, %v; want %d", c.v, s.limits.MaxReplay, err, c.want)
+		}
+	}
+}
+
+func TestLoadTrustedProxies(t *testing.T) {
+	forwarded := func(s settings) string {
+		r := httptest.NewRequest("GET", "/ws", nil)
+		r.RemoteAddr = "10.1.2.3:5000"
+		r.Header.Set("X-Forwarded-For", "198.51.100.1")
+		return s.limits.ClientIP.ClientIP(r)
+	}
+	s, err := load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := forwarded(s); got != "10.1.2.3" {
+		t.Fatalf("by default the client is the peer, got %q", got)
+	}
+	s, err = load(func(k string) string {
+		return map[string]string{"WS_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := forwarded(s); got != "198.51.100.1" {
+		t.Fatalf("behind a trusted proxy the client is the forwarded one, got %q", got)
+	}
+	_, err = load(func(k string) string { return map[string]string{"WS_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}[k] })
+	if err == nil || !strings.Contains(err.Error(), "WS_TRUSTED_PROXIES") {
+		t.Fatalf("err %v, want one naming WS_TRUSTED_PROXIES", err)
+	}
+}
+
+// TestHTTPServerHeaderLimit: an upgrade request with 100 KiB of headers
+// is refused with 431 before it reaches the gateway.
+func TestHTTPServerHeaderLimit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpServer(ln.Addr().String(), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	for _, tc := range []struct {
+		size int
+		want int
+	}{{4 << 10, http.StatusOK}, {100 << 10, http.StatusRequestHeaderFieldsTooLarge}} {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/ws", nil)
+		req.Header.Set("X-Padding", strings.Repeat("a", tc.size))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%d bytes of headers: %d, want %d", tc.size, res.StatusCode, tc.want)
 		}
 	}
 }

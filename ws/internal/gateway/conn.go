@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -395,13 +394,6 @@ func (c *conn) kick(reason string, code websocket.StatusCode) {
 	c.setEnd(reason)
 	p := problem{message: errKicked.Error() + ": " + reason, code: code}
 	c.finish(c.errorFrame(p, "", false), code, reason)
-}
-
-func remoteAddr(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
 }
 
 // watches reports whether the session is in room roomID or subscribed to one

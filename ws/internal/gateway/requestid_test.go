@@ -64,7 +64,7 @@ func TestConnectionLogsCarryIDs(t *testing.T) {
 				t.Fatalf("want the connect and end lines, got:\n%s", e.logs.String())
 			}
 			for _, line := range about {
-				for _, attr := range []string{"request_id=" + id, "session=" + session[1], "remote=127.0.0.1:"} {
+				for _, attr := range []string{"request_id=" + id, "session=" + session[1], "remote=127.0.0.1 "} { // the client address (clientip), no port
 					if !strings.Contains(line, attr) {
 						t.Errorf("line lacks %s: %s", attr, line)
 					}

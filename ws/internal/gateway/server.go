@@ -21,6 +21,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/clientip"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/ratelimit"
@@ -102,9 +103,13 @@ type Config struct {
 	// (IPv6: per /64) on this node: a token bucket refilled ConnectRate
 	// times a second [10] holding ConnectBurst [50]. Beyond, the upgrade
 	// is answered 429 with Retry-After. Negative ConnectRate: no limit.
-	// The peer address is used as is (no X-Forwarded-For).
+	// The remote IP is ClientIP's.
 	ConnectRate  float64
 	ConnectBurst int
+	// ClientIP finds an upgrade's client address, for the CONNECT rate
+	// limit, the session's registry entry and the logs [the zero Resolver:
+	// the TCP peer; X-Forwarded-For only from trusted proxies].
+	ClientIP clientip.Resolver
 	// SendRate and SendBurst bound SEND frames per session: a token bucket
 	// refilled SendRate times a second [1000] holding SendBurst [2000]. A
 	// SEND beyond gets ERROR "rate limit exceeded" and the connection is
@@ -266,14 +271,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// echoed in the answer and logged with every line of the connection.
 	reqID := requestid.FromHeader(r.Header.Get(requestid.Header))
 	w.Header().Set(requestid.Header, reqID)
-	if ok, retry := s.connects.Allow(ipKey(remoteAddr(r.RemoteAddr))); !ok {
+	client := s.cfg.ClientIP.ClientIP(r)
+	if ok, retry := s.connects.Allow(ipKey(client)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		http.Error(w, "too many connection attempts from this address, retry later", http.StatusTooManyRequests)
-		s.log.Debug("websocket upgrade rate-limited", "remote", r.RemoteAddr)
+		s.log.Debug("websocket upgrade rate-limited", "remote", client, "peer", r.RemoteAddr)
 		return
 	}
-	c := newConn(s, remoteAddr(r.RemoteAddr))
-	c.peer, c.reqID = r.RemoteAddr, reqID
+	c := newConn(s, client)
+	c.peer, c.reqID = client, reqID
 	ws, err := websocket.Accept(hijackWriter{ResponseWriter: w, sock: c.sock}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{"v12.stomp", "v11.stomp", "v10.stomp"},
 		OriginPatterns: s.origins,
