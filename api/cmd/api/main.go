@@ -12,7 +12,7 @@
 //	API_RATE_PER_USER    requests per second per user (429 beyond); default 50, 0 = off
 //	API_RATE_BURST       requests a user may make at once; default 100
 //	EDIT_WINDOW          how long authors may edit or delete a message; default 15m
-//	NOTIFY_OUTBOX_MAXLEN approximate length kept of the offline outbox stream; default 100000
+//	NOTIFY_OUTBOX_MAXLEN offline records kept per user (their outbox stream); default 100
 package main
 
 import (
@@ -128,7 +128,7 @@ func load(getenv func(string) string) (settings, error) {
 	if st.editWindow, err = config.Duration(getenv, "EDIT_WINDOW", 15*time.Minute); err != nil {
 		return settings{}, err
 	}
-	if st.outboxMaxLen, err = config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100000, 1); err != nil {
+	if st.outboxMaxLen, err = config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100, 1); err != nil {
 		return settings{}, err
 	}
 	return st, nil
