@@ -20,7 +20,8 @@ func TestFeatureNames(t *testing.T) {
 		{"RoomTyping", k.RoomTyping(2, 8), "chat:room:{2}:typing:8"},
 		{"UserNotifications", k.UserNotifications(8), "chat:user:{u8}:notifications"},
 		{"UserLastSeen", k.UserLastSeen(8), "chat:user:{u8}:lastseen"},
-		{"NotificationsOutbox", k.NotificationsOutbox(), "chat:notifications:outbox"},
+		{"UserOutbox", k.UserOutbox(8), "chat:user:{u8}:outbox"},
+		{"NotificationsPending", k.NotificationsPending(), "chat:notifications:pending"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

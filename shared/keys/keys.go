@@ -119,10 +119,18 @@ func (s Space) UserNotifications(id int64) string { return s.user(id, "notificat
 // ended (unix ms), written by the registry when it removes a session.
 func (s Space) UserLastSeen(id int64) string { return s.user(id, "lastseen") }
 
-// NotificationsOutbox is the stream of notification records for members
-// without a live session, read by push workers with a consumer group. It
+// UserOutbox is the stream of one user's offline notification records
+// (one per message that arrived while the user had no live session), for
+// push workers; capped per user, so one user's flood evicts only that
+// user's own older records, and expiring when untouched (notify.Config).
+func (s Space) UserOutbox(id int64) string { return s.user(id, "outbox") }
+
+// NotificationsPending is the index of users with offline records: a
+// sorted set, member user id, score the time (unix ms) from which a push
+// worker may claim the user (notify.Outbox). It holds at most one entry
+// per user, so its size is bounded by the users, not by the messages. It
 // is one key (one slot) for the whole system.
-func (s Space) NotificationsOutbox() string { return s.prefix + ":notifications:outbox" }
+func (s Space) NotificationsPending() string { return s.prefix + ":notifications:pending" }
 
 // Direct is the string key mapping an unordered user pair to its direct
 // room id; a and b may be given in any order.

@@ -45,8 +45,10 @@ var (
 	ErrEmpty = errors.New("message is empty")
 	// ErrTooLong means the message text exceeds the configured maximum.
 	ErrTooLong = errors.New("message is too long")
-	// ErrInvalidText means the message text is not valid UTF-8.
-	ErrInvalidText = errors.New("message is not valid UTF-8")
+	// ErrInvalidText means the message text is not valid UTF-8, or holds a
+	// control character other than tab, line feed and carriage return
+	// (U+0000-U+001F): those would be stored as 6-byte \u00XX escapes.
+	ErrInvalidText = errors.New("message is not valid text")
 )
 
 // Config configures a Store.
@@ -129,9 +131,8 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 		return wire.Message{}, nil, ErrRoomNotFound
 	}
 	now := s.now()
-	enc, _ := json.Marshal(text)
 	sentAt := wire.FormatTime(now)
-	tail := `,"message":` + string(enc) + `,"sentAt":"` + sentAt + `"}`
+	tail := `,"message":` + string(wire.Marshal(text)) + `,"sentAt":"` + sentAt + `"}`
 	ks := []string{s.keys.RoomMeta(roomID), s.keys.RoomMembers(roomID), s.keys.RoomHistory(roomID),
 		s.keys.RoomMessages(roomID), s.keys.RoomSendKeys(roomID), s.keys.RoomPresence(roomID), s.keys.RoomRead(roomID)}
 	maxAway := -1
@@ -199,18 +200,38 @@ func postSend(ints []int64) PostSend {
 	return post
 }
 
-// Validate checks a message text without sending it.
+// Validate checks a message text without sending it: valid UTF-8, not
+// blank, at most MaxBytes bytes, no control characters but tab, line feed
+// and carriage return.
 func (s *Store) Validate(text string) error {
 	switch {
 	case !utf8.ValidString(text):
-		return ErrInvalidText
+		return fmt.Errorf("%w: not UTF-8", ErrInvalidText)
 	case strings.TrimSpace(text) == "":
 		return ErrEmpty
 	case len(text) > s.cfg.MaxBytes:
 		return fmt.Errorf("%w: at most %d bytes", ErrTooLong, s.cfg.MaxBytes)
 	}
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return fmt.Errorf("%w: control character U+%04X at byte %d (only tab and line breaks are allowed)", ErrInvalidText, c, i)
+		}
+	}
 	return nil
 }
+
+// EntryOverhead bounds the bytes of a history entry beside its text's
+// JSON string: id, chatRoomId, seq, sendId and rcvId at 19 digits each,
+// sentAt and editedAt (a tombstone is smaller), field names and quotes.
+const EntryOverhead = 256
+
+// MaxEntryBytes bounds a stored history entry, and a published message,
+// in bytes: EntryOverhead + 2*MaxBytes. Validate leaves no character whose
+// JSON escape is more than twice its UTF-8 size (" \ tab LF CR: 2 bytes
+// for 1; U+2028, U+2029: 6 for 3; <, >, & are not escaped), so the default
+// 4,096-byte text takes at most 8,448 bytes stored. MESSAGE_EDITED and
+// MESSAGE_DELETED events carry one entry plus at most 200 bytes.
+func (s *Store) MaxEntryBytes() int { return EntryOverhead + 2*s.cfg.MaxBytes }
 
 func mapScriptErr(err error, roomID int64) error {
 	msg := err.Error()

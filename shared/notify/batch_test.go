@@ -135,8 +135,12 @@ func TestOutboxIsWrittenWhenPublishingFails(t *testing.T) {
 	if _, _, err := msgs.Send(ctx, r.ID, 8, 0, "hi"); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := f.rdb.XRange(ctx, f.keys.NotificationsOutbox(), "-", "+").Result()
-	if err != nil || len(recs) != 1 || recs[0].Values[notify.FieldUserID] != "6" {
-		t.Fatalf("outbox %+v, %v; want one record, for the offline user 6", recs, err)
+	out := notify.NewOutbox(f.rdb, f.keys)
+	recs, err := out.Records(ctx, 6)
+	if err != nil || len(recs) != 1 || recs[0].UserID != 6 {
+		t.Fatalf("outbox of 6 %+v, %v; want one record", recs, err)
+	}
+	if claims, err := out.Claim(ctx, 10, time.Minute); err != nil || len(claims) != 1 || claims[0].UserID != 6 {
+		t.Fatalf("Claim = %v, %v; want the offline user 6 only", claims, err)
 	}
 }

@@ -47,14 +47,17 @@ func TestCluster(t *testing.T) {
 			1: {"MESSAGE room 3 seq 1 from 3 hi unread 1"},
 			2: {"MESSAGE room 1 seq 1 from 1 hello… unread 1", "MESSAGE room 3 seq 1 from 3 hi unread 1"},
 		})
-		recs, err := rdb.XRange(ctx, k.NotificationsOutbox(), "-", "+").Result()
-		if err != nil || len(recs) != 1 {
-			t.Fatalf("outbox = %+v, %v; want one record, for user 3", recs, err)
+		out := notify.NewOutbox(rdb, k)
+		if p, err := out.Pending(ctx, 10); err != nil || len(p) != 1 || p[0].UserID != 3 || p[0].Records != 1 {
+			t.Fatalf("pending = %+v, %v; want user 3 with one record", p, err)
 		}
-		want := map[string]any{notify.FieldUserID: "3", notify.FieldChatRoomID: "1", notify.FieldSeq: "1", notify.FieldSendID: "1",
-			notify.FieldPreview: "hello…", notify.FieldSentAt: m1.SentAt, notify.FieldUnreadCount: "1"}
-		if !maps.Equal(recs[0].Values, want) {
-			t.Errorf("outbox record %v, want %v", recs[0].Values, want)
+		recs, err := out.Records(ctx, 3)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("outbox of 3 = %+v, %v; want one record", recs, err)
+		}
+		want := notify.Record{ID: recs[0].ID, UserID: 3, ChatRoomID: 1, Seq: 1, SendID: 1, Preview: "hello…", SentAt: m1.SentAt, UnreadCount: 1}
+		if recs[0] != want {
+			t.Errorf("outbox record %+v, want %+v", recs[0], want)
 		}
 		for room, sender := range map[int64]int64{1: 1, 3: 3} {
 			if pos, err := f.reads.Positions(ctx, room); err != nil || pos[sender] != 1 {

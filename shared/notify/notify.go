@@ -7,8 +7,9 @@
 // have a live session at all. Members with a session elsewhere get
 // {"type":"MESSAGE",...} on their notifications channel (every session of theirs, on any node, that
 // subscribed to /user/queue/notifications); members with no session at all
-// get a record in the outbox stream (keys.NotificationsOutbox) for a push
-// worker. It also announces membership changes (ADDED / REMOVED) and unread
+// get a record in their own outbox stream (keys.UserOutbox), and an entry
+// in the pending index (keys.NotificationsPending), for push workers,
+// which read them through Outbox (see outbox.go). It also announces membership changes (ADDED / REMOVED) and unread
 // counts after reads (UNREAD, as readstate's Observer).
 //
 // The work per message is bounded: rooms with more than MaxRecipients
@@ -47,8 +48,13 @@ type Config struct {
 	MaxRecipients int
 	// PreviewRunes bounds the message preview in characters; default 100.
 	PreviewRunes int
-	// OutboxMaxLen trims the outbox stream (XADD MAXLEN ~); default 100000.
+	// OutboxMaxLen bounds each user's outbox stream (XADD MAXLEN, exact):
+	// a user with more records waiting loses the oldest; default 100.
 	OutboxMaxLen int64
+	// OutboxTTL expires a user's outbox stream this long after its last
+	// record, so records no worker reads do not stay forever; default
+	// 168h (7 days).
+	OutboxTTL time.Duration
 	// Timeout bounds each notification step; default 2s.
 	Timeout time.Duration
 	// QueueSize bounds the post-send steps waiting for the worker started
@@ -61,7 +67,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Outbox record fields, as XADD writes them (all values are strings).
+// Outbox record fields, as XADD writes them (all values are strings);
+// Outbox.Records parses them into a Record.
 const (
 	FieldUserID      = "userId"
 	FieldChatRoomID  = "chatRoomId"
@@ -97,7 +104,10 @@ func New(rdb redis.UniversalClient, ks keys.Space, pub Publisher, cfg Config) *N
 		cfg.PreviewRunes = 100
 	}
 	if cfg.OutboxMaxLen <= 0 {
-		cfg.OutboxMaxLen = 100000
+		cfg.OutboxMaxLen = 100
+	}
+	if cfg.OutboxTTL <= 0 {
+		cfg.OutboxTTL = 7 * 24 * time.Hour
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
@@ -147,8 +157,9 @@ func (n *Notifier) process(ctx context.Context, batch []sent) {
 }
 
 // messagesSent does the user-side half of the post-send step for a batch
-// of messages, in at most three round trips whatever the batch size: the
-// away members' session counts, then the notifications, then the outbox.
+// of messages, in at most four round trips whatever the batch size: the
+// away members' session counts, then the notifications, then the outbox
+// records, then the pending index.
 func (n *Notifier) messagesSent(ctx context.Context, batch []sent) error {
 	var away []int64
 	for _, s := range batch {
@@ -222,25 +233,6 @@ type record struct {
 	m            *wire.Message
 	preview      string
 	user, unread int64
-}
-
-// outbox appends one record per offline member to the outbox stream.
-func (n *Notifier) outbox(ctx context.Context, offline []record) error {
-	if len(offline) == 0 {
-		return nil
-	}
-	_, err := n.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, r := range offline {
-			p.XAdd(ctx, &redis.XAddArgs{Stream: n.keys.NotificationsOutbox(), MaxLen: n.cfg.OutboxMaxLen, Approx: true,
-				Values: []any{FieldUserID, r.user, FieldChatRoomID, r.m.ChatRoomID, FieldSeq, r.m.Seq, FieldSendID, r.m.SendID,
-					FieldPreview, r.preview, FieldSentAt, r.m.SentAt, FieldUnreadCount, r.unread}})
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("append %d outbox records: %w", len(offline), err)
-	}
-	return nil
 }
 
 // Added tells each user they were added to room (ADDED).

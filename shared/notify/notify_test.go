@@ -134,13 +134,27 @@ func testMessageNotifies(t *testing.T, worker bool) {
 	f.send(t, id, 3, "one")
 	f.send(t, id, 3, "two")
 	// The steps of "one" and "two" ran once their outbox records (for 5,
-	// 6 and 8, all offline) are in.
+	// 6 and 8, all offline) are in; a push worker then handles them.
+	out := notify.NewOutbox(f.rdb, f.keys)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if f.rdb.XLen(ctx, f.keys.NotificationsOutbox()).Val() == 6 {
+		if f.rdb.XLen(ctx, f.keys.UserOutbox(8)).Val() == 2 && f.rdb.ZCard(ctx, f.keys.NotificationsPending()).Val() == 3 {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the post-send steps of the first messages never ran")
+		}
+	}
+	claims, err := out.Claim(ctx, 10, time.Minute)
+	if err != nil || len(claims) != 3 {
+		t.Fatalf("Claim = %v, %v; want users 5, 6 and 8", claims, err)
+	}
+	for _, c := range claims {
+		recs, err := out.Records(ctx, c.UserID)
+		if err != nil || len(recs) != 2 {
+			t.Fatalf("Records(%d) = %v, %v; want 2", c.UserID, recs, err)
+		}
+		if err := out.Done(ctx, c, recs[1].ID); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if _, err := f.reads.MarkRead(ctx, id, 5, 1); err != nil {
@@ -150,9 +164,6 @@ func testMessageNotifies(t *testing.T, worker bool) {
 	f.session(t, "s5", 5, 0)  // online, elsewhere
 	f.session(t, "s8", 8, 0)  // the sender, online elsewhere too
 	// 6 has no session at all.
-	if err := f.rdb.XGroupCreateMkStream(ctx, f.keys.NotificationsOutbox(), "push", "$").Err(); err != nil {
-		t.Fatal(err)
-	}
 	in := f.inbox(t, 3, 5, 6, 8)
 
 	m := f.send(t, id, 8, "héllo wörld")
@@ -165,22 +176,20 @@ func testMessageNotifies(t *testing.T, worker bool) {
 		t.Fatalf("notifications\n got %s\nwant %s", show(got), show(want))
 	}
 
-	// The outbox holds one record, for 6, readable by a consumer group.
-	streams, err := f.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "push", Consumer: "w1",
-		Streams: []string{f.keys.NotificationsOutbox(), ">"}, Count: 10, Block: time.Second}).Result()
-	if err != nil {
-		t.Fatal(err)
+	// The outbox holds one record, for 6.
+	claims, err = out.Claim(ctx, 10, time.Minute)
+	if err != nil || len(claims) != 1 || claims[0].UserID != 6 {
+		t.Fatalf("Claim = %v, %v; want user 6", claims, err)
 	}
-	if len(streams) != 1 || len(streams[0].Messages) != 1 {
-		t.Fatalf("outbox read %+v, want one record", streams)
+	recs, err := out.Records(ctx, 6)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("Records(6) = %+v, %v; want one record", recs, err)
 	}
-	rec := streams[0].Messages[0].Values
-	wantRec := map[string]any{"userId": "6", "chatRoomId": fmt.Sprint(id), "seq": "3", "sendId": "8",
-		"preview": "héllo…", "sentAt": m.SentAt, "unreadCount": "3"}
-	if fmt.Sprint(rec) != fmt.Sprint(wantRec) {
-		t.Fatalf("record %v, want %v", rec, wantRec)
+	wantRec := notify.Record{ID: recs[0].ID, UserID: 6, ChatRoomID: id, Seq: 3, SendID: 8, Preview: "héllo…", SentAt: m.SentAt, UnreadCount: 3}
+	if recs[0] != wantRec {
+		t.Fatalf("record %+v, want %+v", recs[0], wantRec)
 	}
-	if err := f.rdb.XAck(ctx, f.keys.NotificationsOutbox(), "push", streams[0].Messages[0].ID).Err(); err != nil {
+	if err := out.Done(ctx, claims[0], recs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -210,7 +219,7 @@ func TestHugeRoomsAreSkipped(t *testing.T) {
 	if got := in.drain(t, 200*time.Millisecond); len(got) != 0 {
 		t.Fatalf("a room over MaxRecipients notified: %s", show(got))
 	}
-	if n := f.rdb.Exists(ctx, f.keys.NotificationsOutbox()).Val(); n != 0 {
+	if n := f.rdb.Exists(ctx, f.keys.UserOutbox(5), f.keys.NotificationsPending()).Val(); n != 0 {
 		t.Fatalf("a room over MaxRecipients wrote the outbox")
 	}
 }

@@ -4,6 +4,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -75,11 +76,24 @@ type Control struct {
 	Reason     string   `json:"reason,omitempty"`
 }
 
-// Marshal encodes v; the wire types above cannot fail to encode.
+// Marshal encodes v; the wire types above cannot fail to encode. It is
+// the one encoder of every JSON the services store or publish (history
+// entries, message texts, events, notifications, control commands).
+//
+// Unlike json.Marshal it does not escape <, > and & as \u003c, \u003e,
+// \u0026: that HTML escaping made a text of 4,096 "<" a 24,674-byte history
+// entry. The output is valid JSON all the same, and no client puts it in
+// HTML unescaped (the web client renders texts as React text nodes). What
+// is still escaped: " and \ (2 bytes), tab, LF, CR, backspace and form feed
+// (2 bytes), other control characters (\u00XX, 6 bytes for 1) and U+2028,
+// U+2029 (6 bytes for 3). The send path refuses those control characters,
+// so a stored text is at most twice its size in bytes.
 func Marshal(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		panic("wire: " + err.Error())
 	}
-	return b
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")) // Encode ends each value with a newline
 }

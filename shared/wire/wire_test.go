@@ -1,8 +1,11 @@
 package wire_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -32,7 +35,12 @@ func TestMarshal(t *testing.T) {
 		want string
 	}{
 		{"message without rcvId", wire.Message{ID: "3-1", ChatRoomID: 3, Seq: 1, SendID: 7, Message: "<hi>", SentAt: "2026-01-02T03:04:05.000Z"},
-			`{"id":"3-1","chatRoomId":3,"seq":1,"sendId":7,"message":"\u003chi\u003e","sentAt":"2026-01-02T03:04:05.000Z"}`},
+			`{"id":"3-1","chatRoomId":3,"seq":1,"sendId":7,"message":"<hi>","sentAt":"2026-01-02T03:04:05.000Z"}`},
+		{"no HTML escaping, JSON escaping kept", wire.Message{ID: "3-3", ChatRoomID: 3, Seq: 3, SendID: 7, Message: "a<b>&\"\\\n\u2028\x01", SentAt: "s"},
+			`{"id":"3-3","chatRoomId":3,"seq":3,"sendId":7,"message":"a<b>&\"\\\n\u2028\u0001","sentAt":"s"}`},
+		{"raw JSON inside is not HTML-escaped either", wire.MessageEvent{Type: wire.EventMessageEdited, ChatRoomID: 3, UserID: 7, Seq: 1, At: "a",
+			Message: json.RawMessage(`{"message":"<&>"}`)},
+			`{"type":"MESSAGE_EDITED","chatRoomId":3,"userId":7,"seq":1,"at":"a","message":{"message":"<&>"}}`},
 		{"message with rcvId", wire.Message{ID: "3-2", ChatRoomID: 3, Seq: 2, SendID: 7, RcvID: 8, Message: "x", SentAt: "s"},
 			`{"id":"3-2","chatRoomId":3,"seq":2,"sendId":7,"rcvId":8,"message":"x","sentAt":"s"}`},
 		{"event", wire.Event{Type: wire.EventLeave, ChatRoomID: 3, UserID: 7, At: "a", Reason: "closed"},
@@ -53,4 +61,33 @@ func TestMarshal(t *testing.T) {
 		}
 	}()
 	wire.Marshal(func() {})
+}
+
+// FuzzMarshalString: Marshal of a string decodes back to it, and a valid
+// UTF-8 string with no control character but tab, LF and CR (what the send
+// path accepts) takes at most twice its bytes plus the quotes, the bound
+// messages.MaxEntryBytes rests on.
+func FuzzMarshalString(f *testing.F) {
+	for _, s := range []string{"", "<>&", `"\`, "\t\n\r", "\u2028\u2029", "\x00\x1f\x7f", "日本語 😀", "a\xffb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := wire.Marshal(s)
+		var back string
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("Marshal(%q) = %s: %v", s, b, err)
+		}
+		if !utf8.ValidString(s) {
+			return // invalid bytes become U+FFFD; the send path refuses them
+		}
+		if back != s {
+			t.Fatalf("Marshal(%q) = %s decodes to %q", s, b, back)
+		}
+		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' }) {
+			return
+		}
+		if len(b) > 2*len(s)+2 {
+			t.Fatalf("Marshal(%q) = %d bytes, over 2*%d+2", s, len(b), len(s))
+		}
+	})
 }

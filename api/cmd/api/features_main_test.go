@@ -11,7 +11,7 @@ func TestLoadFeatureSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.editWindow != 15*time.Minute || st.outboxMaxLen != 100000 {
+	if st.editWindow != 15*time.Minute || st.outboxMaxLen != 100 {
 		t.Fatalf("defaults: edit window %v, outbox %d", st.editWindow, st.outboxMaxLen)
 	}
 	vars := map[string]string{"DEV_MODE": "1", "EDIT_WINDOW": "90s", "NOTIFY_OUTBOX_MAXLEN": "500"}

@@ -15,7 +15,7 @@
 //	API_RATE_BURST_PER_IP such requests a client address may make at once; default 40
 //	API_TRUSTED_PROXIES  comma-separated proxy addresses/CIDRs whose X-Forwarded-For and X-Real-IP are believed; default none
 //	EDIT_WINDOW          how long authors may edit or delete a message; default 15m
-//	NOTIFY_OUTBOX_MAXLEN approximate length kept of the offline outbox stream; default 100000
+//	NOTIFY_OUTBOX_MAXLEN offline records kept per user (their outbox stream); default 100
 package main
 
 import (
@@ -150,7 +150,7 @@ func load(getenv func(string) string) (settings, error) {
 	if st.editWindow, err = config.Duration(getenv, "EDIT_WINDOW", 15*time.Minute); err != nil {
 		return settings{}, err
 	}
-	if st.outboxMaxLen, err = config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100000, 1); err != nil {
+	if st.outboxMaxLen, err = config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100, 1); err != nil {
 		return settings{}, err
 	}
 	if st.roomsPerUser, err = config.Int(getenv, "API_MAX_ROOMS_PER_USER", 1000, 1); err != nil {

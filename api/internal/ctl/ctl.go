@@ -1,6 +1,7 @@
 // Package ctl implements chatctl, the operator's command line: minting
 // development tokens, reading the session registry, kicking a session,
-// posting a system message, tailing a room, and probing a health endpoint.
+// posting a system message, tailing a room, listing the offline outbox,
+// and probing a health endpoint.
 package ctl
 
 import (
@@ -45,6 +46,10 @@ commands:
   tail -room ID [-events]
       print the room's messages (and with -events its events) as readable
       lines until interrupted
+  outbox [-limit 100] | outbox -user ID
+      print the users with offline notification records waiting for a
+      push worker (userId, claimableFrom, records), or one user's records,
+      as JSON lines; claims nothing
   healthcheck URL
       exit 0 if GET URL answers 200 within 2s, else 1 (for container
       health checks in images without a shell)
@@ -72,6 +77,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = say(ctx, args[1:], getenv, stdout, stderr)
 	case "tail":
 		err = tail(ctx, args[1:], getenv, stdout, stderr)
+	case "outbox":
+		err = outbox(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		err = healthcheck(ctx, args[1:], stderr)
 	case "help", "-h", "-help", "--help":

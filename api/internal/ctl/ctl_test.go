@@ -114,7 +114,7 @@ func TestHelp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"token -user ID", "sessions -room ID | -user ID", "kick -session SID", "say -room ID -text TEXT", "tail -room ID [-events]", "healthcheck URL"} {
+	for _, want := range []string{"token -user ID", "sessions -room ID | -user ID", "kick -session SID", "say -room ID -text TEXT", "tail -room ID [-events]", "outbox [-limit 100] | outbox -user ID", "healthcheck URL"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("help lacks %q:\n%s", want, out)
 		}

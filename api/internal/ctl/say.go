@@ -43,7 +43,7 @@ func say(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	outboxLen, err := config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100000, 1)
+	outboxLen, err := config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100, 1)
 	if err != nil {
 		return err
 	}

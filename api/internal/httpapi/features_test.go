@@ -170,7 +170,7 @@ func TestMembershipNotificationsAndReadPositions(t *testing.T) {
 			t.Errorf("%s got %q, want %q", ch, k, want)
 		}
 	}
-	if n := e.rdb.XLen(context.Background(), e.ks.NotificationsOutbox()).Val(); n != 5 {
+	if n := e.rdb.XLen(context.Background(), e.ks.UserOutbox(3)).Val(); n != 5 {
 		t.Errorf("outbox holds %d records, want 5 (one per message for offline 3)", n)
 	}
 	var page struct{ ReadBy map[string]int64 }

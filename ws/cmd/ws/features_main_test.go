@@ -7,7 +7,7 @@ import (
 
 func TestLoadOutboxLength(t *testing.T) {
 	s, err := load(func(string) string { return "" })
-	if err != nil || s.outboxMaxLen != 100000 {
+	if err != nil || s.outboxMaxLen != 100 {
 		t.Fatalf("default: %d, %v", s.outboxMaxLen, err)
 	}
 	if s, err = load(func(k string) string { return map[string]string{"NOTIFY_OUTBOX_MAXLEN": "42"}[k] }); err != nil || s.outboxMaxLen != 42 {

@@ -95,7 +95,7 @@ func load(getenv func(string) string) (settings, error) {
 	add(err)
 	s.historyLen, err = config.Int(getenv, "HISTORY_LEN", 100000, 1)
 	add(err)
-	s.outboxMaxLen, err = config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100000, 1)
+	s.outboxMaxLen, err = config.Int(getenv, "NOTIFY_OUTBOX_MAXLEN", 100, 1)
 	add(err)
 	s.maxFrame, err = config.Int(getenv, "WS_MAX_FRAME_BYTES", 64<<10, 1024)
 	add(err)
