@@ -152,6 +152,15 @@ func (s Space) Nodes() string { return s.prefix + ":nodes" }
 // NodeSessions is the set of session ids registered by one ws node.
 func (s Space) NodeSessions(node string) string { return s.prefix + ":node:" + node + ":sessions" }
 
+// NodeEnded is the hash of one ws node's sessions that the disconnect API
+// or chatctl kick ended (registry.Kick): session id -> the reason to give
+// the client. It makes a kick durable when its control command is lost:
+// the node closes those sockets on its next heartbeat (or as soon as its
+// control channel is confirmed again), never registers them again, and
+// deletes each entry once its session is gone. The key expires 10 minutes
+// after its last write.
+func (s Space) NodeEnded(node string) string { return s.prefix + ":node:" + node + ":ended" }
+
 // NodeControl is the pub/sub channel on which one ws node receives control
 // commands (disconnect sessions, ...), JSON.
 func (s Space) NodeControl(node string) string { return s.prefix + ":node:" + node + ":control" }

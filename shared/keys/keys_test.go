@@ -34,6 +34,7 @@ func TestNamesForPrefixChat(t *testing.T) {
 		{"Nodes", k.Nodes(), "chat:nodes"},
 		{"NodeSessions", k.NodeSessions("n1"), "chat:node:n1:sessions"},
 		{"NodeControl", k.NodeControl("n1"), "chat:node:n1:control"},
+		{"NodeEnded", k.NodeEnded("n1"), "chat:node:n1:ended"},
 		{"Control", k.Control(), "chat:control"},
 		{"Prefix", k.Prefix(), "chat"},
 	}
@@ -51,6 +52,7 @@ func TestPrefixIsUsedEverywhere(t *testing.T) {
 	for _, name := range []string{
 		k.RoomIDs(), k.RoomMeta(1), k.RoomMessages(1), k.UserRooms(1), k.UserSessions(1),
 		k.Direct(1, 2), k.Session("s"), k.Nodes(), k.NodeSessions("n"), k.NodeControl("n"), k.Control(),
+		k.NodeEnded("n"),
 	} {
 		if !strings.HasPrefix(name, "t1a2:x:") {
 			t.Errorf("%q does not start with the prefix and a colon", name)

@@ -244,10 +244,7 @@ func (r *Registry) views(ctx context.Context, s Session, add bool, reason string
 		if add {
 			r.addViews(ctx, p, s)
 		} else {
-			p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
-			p.HDel(ctx, r.keys.UserSessions(s.UserID), s.ID)
-			// When this was the user's last session, this is "last seen".
-			p.Set(ctx, r.keys.UserLastSeen(s.UserID), time.Now().UnixMilli(), 0)
+			r.dropViews(ctx, p, s)
 		}
 		return nil
 	})
@@ -260,6 +257,13 @@ func (r *Registry) views(ctx context.Context, s Session, add bool, reason string
 func (r *Registry) addViews(ctx context.Context, p redis.Pipeliner, s Session) {
 	p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
 	p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
+}
+
+func (r *Registry) dropViews(ctx context.Context, p redis.Pipeliner, s Session) {
+	p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
+	p.HDel(ctx, r.keys.UserSessions(s.UserID), s.ID)
+	// When this was the user's last session, this is "last seen".
+	p.Set(ctx, r.keys.UserLastSeen(s.UserID), time.Now().UnixMilli(), 0)
 }
 
 // presence runs presence.lua for s (nothing when s is in no room).

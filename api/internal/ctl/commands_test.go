@@ -127,6 +127,9 @@ func TestKick(t *testing.T) {
 	if _, ok, err := reg.Get(ctx, "a"); err != nil || ok {
 		t.Fatalf("session a still registered (ok %v, err %v)", ok, err)
 	}
+	if got, err := reg.Ended(ctx, "n1"); err != nil || got["a"] != "maintenance" {
+		t.Errorf("ended sessions of n1 = %v, %v; want a: maintenance", got, err)
+	}
 	if v, err := reg.UserSessions(ctx, 8); err != nil || len(v) != 1 || v["b"] != 2 {
 		t.Fatalf("user view %v (err %v), want only b", v, err)
 	}

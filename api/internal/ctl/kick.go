@@ -21,9 +21,11 @@ var ErrNoSession = errors.New("no such session")
 const kickLeaveReason = "kick"
 
 // kick ends one session: chatctl kick -session SID [-reason TEXT]. Like the
-// disconnect API it takes the session from the registry (registry.Remove,
-// once; only the first remover wins) and then asks the session's node, over
-// its control channel, to close the socket with TEXT as the reason.
+// disconnect API it takes the session from the registry (registry.Kick,
+// once; only the first remover wins; recorded for the node, which closes
+// the socket even if the command below is lost) and then asks the
+// session's node, over its control channel, to close the socket with TEXT
+// as the reason.
 func kick(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flagSet("kick", stderr)
 	sid := fs.String("session", "", "session id (required), as listed by chatctl sessions")
@@ -40,7 +42,7 @@ func kick(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	defer rdb.Close()
-	s, removed, err := registry.New(rdb, ks).Remove(ctx, *sid, kickLeaveReason)
+	s, removed, err := registry.New(rdb, ks).Kick(ctx, *sid, kickLeaveReason, *reason)
 	if !removed {
 		if err != nil {
 			return err

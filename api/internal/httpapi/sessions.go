@@ -18,14 +18,19 @@ type disconnectRequest struct {
 	ChatRoomID int64  `json:"chatRoomId"`
 }
 
+// disconnectReason is what a client disconnected by the API is told.
+const disconnectReason = "disconnected via API"
+
 // disconnect ends the caller's live sessions that are in room chatRoomId
 // and answers {"disconnected": N}.
 //
-// Each session is first taken out of the registry (reason "api"), which
-// makes the end happen once: only the taker counts it, and the user's last
-// session in the room announces LEAVE. Then each owning ws node is told,
-// over its control channel, to close the sockets. No membership is needed:
-// the caller only ever ends their own sessions.
+// Each session is first taken out of the registry (LEAVE reason "api"),
+// which makes the end happen once: only the taker counts it, and the user's
+// last session in the room announces LEAVE. Then each owning ws node is
+// told, over its control channel, to close the sockets. The take also
+// records the session for its node (registry.Kick), so the node closes it
+// even if that command is lost. No membership is needed: the caller only
+// ever ends their own sessions.
 func (s *server) disconnect(c *gin.Context) {
 	var req disconnectRequest
 	if err := s.decode(c, &req); err != nil {
@@ -58,7 +63,7 @@ func (s *server) disconnect(c *gin.Context) {
 		// node is learnt atomically with the removal.
 		// Remove may fail after taking the session; it is then gone all
 		// the same and its socket must still be closed.
-		sess, removed, err := s.deps.Sessions.Remove(ctx, sid, "api")
+		sess, removed, err := s.deps.Sessions.Kick(ctx, sid, "api", disconnectReason)
 		if removed {
 			n++
 			byNode[sess.Node] = append(byNode[sess.Node], sid)
@@ -69,7 +74,7 @@ func (s *server) disconnect(c *gin.Context) {
 		}
 	}
 	for _, node := range slices.Sorted(maps.Keys(byNode)) {
-		cmd := wire.Control{Op: wire.OpDisconnect, SessionIDs: byNode[node], Reason: "disconnected via API"}
+		cmd := wire.Control{Op: wire.OpDisconnect, SessionIDs: byNode[node], Reason: disconnectReason}
 		if err := s.deps.Events.Node(ctx, node, cmd); err != nil {
 			s.fail(c, err)
 			return

@@ -48,6 +48,13 @@ func TestDisconnectEndsTheCallersSessionsInTheRoom(t *testing.T) {
 	wantControl(t, published[n2], wire.Control{Op: wire.OpDisconnect, SessionIDs: []string{"s-n2"}, Reason: "disconnected via API"})
 	wantOne(t, published[events], wire.Event{Type: wire.EventLeave, ChatRoomID: 2, UserID: 8, Reason: "api"})
 
+	// Recorded for each node, should its command be lost.
+	for node, sid := range map[string]string{"n1": "s-n1", "n2": "s-n2"} {
+		if got, err := e.reg.Ended(ctx, node); err != nil || len(got) != 1 || got[sid] != "disconnected via API" {
+			t.Errorf("ended sessions of %s = %v, %v; want %s", node, got, err, sid)
+		}
+	}
+
 	left, err := e.reg.UserSessions(ctx, 8)
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ type MessageStore interface {
 // finding and ending a user's sessions, and presence counts.
 type SessionRegistry interface {
 	UserSessions(ctx context.Context, userID int64) (map[string]int64, error)
-	Remove(ctx context.Context, id, reason string) (registry.Session, bool, error)
+	Kick(ctx context.Context, id, leave, notice string) (registry.Session, bool, error)
 	SessionCounts(ctx context.Context, userIDs []int64) (map[int64]int, error)
 	RoomPresence(ctx context.Context, roomID int64) (map[int64]int, error)
 }

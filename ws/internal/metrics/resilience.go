@@ -6,9 +6,11 @@ import (
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
 
-// Node reports the node's membership audit (node.Node).
+// Node reports the node's membership audit and ended-session check
+// (node.Node).
 type Node interface {
 	Revocations() uint64
+	Disconnects() uint64
 }
 
 var _ Node = (*node.Node)(nil)
@@ -22,6 +24,7 @@ func (m *Metrics) WatchNode(nd Node) {
 var (
 	descResubFailures = desc("roomwire_ws_redis_resubscribe_failures_total", "Pub/sub (re)subscriptions that failed (an error reply to SUBSCRIBE, e.g. an ACL refusal, or a retry that could not be sent); each is retried with backoff.")
 	descUnconfirmed   = desc("roomwire_ws_redis_channels_unconfirmed", "Channels whose pub/sub subscription was lost and is not confirmed again yet; /readyz answers 503 while above 0.")
+	descDisconnects   = desc("roomwire_ws_disconnects_reconciled_total", "Sessions closed because the registry listed them as ended by the disconnect API or chatctl kick while their disconnect command had not arrived (lost while the node's pub/sub connection was down).")
 	descReconciled    = desc("roomwire_ws_revocations_reconciled_total", "Memberships found gone by the membership audit (after the control channel was resubscribed, or periodic) while a live session still watched the room; those sessions were ended.")
 )
 
@@ -41,8 +44,12 @@ func (c *pubsubCollector) Collect(ch chan<- prometheus.Metric) {
 
 type nodeCollector struct{ nd Node }
 
-func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descReconciled }
+func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descReconciled
+	ch <- descDisconnects
+}
 
 func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descReconciled, prometheus.CounterValue, float64(c.nd.Revocations()))
+	ch <- prometheus.MustNewConstMetric(descDisconnects, prometheus.CounterValue, float64(c.nd.Disconnects()))
 }

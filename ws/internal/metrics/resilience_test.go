@@ -23,6 +23,7 @@ func (fakeHub) Unsubscribe(string, fanout.Subscriber)                      {}
 type fakeNode struct{}
 
 func (fakeNode) Revocations() uint64 { return 3 }
+func (fakeNode) Disconnects() uint64 { return 4 }
 
 func TestResilienceMetrics(t *testing.T) {
 	met := metrics.New()
@@ -35,6 +36,7 @@ func TestResilienceMetrics(t *testing.T) {
 		"roomwire_ws_redis_resubscribe_failures_total": 5,
 		"roomwire_ws_redis_channels_unconfirmed":       2,
 		"roomwire_ws_revocations_reconciled_total":     3,
+		"roomwire_ws_disconnects_reconciled_total":     4,
 	} {
 		if got[s] != v {
 			t.Errorf("%s = %v, want %v", s, got[s], v)

@@ -1,8 +1,9 @@
 // Package node runs a ws node's cluster duties: a heartbeat in Redis, the
 // reaper that removes sessions of nodes that stopped heart-beating, the
 // control channels through which the api and other nodes reach this node's
-// sockets, and the membership audit that revokes what a lost revoke command
-// left open.
+// sockets, the membership audit that revokes what a lost revoke command
+// left open, and the check that closes sessions whose lost disconnect
+// command the registry recorded.
 package node
 
 import (
@@ -29,6 +30,8 @@ type Registry interface {
 	NodeSessionIDs(ctx context.Context, node string) ([]string, error)
 	Register(ctx context.Context, s registry.Session) (bool, error)
 	Remove(ctx context.Context, id, reason string) (registry.Session, bool, error)
+	Ended(ctx context.Context, node string) (map[string]string, error)
+	DropEnded(ctx context.Context, node string, ids ...string) error
 }
 
 // Sockets is what control commands act on.
@@ -85,7 +88,12 @@ type Node struct {
 	ready   chan struct{}
 	once    sync.Once
 	recheck chan struct{} // the control channel was confirmed again
+	rekick  chan struct{} // the node's control channel was confirmed again
 	revoked atomic.Uint64
+	kicked  atomic.Uint64
+	// delivered holds the sessions a disconnect command reached, so the
+	// ended check leaves them (and its counter) alone.
+	delivered sync.Map // session id -> struct{}
 	// beats, dirty and auditDue belong to the Run goroutine.
 	beats    int
 	dirty    bool
@@ -110,7 +118,7 @@ func New(cfg Config, ks keys.Space, reg Registry, sockets Sockets, hub Broker) *
 		cfg.Audit = 30 * time.Second
 	}
 	return &Node{cfg: cfg, reg: reg, sockets: sockets, hub: hub, keys: ks, ready: make(chan struct{}),
-		recheck: make(chan struct{}, 1)}
+		recheck: make(chan struct{}, 1), rekick: make(chan struct{}, 1)}
 }
 
 // Ready is closed once the control channels are subscribed.
@@ -150,6 +158,12 @@ func (n *Node) Run(ctx context.Context) {
 			return
 		case <-n.recheck:
 			n.audit(ctx, "control channel resubscribed")
+		case <-n.rekick:
+			kctx, cancel := context.WithTimeout(ctx, n.cfg.BeatEvery)
+			if _, err := n.closeEnded(kctx); err != nil {
+				n.cfg.Logger.Warn("close sessions ended elsewhere; retrying on the next beat", "err", err)
+			}
+			cancel()
 		case <-audit:
 			n.audit(ctx, "periodic audit")
 		case <-beat.C:
@@ -195,20 +209,31 @@ const fullReconcileEvery = 6
 // reconcile makes the registry hold exactly this node's live sessions. It
 // repairs what a Redis outage broke: entries lost when Redis came back
 // empty are written again, entries of sessions that ended while Redis was
-// unreachable are removed (announcing LEAVE). Unless full, it only compares
-// counts (one SCARD).
+// unreachable are removed (announcing LEAVE). Sessions that others ended
+// (registry.Kick) are closed, never written again. Unless full, it only
+// compares counts (one SCARD) and reads the ended hash (one HGETALL).
 func (n *Node) reconcile(ctx context.Context, full bool) error {
 	if !full {
 		count, err := n.reg.CountNode(ctx, n.cfg.ID)
-		if err != nil || count == len(n.sockets.Local()) {
+		if err != nil {
+			return err
+		}
+		full = count != len(n.sockets.Local())
+	}
+	// Registry first, then the ended hash, then the live sessions: a
+	// session registers only after it is live, so one registered meanwhile
+	// is never taken for a ghost; and a kick records the session in the
+	// ended hash before taking it from the node's set, so one missing from
+	// the set because it was kicked is in the hash.
+	var ids []string
+	if full {
+		var err error
+		if ids, err = n.reg.NodeSessionIDs(ctx, n.cfg.ID); err != nil {
 			return err
 		}
 	}
-	// Registry first, then the live sessions: a session registers only
-	// after it is live, so one registered meanwhile is never taken for a
-	// ghost.
-	ids, err := n.reg.NodeSessionIDs(ctx, n.cfg.ID)
-	if err != nil {
+	ended, err := n.closeEnded(ctx)
+	if err != nil || !full {
 		return err
 	}
 	local := n.sockets.Local()
@@ -218,7 +243,7 @@ func (n *Node) reconcile(ctx context.Context, full bool) error {
 	}
 	added, removed := 0, 0
 	for _, s := range local {
-		if !registered[s.ID] {
+		if _, gone := ended[s.ID]; !registered[s.ID] && !gone {
 			if _, err := n.reg.Register(ctx, s); err != nil {
 				return err
 			}
@@ -251,14 +276,21 @@ func (n *Node) Leave(ctx context.Context) {
 type controlSub struct{ n *Node }
 
 // Resubscribed runs when the hub confirms a control channel again after
-// losing it: a revoke published meanwhile was missed, so the node audits
-// memberships (on its Run goroutine).
+// losing it. A revoke published meanwhile was missed, so the node audits
+// memberships; a disconnect was missed, so it closes the sessions its ended
+// hash lists (both on its Run goroutine).
 func (s controlSub) Resubscribed(channel string) {
-	if channel != s.n.keys.Control() {
+	var work chan struct{}
+	switch channel {
+	case s.n.keys.Control():
+		work = s.n.recheck
+	case s.n.keys.NodeControl(s.n.cfg.ID):
+		work = s.n.rekick
+	default:
 		return
 	}
 	select {
-	case s.n.recheck <- struct{}{}:
+	case work <- struct{}{}:
 	default:
 	}
 }
@@ -273,6 +305,9 @@ func (s controlSub) Deliver(m *fanout.Msg) {
 	}
 	switch c.Op {
 	case wire.OpDisconnect:
+		for _, id := range c.SessionIDs {
+			s.n.delivered.Store(id, struct{}{})
+		}
 		k := s.n.sockets.Kick(c.SessionIDs, or(c.Reason, "disconnected"))
 		s.n.cfg.Logger.Debug("control disconnect", "requested", len(c.SessionIDs), "found", k)
 	case wire.OpRevoke:
