@@ -52,10 +52,13 @@ type conn struct {
 	connected bool
 
 	// Owned by the read loop.
-	subs   map[string]*subscription
-	txs    map[string][]*stomp.Frame // nil until the first BEGIN
-	sends  *rate.Limiter             // SEND frames; nil without a limit
-	expiry *time.Timer               // ends the session when the token expires; nil before CONNECT
+	subs    map[string]*subscription
+	txs     map[string]*transaction // open transactions; nil until the first BEGIN
+	txBytes int                     // bytes held by all open transactions (MaxTxBytes)
+	// Per-session budgets (limits.go), nil without a limit: every frame
+	// after CONNECT, SEND frames, SUBSCRIBE and UNSUBSCRIBE frames.
+	frameBudget, sends, subBudget *rate.Limiter
+	expiry                        *time.Timer // ends the session when the token expires; nil before CONNECT
 	// connectBy is when CONNECT must have succeeded; connTimer sends the
 	// ERROR then. readTimer closes the socket after readTimeout of silence
 	// (re-armed per message). All set by serve.
@@ -89,6 +92,12 @@ type conn struct {
 	dead        bool
 
 	endReason string // why the session ended; first setEnd wins
+
+	// ending is set once the connection is closing (finish, a slow
+	// consumer cut, a kick, the read timeout, a failed write): the read
+	// loop then handles no further frame, not even the rest of a
+	// WebSocket message already read. Read without a lock, per frame.
+	ending atomic.Bool
 
 	writers sync.WaitGroup // the running writer, if any
 	stopped chan struct{}
@@ -303,6 +312,7 @@ func (c *conn) readMessage(r io.Reader) error {
 // readTimedOut closes a connection silent for longer than readTimeout.
 func (c *conn) readTimedOut() {
 	c.setEnd("timeout")
+	c.ending.Store(true)
 	c.ws.CloseNow()
 }
 

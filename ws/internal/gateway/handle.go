@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
@@ -39,8 +37,13 @@ func receiptOf(err error) string {
 	return ""
 }
 
-// handle processes one decoded frame in the read loop.
+// handle processes one decoded frame in the read loop. Once the connection
+// is closing it handles nothing more: errStop ends the read loop, and with
+// it the rest of the WebSocket message being read.
 func (c *conn) handle(f *stomp.Frame) error {
+	if c.ending.Load() {
+		return errStop
+	}
 	c.srv.framesIn.Add(1)
 	c.srv.framesInBy[commandIndex(f.Command)].Add(1)
 	err := c.dispatch(f)
@@ -59,8 +62,8 @@ func (c *conn) dispatch(f *stomp.Frame) error {
 		}
 		return c.onConnect(f)
 	}
-	if f.Command == "SEND" && c.sends != nil && !c.sends.Allow() {
-		return errRateLimited
+	if err := c.spend(f); err != nil {
+		return err
 	}
 	var err error
 	switch f.Command {
@@ -186,9 +189,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		c.srv.startBeats()
 	}
 	c.markEntered(ctx)
-	if c.srv.cfg.SendRate > 0 {
-		c.sends = rate.NewLimiter(rate.Limit(c.srv.cfg.SendRate), c.srv.cfg.SendBurst)
-	}
+	c.startBudgets()
 	if !ident.ExpiresAt.IsZero() {
 		// No leeway here: the session ends when the token says it does.
 		c.expiry = time.AfterFunc(time.Until(ident.ExpiresAt), c.expire)

@@ -79,58 +79,6 @@ func decodeSendJSON(body []byte) (wire.SendRequest, error) {
 	return req, nil
 }
 
-// inTransaction buffers a SEND/ACK/NACK of an open transaction.
-func (c *conn) inTransaction(tx string, f *stomp.Frame) error {
-	frames, ok := c.txs[tx]
-	if !ok {
-		return badRequest("unknown transaction %q", tx)
-	}
-	if len(frames) >= c.srv.cfg.MaxTxFrames {
-		return limitErr("at most %d frames per transaction", c.srv.cfg.MaxTxFrames)
-	}
-	c.txs[tx] = append(frames, f)
-	return nil
-}
-
-// onTransaction handles BEGIN, COMMIT and ABORT.
-func (c *conn) onTransaction(f *stomp.Frame) error {
-	tx, ok := f.Get("transaction")
-	if !ok || tx == "" {
-		return badRequest("%s needs a transaction header", f.Command)
-	}
-	frames, open := c.txs[tx]
-	switch f.Command {
-	case "BEGIN":
-		if open {
-			return badRequest("transaction %q is already open", tx)
-		}
-		if len(c.txs) >= c.srv.cfg.MaxTransactions {
-			return limitErr("at most %d open transactions", c.srv.cfg.MaxTransactions)
-		}
-		if c.txs == nil {
-			c.txs = make(map[string][]*stomp.Frame)
-		}
-		c.txs[tx] = nil
-		return nil
-	case "ABORT":
-		if !open {
-			return badRequest("unknown transaction %q", tx)
-		}
-		delete(c.txs, tx)
-		return nil
-	}
-	if !open {
-		return badRequest("unknown transaction %q", tx)
-	}
-	delete(c.txs, tx)
-	for _, fr := range frames {
-		if err := c.apply(fr); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func limitErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errLimit, fmt.Sprintf(format, args...))
 }

@@ -106,17 +106,40 @@ type Config struct {
 	// refilled SendRate times a second [1000] holding SendBurst [2000]. A
 	// SEND beyond gets ERROR "rate limit exceeded" and the connection is
 	// closed (1008). Negative SendRate: no limit.
-	SendRate         float64
-	SendBurst        int
+	SendRate  float64
+	SendBurst int
+	// FrameRate and FrameBurst bound every client frame after CONNECT but
+	// DISCONNECT (SEND, SUBSCRIBE, ACK, BEGIN... alike) per session: a
+	// token bucket refilled FrameRate times a second [2000] holding
+	// FrameBurst [4000]. SEND and SUBSCRIBE/UNSUBSCRIBE are bounded by
+	// their own budgets besides. Beyond, ERROR "rate limit exceeded: ..."
+	// and close 1008. Negative FrameRate: no limit.
+	FrameRate  float64
+	FrameBurst int
+	// SubscribeRate and SubscribeBurst bound SUBSCRIBE and UNSUBSCRIBE
+	// frames per session, each costing Redis round trips: a token bucket
+	// refilled SubscribeRate times a second [20] holding SubscribeBurst
+	// [100]. A SUBSCRIBE with last-seq (a replay from history) costs
+	// ResumeCost tokens, UNSUBSCRIBE and other SUBSCRIBEs one. Beyond,
+	// ERROR "rate limit exceeded: ..." and close 1008. Negative
+	// SubscribeRate: no limit.
+	SubscribeRate    float64
+	SubscribeBurst   int
 	QueueFrames      int // outbound frames queued per connection [4096]
 	QueueBytes       int // outbound bytes queued per connection [4 MiB]
 	MaxBatchBytes    int // bytes coalesced into one WebSocket message [64 KiB]
 	MaxSubscriptions int // per session [64]
-	MaxTransactions  int // open per session [16]
-	MaxTxFrames      int // frames per transaction [128]
-	MaxPendingAcks   int // unacknowledged client-ack deliveries [1024]
-	MaxReplay        int // messages replayed for one last-seq SUBSCRIBE [1000]
-	Logger           *slog.Logger
+	// MaxTransactions bounds open transactions per session [16],
+	// MaxTxFrames the frames one holds [128], and MaxTxBytes the bytes
+	// all of a session's open transactions hold together, counted as the
+	// frames retain them (body, header text and bookkeeping) [256 KiB].
+	// Beyond any, ERROR "limit exceeded: ..." and close 1008.
+	MaxTransactions int
+	MaxTxFrames     int
+	MaxTxBytes      int
+	MaxPendingAcks  int // unacknowledged client-ack deliveries [1024]
+	MaxReplay       int // messages replayed for one last-seq SUBSCRIBE [1000]
+	Logger          *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -154,12 +177,21 @@ func (c *Config) defaults() {
 		c.SendRate = 1000
 	}
 	defInt(&c.SendBurst, 2000)
+	if c.FrameRate == 0 {
+		c.FrameRate = 2000
+	}
+	defInt(&c.FrameBurst, 4000)
+	if c.SubscribeRate == 0 {
+		c.SubscribeRate = 20
+	}
+	defInt(&c.SubscribeBurst, 100)
 	defInt(&c.QueueFrames, 4096)
 	defInt(&c.QueueBytes, 4<<20)
 	defInt(&c.MaxBatchBytes, 64<<10)
 	defInt(&c.MaxSubscriptions, 64)
 	defInt(&c.MaxTransactions, 16)
 	defInt(&c.MaxTxFrames, 128)
+	defInt(&c.MaxTxBytes, 256<<10)
 	defInt(&c.MaxPendingAcks, 1024)
 	defInt(&c.MaxReplay, 1000)
 	if c.Logger == nil {

@@ -43,6 +43,7 @@ func (c *conn) enqueue(it outItem) bool {
 	if len(c.queue) >= c.srv.cfg.QueueFrames || c.qbytes+n > c.srv.cfg.QueueBytes {
 		c.queue, c.qbytes = nil, 0
 		c.closing = true
+		c.ending.Store(true)
 		c.closeCode, c.closeReason = websocket.StatusPolicyViolation, "slow consumer"
 		if c.endReason == "" {
 			c.endReason = "slow-consumer"
@@ -75,6 +76,7 @@ func (c *conn) finish(last []byte, code websocket.StatusCode, reason string) {
 		c.queue = append(c.queue, outItem{frame: last})
 	}
 	c.closing = true
+	c.ending.Store(true)
 	c.closeCode, c.closeReason = code, reason
 	c.startWriterLocked()
 }
@@ -96,6 +98,7 @@ func (c *conn) startWriterLocked() {
 func (c *conn) markDeadLocked() {
 	if !c.dead {
 		c.dead = true
+		c.ending.Store(true)
 		close(c.stopped)
 	}
 }
