@@ -70,8 +70,9 @@ type Broker interface {
 // Config configures a Server. Zero fields take the defaults in brackets.
 type Config struct {
 	NodeID string // required
-	// AllowedOrigins lists browser origins allowed besides same-origin
-	// ("https://app.example.com", or host patterns like "*.example.com").
+	// AllowedOrigins lists browser origins allowed besides same-origin:
+	// "https://app.example.com" (scheme and host must both match), or host
+	// patterns like "*.example.com" (any scheme).
 	AllowedOrigins []string
 	ServerName     string        // CONNECTED server header ["roomwire/0.1"]
 	HeartbeatOut   time.Duration // server-to-client beats offered [10s]
@@ -260,8 +261,15 @@ func New(cfg Config, d Deps) *Server {
 		connects: ratelimit.New(ratelimit.Config{Rate: cfg.ConnectRate, Burst: cfg.ConnectBurst})}
 	s.reads, s.typist = d.Reads, d.Typing
 	for _, o := range cfg.AllowedOrigins {
+		// An origin with a scheme stays "scheme://host": coder/websocket
+		// then matches the request Origin's scheme too, so http:// is not
+		// let in where https:// was configured. A bare host pattern
+		// matches any scheme.
 		if u, err := url.Parse(o); err == nil && u.Host != "" {
 			o = u.Host
+			if u.Scheme != "" {
+				o = u.Scheme + "://" + u.Host
+			}
 		}
 		s.origins = append(s.origins, strings.ToLower(o))
 	}
