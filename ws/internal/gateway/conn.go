@@ -215,8 +215,9 @@ func (c *conn) closed(err error) {
 			c.log().Error("connection failed", "err", err)
 		} else {
 			// Only the client-safe text: a decoder detail may quote client
-			// bytes, which could hold a token.
-			c.debug("connection refused a frame", "reason", p.message)
+			// bytes, which could hold a token. The message may still quote
+			// an id the client chose: anything token-shaped is redacted.
+			c.debug("connection refused a frame", "reason", auth.RedactTokens(p.message))
 		}
 		c.setEnd("error")
 		c.srv.countError(p.kind)

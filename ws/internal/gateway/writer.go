@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -190,7 +191,24 @@ func (c *conn) writeLoop() {
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	c.sock.brMu.Lock()
 	defer c.sock.brMu.Unlock()
-	_ = c.ws.Close(code, reason)
+	_ = c.ws.Close(code, closeReason(reason))
+}
+
+// maxCloseReason is the longest reason a close frame carries (a control
+// frame's 125 bytes less the code); coder/websocket sends no close frame
+// at all for a longer one.
+const maxCloseReason = 123
+
+// closeReason shortens reason to fit a close frame, on a rune boundary.
+func closeReason(reason string) string {
+	if len(reason) <= maxCloseReason {
+		return reason
+	}
+	reason = reason[:maxCloseReason-3]
+	for !utf8.ValidString(reason) {
+		reason = reason[:len(reason)-1]
+	}
+	return reason + "..."
 }
 
 // writeMessage sends buf[wsHeaderRoom:] as one text message, framing it in
