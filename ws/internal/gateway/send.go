@@ -68,9 +68,14 @@ func parseSendBody(body []byte, user, defaultRoom int64) (wire.SendRequest, erro
 }
 
 // decodeSendJSON decodes a SEND body with encoding/json: one JSON value,
-// white space around it.
+// white space around it, valid UTF-8 with no lone surrogate escapes.
 func decodeSendJSON(body []byte) (wire.SendRequest, error) {
 	var req wire.SendRequest
+	// encoding/json would replace these with U+FFFD and store altered
+	// text; the fast path never accepts them (it falls back to here).
+	if !wire.ValidJSONText(body) {
+		return req, badRequest("body must be UTF-8 without unpaired surrogate escapes")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil {
 		return req, badRequest("body must be JSON like {\"chatRoomId\":2,\"message\":\"hi\"}")
