@@ -258,6 +258,31 @@ func TestHostileSTOMP(t *testing.T) {
 			run: func(t *testing.T, e *env, c *client) {
 				c.rawBinary(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef, 0x00, 0x7f}, 100))
 			}},
+		{name: "lone surrogate escape in a SEND body", want: "bad request: body must be UTF-8", code: protocolError,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":"a\ud800b"}`))
+			}},
+		{name: "low surrogate first in a SEND body", want: "bad request: body must be UTF-8", code: protocolError,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":"\udc00\ud800"}`))
+			}},
+		{name: "invalid UTF-8 in an escaped SEND body", want: "bad request: body must be UTF-8", code: protocolError,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.rawBinary([]byte(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":"\"quoted\" ` + "\xff\xfe" + `"}`)))
+			}},
+		{name: "zero-width characters only", want: "message is empty", code: policy,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":"\u200b\u200c\u200d\u2060\ufeff"}`))
+			}},
+		{name: "zero-width characters only, unescaped", want: "message is empty", code: policy,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":" ` + "\u200b\u3164" + ` "}`))
+			}},
 		{name: "SEND before CONNECT", want: "expected CONNECT", code: protocolError,
 			run: func(t *testing.T, e *env, c *client) { c.tryRaw(send(msg)) }},
 		{name: "body on CONNECT", want: "must not have a body", code: protocolError,
