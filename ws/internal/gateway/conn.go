@@ -285,26 +285,38 @@ func (c *conn) readLoop() error {
 }
 
 // readMessage feeds one WebSocket message to the decoder. It returns the
-// decoder's error, errStop, or errSocket when the socket failed.
+// decoder's error, errMessageTooLarge, errStop, or errStop when the socket
+// failed. A message may hold at most maxMessage bytes: beyond, the read
+// stops there (the library's own limit is a little higher, so it never
+// cuts the connection before the ERROR frame is sent).
 func (c *conn) readMessage(r io.Reader) error {
 	bp := readChunks.Get().(*[]byte)
 	defer readChunks.Put(bp)
 	chunk := *bp
-	for {
+	limit := c.srv.maxMessage()
+	var derr error
+	for total := 0; ; {
 		n, err := r.Read(chunk)
-		if n > 0 {
-			if derr := c.dec.Decode(chunk[:n], c.handle); derr != nil {
-				// Read the rest of the message (bounded by the read limit
-				// and readTimer), so the close handshake that follows the
-				// ERROR starts at a frame boundary.
-				_, _ = io.CopyBuffer(io.Discard, r, chunk)
+		if total += n; total > limit {
+			if derr != nil {
 				return derr
 			}
+			return errMessageTooLarge
+		}
+		if n > 0 && derr == nil {
+			// After a decoder error, or once closing, the rest of the
+			// message is read and dropped (bounded by limit and
+			// readTimer), so the close handshake that follows starts at
+			// a frame boundary.
+			derr = c.dec.Decode(chunk[:n], c.handle)
 		}
 		if errors.Is(err, io.EOF) {
-			return nil // this message is over; read the next
+			return derr // this message is over; nil: read the next
 		}
 		if err != nil {
+			if derr != nil {
+				return derr
+			}
 			return errStop // socket closed, timed out or broken
 		}
 	}

@@ -283,6 +283,25 @@ func TestHostileSTOMP(t *testing.T) {
 				connected(c, "1.2")
 				c.tryRaw(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":" ` + "\u200b\u3164" + ` "}`))
 			}},
+		{name: "WebSocket message of exactly 1 MiB", ok: true,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.raw(strings.Repeat("\n", 1<<20-len("DISCONNECT\nreceipt:r\n\n\x00")) + "DISCONNECT\nreceipt:r\n\n\x00")
+				c.receipt("r")
+				c.expectClosed()
+			}},
+		{name: "WebSocket message over 1 MiB of heart-beats", want: "malformed frame: message too large", code: websocket.StatusMessageTooBig,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(strings.Repeat("\n", 1<<20+1))
+			}},
+		{name: "WebSocket message over 1 MiB of whole frames", want: "malformed frame: message too large", code: websocket.StatusMessageTooBig,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				pad := "\nx-pad:" + strings.Repeat("p", 4000) + "\n\n\x00"
+				pair := "BEGIN\ntransaction:t" + pad + "ABORT\ntransaction:t" + pad
+				c.tryRaw(strings.Repeat(pair, (1<<20)/len(pair)+1))
+			}},
 		{name: "SEND before CONNECT", want: "expected CONNECT", code: protocolError,
 			run: func(t *testing.T, e *env, c *client) { c.tryRaw(send(msg)) }},
 		{name: "body on CONNECT", want: "must not have a body", code: protocolError,

@@ -317,14 +317,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The decoder bounds frames as it is fed (readLoop streams messages
-	// into it), so an oversized frame gets a STOMP ERROR; this bound only
-	// stops one WebSocket message packing endless complete frames.
-	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes) * 16)
+	// into it), so an oversized frame gets a STOMP ERROR; maxMessage only
+	// stops one WebSocket message packing endless complete frames, and the
+	// read loop enforces it with an ERROR too. The library's limit, a
+	// chunk higher, is never reached first.
+	ws.SetReadLimit(int64(s.maxMessage() + readChunk))
 	c.ws = ws
 	s.connsOpen.Add(1)
 	served = true
 	go c.serve() // s.wg.Done and connsOpen.Add(-1) when it ends (conn.closed)
 }
+
+// maxMessage bounds one WebSocket message from a client: 16 frames of
+// MaxFrameBytes [1 MiB]. Beyond, ERROR "malformed frame: message too
+// large" and close 1009.
+func (s *Server) maxMessage() int { return s.cfg.MaxFrameBytes * 16 }
 
 func (s *Server) frameLimits() stomp.Limits {
 	return stomp.Limits{MaxFrameBytes: s.cfg.MaxFrameBytes, MaxHeaders: s.cfg.MaxHeaders, MaxHeaderBytes: s.cfg.MaxHeaderBytes}
