@@ -155,7 +155,9 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		c.hbOut = max(sx, cy)
 	}
 	if cx > 0 && sy > 0 {
-		c.hbIn = max(cx, sy)
+		// Capped: a client asking to beat once in weeks would otherwise
+		// hold its socket that long in silence (readTimeout).
+		c.hbIn = min(max(cx, sy), max(sy, c.srv.cfg.IdleTimeout/2))
 	}
 	c.id = newSessionID()
 	c.lg = nil // log() adds the session from now on

@@ -78,9 +78,13 @@ type Config struct {
 	HeartbeatOut   time.Duration // server-to-client beats offered [10s]
 	HeartbeatIn    time.Duration // client-to-server beats wanted [10s]
 	ConnectTimeout time.Duration // time allowed before CONNECT [10s]
-	IdleTimeout    time.Duration // read timeout without heart-beats [5m]
-	WriteTimeout   time.Duration // deadline of each socket write [10s]
-	RedisTimeout   time.Duration // deadline of each Redis call of a frame [5s]
+	// IdleTimeout is the read timeout of a session without client
+	// heart-beats [5m]. With them it is twice their interval (plus 1s),
+	// and a client asking to beat less often than every IdleTimeout/2 is
+	// held to that, so no session is silent much longer than IdleTimeout.
+	IdleTimeout  time.Duration
+	WriteTimeout time.Duration // deadline of each socket write [10s]
+	RedisTimeout time.Duration // deadline of each Redis call of a frame [5s]
 	// Before CONNECT succeeds a frame is bounded by MaxPreAuthFrameBytes
 	// [8 KiB], MaxPreAuthHeaders header lines [16] of MaxPreAuthHeaderBytes
 	// each [4 KiB, room for a large JWT]; after it by MaxFrameBytes
