@@ -271,14 +271,15 @@ func parseHeartBeat(v string) (cx, cy time.Duration) {
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
-// optionalID parses a positive integer header; absent means 0.
+// optionalID parses a positive integer header (wire.ParseID, as REST
+// parses ids); absent or empty means 0.
 func optionalID(f *stomp.Frame, key string) (int64, error) {
 	v, ok := f.Get(key)
 	if !ok || v == "" {
 		return 0, nil
 	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := wire.ParseID(v)
+	if !ok {
 		return 0, badRequest("header %s must be a positive integer", key)
 	}
 	return id, nil
