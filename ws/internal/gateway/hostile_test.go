@@ -345,6 +345,22 @@ func TestHostileSTOMP(t *testing.T) {
 				connected(c, "1.2")
 				c.send("COMMIT", "", "transaction", "tx-never")
 			}},
+		{name: "transactions holding over 256 KiB", want: "limit exceeded: open transactions may hold at most", code: policy,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				body := strings.Repeat("x", 60<<10)
+				frame := fmt.Sprintf("SEND\ndestination:%s\ntransaction:t\ncontent-length:%d\n\n%s\x00", gateway.SendDestination, len(body), body)
+				c.tryRaw("BEGIN\ntransaction:t\n\n\x00")
+				for range 8 {
+					c.tryRaw(frame)
+				}
+			}},
+		{name: "SUBSCRIBE/UNSUBSCRIBE churn with last-seq:0", want: "rate limit exceeded", code: policy,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				pair := "SUBSCRIBE\nid:s\ndestination:" + dest + "\nlast-seq:0\n\n\x00UNSUBSCRIBE\nid:s\n\n\x00"
+				c.tryRaw(strings.Repeat(pair, 200))
+			}},
 		{name: "slowloris: CONNECT dribbled past the timeout", want: "timed out waiting for CONNECT", code: policy,
 			run: func(t *testing.T, e *env, c *client) { c.dribble(connectFrame, connectTO/5) }},
 		{name: "CONNECT never sent", want: "timed out waiting for CONNECT", code: policy,
