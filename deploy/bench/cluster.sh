@@ -89,7 +89,7 @@ workload() { # name, chatload args...
 	for i in 1 2 3; do
 		local p; p=$(freeport)
 		REDIS_URL=$url JWT_SECRET=$secret WS_ADDR=127.0.0.1:$p NODE_ID=ws-$i LOG_LEVEL=warn \
-			WS_CONNECT_RATE=off WS_SEND_RATE=off WS_MAX_SESSIONS_PER_USER=1000 \
+			WS_CONNECT_RATE=off WS_SEND_RATE=off WS_FRAME_RATE=off WS_MAX_SESSIONS_PER_USER=1000 \
 			"$out/bin/ws" >"$out/$name/ws-$i.log" 2>&1 &
 		pids+=($!); wpids+=($!)
 		urls+=("ws://127.0.0.1:$p/ws"); metrics+=("http://127.0.0.1:$p/metrics")

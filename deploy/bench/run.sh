@@ -132,7 +132,7 @@ start_system() {
 	# Many connections come from one address here: lift the per-IP connect
 	# and per-session send limits (security features, issue 4), as a real
 	# deployment's clients come from many addresses.
-	export WS_CONNECT_RATE=off WS_SEND_RATE=off SHUTDOWN_TIMEOUT=3s
+	export WS_CONNECT_RATE=off WS_SEND_RATE=off WS_FRAME_RATE=off SHUTDOWN_TIMEOUT=3s
 	wport=$(free_port 18181)
 	aport=$(free_port 18280)
 	if [ "$profile" = 1 ]; then

@@ -41,7 +41,8 @@ var (
 	ErrNotMember = errors.New("sender is not a member of the room")
 	// ErrBadReceiver means rcvId names a user outside the room.
 	ErrBadReceiver = errors.New("rcvId is not a member of the room")
-	// ErrEmpty means the message text is empty or only white space.
+	// ErrEmpty means the message text is empty or only white space and
+	// invisible characters (zero-width spaces and joiners, BOM, fillers).
 	ErrEmpty = errors.New("message is empty")
 	// ErrTooLong means the message text exceeds the configured maximum.
 	ErrTooLong = errors.New("message is too long")
@@ -207,7 +208,7 @@ func (s *Store) Validate(text string) error {
 	switch {
 	case !utf8.ValidString(text):
 		return fmt.Errorf("%w: not UTF-8", ErrInvalidText)
-	case strings.TrimSpace(text) == "":
+	case blank(text):
 		return ErrEmpty
 	case len(text) > s.cfg.MaxBytes:
 		return fmt.Errorf("%w: at most %d bytes", ErrTooLong, s.cfg.MaxBytes)

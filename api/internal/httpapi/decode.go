@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/roomwire/roomwire/shared/wire"
 )
 
 // decode reads the request body as exactly one JSON object into dst.
@@ -85,18 +87,19 @@ func kindName(t reflect.Type) string {
 	return "a " + t.Kind().String()
 }
 
-// pathID parses the path parameter name as a positive int64 written in
-// decimal digits only (no sign, no spaces); what names the id in errors.
+// pathID parses the path parameter name as a positive int64 id
+// (wire.ParseID: decimal digits only, no sign, no spaces, no leading
+// zero, as STOMP parses ids); what names the id in errors.
 func pathID(c *gin.Context, name, what string) (int64, error) {
-	id, ok := parseID(c.Param(name))
-	if !ok || id == 0 {
+	id, ok := wire.ParseID(c.Param(name))
+	if !ok {
 		return 0, badRequest("invalid " + what)
 	}
 	return id, nil
 }
 
-// parseID parses a non-negative decimal int64 made of digits only.
-func parseID(v string) (int64, bool) {
+// parseCount parses a non-negative decimal int64 made of digits only.
+func parseCount(v string) (int64, bool) {
 	if v == "" || strings.TrimLeft(v, "0123456789") != "" {
 		return 0, false
 	}
@@ -111,7 +114,7 @@ func queryInt(c *gin.Context, name string, def int64) (int64, error) {
 	if !ok {
 		return def, nil
 	}
-	n, valid := parseID(v)
+	n, valid := parseCount(v)
 	if !valid {
 		return 0, badRequest(name + " must be a non-negative integer")
 	}

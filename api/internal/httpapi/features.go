@@ -177,8 +177,8 @@ func (s *server) bulkPresence(c *gin.Context) {
 	seen := map[int64]bool{}
 	for _, v := range c.QueryArray("userIds") {
 		for _, part := range strings.Split(v, ",") {
-			id, ok := parseID(strings.TrimSpace(part))
-			if !ok || id == 0 {
+			id, ok := wire.ParseID(strings.TrimSpace(part))
+			if !ok {
 				s.fail(c, badRequest("userIds must be positive integers separated by commas"))
 				return
 			}

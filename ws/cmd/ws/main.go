@@ -133,6 +133,20 @@ func load(getenv func(string) string) (settings, error) {
 		add(fmt.Errorf("WS_TRUSTED_PROXIES: %w", err))
 	}
 	l.ClientIP = clientip.New(clientip.Config{Trusted: trusted})
+	l.FrameRate, err = config.Rate(getenv, "WS_FRAME_RATE", 2000)
+	add(err)
+	l.FrameBurst, err = config.Int(getenv, "WS_FRAME_BURST", 4000, 1)
+	add(err)
+	l.SubscribeRate, err = config.Rate(getenv, "WS_SUBSCRIBE_RATE", 20)
+	add(err)
+	l.SubscribeBurst, err = config.Int(getenv, "WS_SUBSCRIBE_BURST", 100, 1)
+	add(err)
+	l.MaxTransactions, err = config.Int(getenv, "WS_MAX_TRANSACTIONS", 16, 1)
+	add(err)
+	l.MaxTxFrames, err = config.Int(getenv, "WS_MAX_TX_FRAMES", 128, 1)
+	add(err)
+	l.MaxTxBytes, err = config.Int(getenv, "WS_MAX_TX_BYTES", 256<<10, 1024)
+	add(err)
 	if l.MaxPreAuthFrameBytes > s.maxFrame {
 		add(errors.New("WS_PREAUTH_MAX_FRAME_BYTES must not exceed WS_MAX_FRAME_BYTES"))
 	}

@@ -131,3 +131,43 @@ func TestHTTPServerHeaderLimit(t *testing.T) {
 		}
 	}
 }
+
+// The per-session frame budgets and transaction bounds.
+func TestLoadSessionBudgets(t *testing.T) {
+	cases := []struct {
+		name    string
+		vars    map[string]string
+		want    string
+		wantErr string
+	}{
+		{"defaults", map[string]string{}, "frames=2000/4000 subscribe=20/100 tx=16/128/262144", ""},
+		{"set", map[string]string{"WS_FRAME_RATE": "50", "WS_FRAME_BURST": "60", "WS_SUBSCRIBE_RATE": "2",
+			"WS_SUBSCRIBE_BURST": "10", "WS_MAX_TRANSACTIONS": "2", "WS_MAX_TX_FRAMES": "8", "WS_MAX_TX_BYTES": "65536"},
+			"frames=50/60 subscribe=2/10 tx=2/8/65536", ""},
+		{"off", map[string]string{"WS_FRAME_RATE": "off", "WS_SUBSCRIBE_RATE": "0"},
+			"frames=-1/4000 subscribe=-1/100 tx=16/128/262144", ""},
+		{"bad frame rate", map[string]string{"WS_FRAME_RATE": "-3"}, "", "WS_FRAME_RATE"},
+		{"tiny tx bytes", map[string]string{"WS_MAX_TX_BYTES": "10"}, "", "WS_MAX_TX_BYTES"},
+		{"zero tx frames", map[string]string{"WS_MAX_TX_FRAMES": "0"}, "", "WS_MAX_TX_FRAMES"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := load(func(k string) string { return c.vars[k] })
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := s.limits
+			got := fmt.Sprintf("frames=%v/%d subscribe=%v/%d tx=%d/%d/%d", l.FrameRate, l.FrameBurst,
+				l.SubscribeRate, l.SubscribeBurst, l.MaxTransactions, l.MaxTxFrames, l.MaxTxBytes)
+			if got != c.want {
+				t.Fatalf("got  %s\nwant %s", got, c.want)
+			}
+		})
+	}
+}

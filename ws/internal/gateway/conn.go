@@ -51,10 +51,13 @@ type conn struct {
 	connected bool
 
 	// Owned by the read loop.
-	subs   map[string]*subscription
-	txs    map[string][]*stomp.Frame // nil until the first BEGIN
-	sends  *rate.Limiter             // SEND frames; nil without a limit
-	expiry *time.Timer               // ends the session when the token expires; nil before CONNECT
+	subs    map[string]*subscription
+	txs     map[string]*transaction // open transactions; nil until the first BEGIN
+	txBytes int                     // bytes held by all open transactions (MaxTxBytes)
+	// Per-session budgets (limits.go), nil without a limit: every frame
+	// after CONNECT, SEND frames, SUBSCRIBE and UNSUBSCRIBE frames.
+	frameBudget, sends, subBudget *rate.Limiter
+	expiry                        *time.Timer // ends the session when the token expires; nil before CONNECT
 	// connectBy is when CONNECT must have succeeded; connTimer sends the
 	// ERROR then. readTimer closes the socket after readTimeout of silence
 	// (re-armed per message). All set by serve.
@@ -91,6 +94,12 @@ type conn struct {
 	dead        bool
 
 	endReason string // why the session ended; first setEnd wins
+
+	// ending is set once the connection is closing (finish, a slow
+	// consumer cut, a kick, the read timeout, a failed write): the read
+	// loop then handles no further frame, not even the rest of a
+	// WebSocket message already read. Read without a lock, per frame.
+	ending atomic.Bool
 
 	writers sync.WaitGroup // the running writer, if any
 	stopped chan struct{}
@@ -220,8 +229,9 @@ func (c *conn) closed(err error) {
 			c.log().Error("connection failed", "err", err)
 		} else {
 			// Only the client-safe text: a decoder detail may quote client
-			// bytes, which could hold a token.
-			c.debug("connection refused a frame", "reason", p.message)
+			// bytes, which could hold a token. The message may still quote
+			// an id the client chose: anything token-shaped is redacted.
+			c.debug("connection refused a frame", "reason", auth.RedactTokens(p.message))
 		}
 		c.setEnd("error")
 		c.srv.countError(p.kind)
@@ -293,26 +303,38 @@ func (c *conn) readLoop() error {
 }
 
 // readMessage feeds one WebSocket message to the decoder. It returns the
-// decoder's error, errStop, or errSocket when the socket failed.
+// decoder's error, errMessageTooLarge, errStop, or errStop when the socket
+// failed. A message may hold at most maxMessage bytes: beyond, the read
+// stops there (the library's own limit is a little higher, so it never
+// cuts the connection before the ERROR frame is sent).
 func (c *conn) readMessage(r io.Reader) error {
 	bp := readChunks.Get().(*[]byte)
 	defer readChunks.Put(bp)
 	chunk := *bp
-	for {
+	limit := c.srv.maxMessage()
+	var derr error
+	for total := 0; ; {
 		n, err := r.Read(chunk)
-		if n > 0 {
-			if derr := c.dec.Decode(chunk[:n], c.handle); derr != nil {
-				// Read the rest of the message (bounded by the read limit
-				// and readTimer), so the close handshake that follows the
-				// ERROR starts at a frame boundary.
-				_, _ = io.CopyBuffer(io.Discard, r, chunk)
+		if total += n; total > limit {
+			if derr != nil {
 				return derr
 			}
+			return errMessageTooLarge
+		}
+		if n > 0 && derr == nil {
+			// After a decoder error, or once closing, the rest of the
+			// message is read and dropped (bounded by limit and
+			// readTimer), so the close handshake that follows starts at
+			// a frame boundary.
+			derr = c.dec.Decode(chunk[:n], c.handle)
 		}
 		if errors.Is(err, io.EOF) {
-			return nil // this message is over; read the next
+			return derr // this message is over; nil: read the next
 		}
 		if err != nil {
+			if derr != nil {
+				return derr
+			}
 			return errStop // socket closed, timed out or broken
 		}
 	}
@@ -321,6 +343,7 @@ func (c *conn) readMessage(r io.Reader) error {
 // readTimedOut closes a connection silent for longer than readTimeout.
 func (c *conn) readTimedOut() {
 	c.setEnd("timeout")
+	c.ending.Store(true)
 	c.ws.CloseNow()
 }
 

@@ -36,6 +36,9 @@ var (
 	errTokenExpired = errors.New("token expired")
 	// errUnavailable: a backing service (Redis) failed.
 	errUnavailable = errors.New("service unavailable, try again")
+	// errMessageTooLarge: one WebSocket message exceeded the read limit
+	// (16 x MaxFrameBytes).
+	errMessageTooLarge = errors.New("message too large")
 	// errKicked: the session was ended from outside (API, revoke, shutdown).
 	errKicked = errors.New("session ended")
 )
@@ -57,6 +60,8 @@ func describe(err error) problem {
 	switch {
 	case errors.As(err, &se):
 		return problem{"malformed frame: " + se.Msg, se.Detail, websocket.StatusProtocolError, "malformed"}
+	case errors.Is(err, errMessageTooLarge):
+		return problem{"malformed frame: " + err.Error(), "", websocket.StatusMessageTooBig, "malformed"}
 	case errors.Is(err, auth.ErrMissingToken), errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrExpiredToken):
 		return problem{"authentication failed: " + err.Error(), "", websocket.StatusPolicyViolation, "auth"}
 	case errors.Is(err, errIdentity), errors.Is(err, errForbidden):

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/roomwire/roomwire/shared/readstate"
@@ -58,8 +57,8 @@ func (c *conn) onFeatureSend(f *stomp.Frame) (handled bool, err error) {
 	if !ok {
 		return false, nil
 	}
-	id, perr := strconv.ParseInt(idPart, 10, 64)
-	if perr != nil || id <= 0 || strings.ContainsAny(idPart, "+-") {
+	id, ok := wire.ParseID(idPart)
+	if !ok {
 		return false, nil
 	}
 	switch {

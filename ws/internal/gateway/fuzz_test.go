@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // sendBodyErrors are the only ERROR messages a SEND body can cause: fixed
@@ -11,6 +14,7 @@ import (
 var sendBodyErrors = []string{
 	describe(badRequest("body must be JSON like {\"chatRoomId\":2,\"message\":\"hi\"}")).message,
 	describe(badRequest("body must hold one JSON object")).message,
+	describe(badRequest("body must be UTF-8 without unpaired surrogate escapes")).message,
 	describe(badRequest("chatRoomId must be a positive integer (or CONNECT with chatRoomId)")).message,
 	describe(errIdentity).message,
 }
@@ -30,7 +34,9 @@ func FuzzSendBody(f *testing.F) {
 		`{"chatRoomId":99999999999999999999,"message":"x"}`,
 		`{"chatRoomId":2,"message":"x"} {"chatRoomId":2}`,
 		`{"chatRoomId":2,"message":"x"}]`,
-		`{"chatRoomId":2,"message":"\ud800"}`,
+		`{"chatRoomId":2,"message":"\ud800"}`, `{"chatRoomId":2,"message":"\udc00\ud800"}`,
+		`{"chatRoomId":2,"message":"\ud83d\ude00"}`, "{\"chatRoomId\":2,\"message\":\"\xff\"}",
+		"{\"chatRoomId\":2,\"message\":\"a\\\"\xed\xa0\x80\"}",
 		`[1,2,3]`, `null`, `""`, ``, `{`, "\x00", `{"chatRoomId":1e3,"message":"x"}`,
 		`{"chatRoomId":2,"rcvId":-3,"message":"x"}`, `{"CHATROOMID":2,"message":"x","extra":{"a":[1,{}]}}`,
 	} {
@@ -45,6 +51,11 @@ func FuzzSendBody(f *testing.F) {
 		if err == nil {
 			if req.ChatRoomID <= 0 || req.RcvID < 0 || (req.SendID != 0 && req.SendID != user) {
 				t.Fatalf("accepted %q as %+v for user %d", body, req, user)
+			}
+			// Invalid UTF-8 and lone surrogates are refused, not replaced.
+			spelled := bytes.Contains(body, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`))
+			if strings.ContainsRune(req.Message, utf8.RuneError) && !spelled {
+				t.Fatalf("accepted %q with U+FFFD in the text: %q", body, req.Message)
 			}
 			return
 		}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/wire"
@@ -39,8 +37,13 @@ func receiptOf(err error) string {
 	return ""
 }
 
-// handle processes one decoded frame in the read loop.
+// handle processes one decoded frame in the read loop. Once the connection
+// is closing it handles nothing more: errStop ends the read loop, and with
+// it the rest of the WebSocket message being read.
 func (c *conn) handle(f *stomp.Frame) error {
+	if c.ending.Load() {
+		return errStop
+	}
 	c.srv.framesIn.Add(1)
 	c.srv.framesInBy[commandIndex(f.Command)].Add(1)
 	err := c.dispatch(f)
@@ -59,8 +62,8 @@ func (c *conn) dispatch(f *stomp.Frame) error {
 		}
 		return c.onConnect(f)
 	}
-	if f.Command == "SEND" && c.sends != nil && !c.sends.Allow() {
-		return errRateLimited
+	if err := c.spend(f); err != nil {
+		return err
 	}
 	var err error
 	switch f.Command {
@@ -152,7 +155,9 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		c.hbOut = max(sx, cy)
 	}
 	if cx > 0 && sy > 0 {
-		c.hbIn = max(cx, sy)
+		// Capped: a client asking to beat once in weeks would otherwise
+		// hold its socket that long in silence (readTimeout).
+		c.hbIn = min(max(cx, sy), max(sy, c.srv.cfg.IdleTimeout/2))
 	}
 	c.id = newSessionID()
 	c.lg = nil // log() adds the session from now on
@@ -189,9 +194,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		c.srv.startBeats()
 	}
 	c.markEntered(ctx)
-	if c.srv.cfg.SendRate > 0 {
-		c.sends = rate.NewLimiter(rate.Limit(c.srv.cfg.SendRate), c.srv.cfg.SendBurst)
-	}
+	c.startBudgets()
 	if !ident.ExpiresAt.IsZero() {
 		// No leeway here: the session ends when the token says it does.
 		c.expiry = time.AfterFunc(time.Until(ident.ExpiresAt), c.expire)
@@ -271,14 +274,15 @@ func parseHeartBeat(v string) (cx, cy time.Duration) {
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
-// optionalID parses a positive integer header; absent means 0.
+// optionalID parses a positive integer header (wire.ParseID, as REST
+// parses ids); absent or empty means 0.
 func optionalID(f *stomp.Frame, key string) (int64, error) {
 	v, ok := f.Get(key)
 	if !ok || v == "" {
 		return 0, nil
 	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := wire.ParseID(v)
+	if !ok {
 		return 0, badRequest("header %s must be a positive integer", key)
 	}
 	return id, nil

@@ -258,6 +258,50 @@ func TestHostileSTOMP(t *testing.T) {
 			run: func(t *testing.T, e *env, c *client) {
 				c.rawBinary(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef, 0x00, 0x7f}, 100))
 			}},
+		{name: "lone surrogate escape in a SEND body", want: "bad request: body must be UTF-8", code: protocolError,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":"a\ud800b"}`))
+			}},
+		{name: "low surrogate first in a SEND body", want: "bad request: body must be UTF-8", code: protocolError,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":"\udc00\ud800"}`))
+			}},
+		{name: "invalid UTF-8 in an escaped SEND body", want: "bad request: body must be UTF-8", code: protocolError,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.rawBinary([]byte(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":"\"quoted\" ` + "\xff\xfe" + `"}`)))
+			}},
+		{name: "zero-width characters only", want: "message is empty", code: policy,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":"\u200b\u200c\u200d\u2060\ufeff"}`))
+			}},
+		{name: "zero-width characters only, unescaped", want: "message is empty", code: policy,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(send(`{"chatRoomId":` + fmt.Sprint(room) + `,"message":" ` + "\u200b\u3164" + ` "}`))
+			}},
+		{name: "WebSocket message of exactly 1 MiB", ok: true,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.raw(strings.Repeat("\n", 1<<20-len("DISCONNECT\nreceipt:r\n\n\x00")) + "DISCONNECT\nreceipt:r\n\n\x00")
+				c.receipt("r")
+				c.expectClosed()
+			}},
+		{name: "WebSocket message over 1 MiB of heart-beats", want: "malformed frame: message too large", code: websocket.StatusMessageTooBig,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				c.tryRaw(strings.Repeat("\n", 1<<20+1))
+			}},
+		{name: "WebSocket message over 1 MiB of whole frames", want: "malformed frame: message too large", code: websocket.StatusMessageTooBig,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				pad := "\nx-pad:" + strings.Repeat("p", 4000) + "\n\n\x00"
+				pair := "BEGIN\ntransaction:t" + pad + "ABORT\ntransaction:t" + pad
+				c.tryRaw(strings.Repeat(pair, (1<<20)/len(pair)+1))
+			}},
 		{name: "SEND before CONNECT", want: "expected CONNECT", code: protocolError,
 			run: func(t *testing.T, e *env, c *client) { c.tryRaw(send(msg)) }},
 		{name: "body on CONNECT", want: "must not have a body", code: protocolError,
@@ -300,6 +344,22 @@ func TestHostileSTOMP(t *testing.T) {
 			run: func(t *testing.T, e *env, c *client) {
 				connected(c, "1.2")
 				c.send("COMMIT", "", "transaction", "tx-never")
+			}},
+		{name: "transactions holding over 256 KiB", want: "limit exceeded: open transactions may hold at most", code: policy,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				body := strings.Repeat("x", 60<<10)
+				frame := fmt.Sprintf("SEND\ndestination:%s\ntransaction:t\ncontent-length:%d\n\n%s\x00", gateway.SendDestination, len(body), body)
+				c.tryRaw("BEGIN\ntransaction:t\n\n\x00")
+				for range 8 {
+					c.tryRaw(frame)
+				}
+			}},
+		{name: "SUBSCRIBE/UNSUBSCRIBE churn with last-seq:0", want: "rate limit exceeded", code: policy,
+			run: func(t *testing.T, e *env, c *client) {
+				connected(c, "1.2")
+				pair := "SUBSCRIBE\nid:s\ndestination:" + dest + "\nlast-seq:0\n\n\x00UNSUBSCRIBE\nid:s\n\n\x00"
+				c.tryRaw(strings.Repeat(pair, 200))
 			}},
 		{name: "slowloris: CONNECT dribbled past the timeout", want: "timed out waiting for CONNECT", code: policy,
 			run: func(t *testing.T, e *env, c *client) { c.dribble(connectFrame, connectTO/5) }},

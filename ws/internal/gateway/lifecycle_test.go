@@ -15,15 +15,24 @@ import (
 )
 
 func TestOriginCheck(t *testing.T) {
-	e := newEnv(t, func(c *gateway.Config) { c.AllowedOrigins = []string{"https://app.example.com"} })
+	e := newEnv(t, func(c *gateway.Config) {
+		c.AllowedOrigins = []string{"https://app.example.com", "*.example.org", "https://*.example.net/"}
+	})
 	cases := []struct {
 		origin string
 		ok     bool
 	}{
 		{"", true}, // non-browser client
 		{"https://app.example.com", true},
+		{"HTTPS://App.Example.com", true},
 		{"https://evil.example.com", false},
 		{"http://localhost:9999", false},
+		{"http://app.example.com", false}, // the configured origin's scheme is https
+		{"wss://app.example.com", false},
+		{"http://chat.example.org", true}, // a bare host pattern takes any scheme
+		{"https://chat.example.org", true},
+		{"https://chat.example.net", true},
+		{"http://chat.example.net", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.origin, func(t *testing.T) {

@@ -160,3 +160,17 @@ func TestVanishedPeerEndsSessionAtOnce(t *testing.T) {
 		return e.rdb.Exists(context.Background(), e.keys.Session(sid)).Val() == 0
 	})
 }
+
+// TestHugeHeartBeatIsCapped: a client asking to beat once every 24 days
+// (heart-beat:2147483647,...) is held to IdleTimeout/2, so its silent
+// socket is closed and its session ends after about IdleTimeout.
+func TestHugeHeartBeatIsCapped(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.IdleTimeout, c.HeartbeatIn = time.Second, 200*time.Millisecond })
+	c := e.dial()
+	c.send("CONNECT", "", "Authorization", "Bearer "+e.token(8), "accept-version", "1.2", "heart-beat", "2147483647,2147483647")
+	sid := c.expect("CONNECTED").Value("session")
+	c.expectClosed() // within 5s: 2 x 500ms + 1s (and a read loop relay)
+	eventually(t, "silent session removed", func() bool {
+		return e.rdb.Exists(context.Background(), e.keys.Session(sid)).Val() == 0
+	})
+}

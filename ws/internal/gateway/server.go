@@ -74,16 +74,21 @@ type Broker interface {
 // Config configures a Server. Zero fields take the defaults in brackets.
 type Config struct {
 	NodeID string // required
-	// AllowedOrigins lists browser origins allowed besides same-origin
-	// ("https://app.example.com", or host patterns like "*.example.com").
+	// AllowedOrigins lists browser origins allowed besides same-origin:
+	// "https://app.example.com" (scheme and host must both match), or host
+	// patterns like "*.example.com" (any scheme).
 	AllowedOrigins []string
 	ServerName     string        // CONNECTED server header ["roomwire/0.1"]
 	HeartbeatOut   time.Duration // server-to-client beats offered [10s]
 	HeartbeatIn    time.Duration // client-to-server beats wanted [10s]
 	ConnectTimeout time.Duration // time allowed before CONNECT [10s]
-	IdleTimeout    time.Duration // read timeout without heart-beats [5m]
-	WriteTimeout   time.Duration // deadline of each socket write [10s]
-	RedisTimeout   time.Duration // deadline of each Redis call of a frame [5s]
+	// IdleTimeout is the read timeout of a session without client
+	// heart-beats [5m]. With them it is twice their interval (plus 1s),
+	// and a client asking to beat less often than every IdleTimeout/2 is
+	// held to that, so no session is silent much longer than IdleTimeout.
+	IdleTimeout  time.Duration
+	WriteTimeout time.Duration // deadline of each socket write [10s]
+	RedisTimeout time.Duration // deadline of each Redis call of a frame [5s]
 	// Before CONNECT succeeds a frame is bounded by MaxPreAuthFrameBytes
 	// [8 KiB], MaxPreAuthHeaders header lines [16] of MaxPreAuthHeaderBytes
 	// each [4 KiB, room for a large JWT]; after it by MaxFrameBytes
@@ -114,15 +119,38 @@ type Config struct {
 	// refilled SendRate times a second [1000] holding SendBurst [2000]. A
 	// SEND beyond gets ERROR "rate limit exceeded" and the connection is
 	// closed (1008). Negative SendRate: no limit.
-	SendRate         float64
-	SendBurst        int
+	SendRate  float64
+	SendBurst int
+	// FrameRate and FrameBurst bound every client frame after CONNECT but
+	// DISCONNECT (SEND, SUBSCRIBE, ACK, BEGIN... alike) per session: a
+	// token bucket refilled FrameRate times a second [2000] holding
+	// FrameBurst [4000]. SEND and SUBSCRIBE/UNSUBSCRIBE are bounded by
+	// their own budgets besides. Beyond, ERROR "rate limit exceeded: ..."
+	// and close 1008. Negative FrameRate: no limit.
+	FrameRate  float64
+	FrameBurst int
+	// SubscribeRate and SubscribeBurst bound SUBSCRIBE and UNSUBSCRIBE
+	// frames per session, each costing Redis round trips: a token bucket
+	// refilled SubscribeRate times a second [20] holding SubscribeBurst
+	// [100]. A SUBSCRIBE with last-seq (a replay from history) costs
+	// ResumeCost tokens, UNSUBSCRIBE and other SUBSCRIBEs one. Beyond,
+	// ERROR "rate limit exceeded: ..." and close 1008. Negative
+	// SubscribeRate: no limit.
+	SubscribeRate    float64
+	SubscribeBurst   int
 	QueueFrames      int // outbound frames queued per connection [4096]
 	QueueBytes       int // outbound bytes queued per connection [4 MiB]
 	MaxBatchBytes    int // bytes coalesced into one WebSocket message [64 KiB]
 	MaxSubscriptions int // per session [64]
-	MaxTransactions  int // open per session [16]
-	MaxTxFrames      int // frames per transaction [128]
-	MaxPendingAcks   int // unacknowledged client-ack deliveries [1024]
+	// MaxTransactions bounds open transactions per session [16],
+	// MaxTxFrames the frames one holds [128], and MaxTxBytes the bytes
+	// all of a session's open transactions hold together, counted as the
+	// frames retain them (body, header text and bookkeeping) [256 KiB].
+	// Beyond any, ERROR "limit exceeded: ..." and close 1008.
+	MaxTransactions int
+	MaxTxFrames     int
+	MaxTxBytes      int
+	MaxPendingAcks  int // unacknowledged client-ack deliveries [1024]
 	// MaxReplay bounds the messages replayed from history for one last-seq
 	// SUBSCRIBE [1000], counting those read again after a dropped live
 	// buffer (resume.go); the gap after them is announced.
@@ -165,12 +193,21 @@ func (c *Config) defaults() {
 		c.SendRate = 1000
 	}
 	defInt(&c.SendBurst, 2000)
+	if c.FrameRate == 0 {
+		c.FrameRate = 2000
+	}
+	defInt(&c.FrameBurst, 4000)
+	if c.SubscribeRate == 0 {
+		c.SubscribeRate = 20
+	}
+	defInt(&c.SubscribeBurst, 100)
 	defInt(&c.QueueFrames, 4096)
 	defInt(&c.QueueBytes, 4<<20)
 	defInt(&c.MaxBatchBytes, 64<<10)
 	defInt(&c.MaxSubscriptions, 64)
 	defInt(&c.MaxTransactions, 16)
 	defInt(&c.MaxTxFrames, 128)
+	defInt(&c.MaxTxBytes, 256<<10)
 	defInt(&c.MaxPendingAcks, 1024)
 	defInt(&c.MaxReplay, 1000)
 	if c.Logger == nil {
@@ -239,8 +276,15 @@ func New(cfg Config, d Deps) *Server {
 		connects: ratelimit.New(ratelimit.Config{Rate: cfg.ConnectRate, Burst: cfg.ConnectBurst})}
 	s.reads, s.typist = d.Reads, d.Typing
 	for _, o := range cfg.AllowedOrigins {
+		// An origin with a scheme stays "scheme://host": coder/websocket
+		// then matches the request Origin's scheme too, so http:// is not
+		// let in where https:// was configured. A bare host pattern
+		// matches any scheme.
 		if u, err := url.Parse(o); err == nil && u.Host != "" {
 			o = u.Host
+			if u.Scheme != "" {
+				o = u.Scheme + "://" + u.Host
+			}
 		}
 		s.origins = append(s.origins, strings.ToLower(o))
 	}
@@ -289,14 +333,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The decoder bounds frames as it is fed (readLoop streams messages
-	// into it), so an oversized frame gets a STOMP ERROR; this bound only
-	// stops one WebSocket message packing endless complete frames.
-	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes) * 16)
+	// into it), so an oversized frame gets a STOMP ERROR; maxMessage only
+	// stops one WebSocket message packing endless complete frames, and the
+	// read loop enforces it with an ERROR too. The library's limit, a
+	// chunk higher, is never reached first.
+	ws.SetReadLimit(int64(s.maxMessage() + readChunk))
 	c.ws = ws
 	s.connsOpen.Add(1)
 	served = true
 	go c.serve() // s.wg.Done and connsOpen.Add(-1) when it ends (conn.closed)
 }
+
+// maxMessage bounds one WebSocket message from a client: 16 frames of
+// MaxFrameBytes [1 MiB]. Beyond, ERROR "malformed frame: message too
+// large" and close 1009.
+func (s *Server) maxMessage() int { return s.cfg.MaxFrameBytes * 16 }
 
 func (s *Server) frameLimits() stomp.Limits {
 	return stomp.Limits{MaxFrameBytes: s.cfg.MaxFrameBytes, MaxHeaders: s.cfg.MaxHeaders, MaxHeaderBytes: s.cfg.MaxHeaderBytes}

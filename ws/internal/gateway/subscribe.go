@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/roomwire/roomwire/shared/fanout"
+	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 
@@ -82,8 +83,8 @@ func (c *conn) destination(dest string) (roomID int64, channel string, err error
 		return 0, "", errUnknownDestination
 	}
 	idPart, events := strings.CutSuffix(rest, "/events")
-	id, perr := strconv.ParseInt(idPart, 10, 64)
-	if perr != nil || id <= 0 || strings.ContainsAny(idPart, "+-") {
+	id, ok := wire.ParseID(idPart)
+	if !ok {
 		return 0, "", errUnknownDestination
 	}
 	if events {

@@ -98,3 +98,32 @@ func assertNoSecrets(t testing.TB, logs string) {
 	t.Helper()
 	authtest.AssertNoSecrets(t, "node", logs, secret)
 }
+
+// TestClientTextWithTokenIsNotLogged: ids and destinations are the client's
+// own text, which may hold a token (pasted by mistake, or to probe the
+// logs). Refusing them logs a debug line without it.
+func TestClientTextWithTokenIsNotLogged(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.token(3)
+	for _, tc := range []struct{ name, frame, want string }{
+		{"SEND to an unknown destination", "SEND\ndestination:/pub/" + tok + "\n\n{}\x00", "unknown destination"},
+		{"SUBSCRIBE to an unknown destination", "SUBSCRIBE\nid:a\ndestination:/sub/" + tok + "\n\n\x00", "unknown destination"},
+		{"UNSUBSCRIBE of an unknown id", "UNSUBSCRIBE\nid:" + tok + "\n\n\x00", "no subscription"},
+		{"ACK of an unknown message", "ACK\nid:" + tok + "\n\n\x00", "unknown message"},
+		{"COMMIT of an unknown transaction", "COMMIT\ntransaction:" + tok + "\n\n\x00", "unknown transaction"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := e.connect(8)
+			c.t = t
+			c.tryRaw(tc.frame)
+			c.expectErrorAndClose(tc.want, websocket.StatusProtocolError)
+		})
+	}
+	out := e.logs.String()
+	if !strings.Contains(out, "connection refused a frame") {
+		t.Fatalf("the debug log saw no refusal: %q", out)
+	}
+	if authtest.Leaks(out, tok) {
+		t.Error("the log holds the token")
+	}
+}

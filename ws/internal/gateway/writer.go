@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -45,6 +46,7 @@ func (c *conn) enqueue(it outItem) bool {
 	if len(c.queue) >= c.srv.cfg.QueueFrames || c.qbytes+n > c.srv.cfg.QueueBytes {
 		c.queue, c.qbytes = nil, 0
 		c.closing = true
+		c.ending.Store(true)
 		c.closeCode, c.closeReason = websocket.StatusPolicyViolation, "slow consumer"
 		if c.endReason == "" {
 			c.endReason = "slow-consumer"
@@ -78,6 +80,7 @@ func (c *conn) finish(last []byte, code websocket.StatusCode, reason string) {
 		c.queue = append(c.queue, outItem{frame: last})
 	}
 	c.closing = true
+	c.ending.Store(true)
 	c.closeCode, c.closeReason = code, reason
 	c.drained.Broadcast()
 	c.startWriterLocked()
@@ -100,6 +103,7 @@ func (c *conn) startWriterLocked() {
 func (c *conn) markDeadLocked() {
 	if !c.dead {
 		c.dead = true
+		c.ending.Store(true)
 		close(c.stopped)
 		c.drained.Broadcast()
 	}
@@ -205,7 +209,24 @@ func (c *conn) writeLoop() {
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	c.sock.brMu.Lock()
 	defer c.sock.brMu.Unlock()
-	_ = c.ws.Close(code, reason)
+	_ = c.ws.Close(code, closeReason(reason))
+}
+
+// maxCloseReason is the longest reason a close frame carries (a control
+// frame's 125 bytes less the code); coder/websocket sends no close frame
+// at all for a longer one.
+const maxCloseReason = 123
+
+// closeReason shortens reason to fit a close frame, on a rune boundary.
+func closeReason(reason string) string {
+	if len(reason) <= maxCloseReason {
+		return reason
+	}
+	reason = reason[:maxCloseReason-3]
+	for !utf8.ValidString(reason) {
+		reason = reason[:len(reason)-1]
+	}
+	return reason + "..."
 }
 
 // writeMessage sends buf[wsHeaderRoom:] as one text message, framing it in

@@ -35,6 +35,7 @@ func (d *Decoder) build(frame, body []byte) (*Frame, error) {
 		return f, nil
 	}
 	arena := make([]byte, len(body)+d.text)
+	f.arena = len(arena)
 	copy(arena, body)
 	if len(body) > 0 {
 		// Capped, so appending to Body cannot reach the header text.

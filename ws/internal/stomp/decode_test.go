@@ -299,3 +299,21 @@ func TestError(t *testing.T) {
 		t.Errorf("errors.Is matches the wrong sentinel for %v", err)
 	}
 }
+
+// Size counts what a decoded Frame retains: its body and the header text
+// as received, escapes included, besides the Frame and its header array.
+func TestFrameSize(t *testing.T) {
+	body := strings.Repeat("b", 1000)
+	esc := strings.Repeat(`\\`, 500) // 1000 bytes on the wire, 500 unescaped
+	got, err := decodeChunks(NewDecoder(Limits{}), []byte("SEND\nk:"+esc+"\n\n"+body+"\x00"))
+	if err != nil || len(got) != 1 {
+		t.Fatalf("got %d frames, err %v", len(got), err)
+	}
+	if n, min := got[0].Size(), len(body)+1+len(esc); n < min || n > min+256 {
+		t.Errorf("Size() = %d, want about %d", n, min)
+	}
+	built := fr("SEND", body, "k", "v")
+	if n := built.Size(); n < len(body)+2 || n > len(body)+256 {
+		t.Errorf("Size() of a built frame = %d, want about %d", n, len(body)+2)
+	}
+}

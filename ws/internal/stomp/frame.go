@@ -5,6 +5,8 @@
 // state beyond what framing needs.
 package stomp
 
+import "unsafe"
+
 // Protocol versions, as they appear in accept-version and version headers.
 const (
 	V10 = "1.0"
@@ -95,6 +97,23 @@ type Frame struct {
 	Command string
 	Headers []Header
 	Body    []byte
+
+	// arena is the size of the one block a Decoder allocated for the body
+	// and the header text (0 for Frames made otherwise).
+	arena int
+}
+
+// Size returns about how many bytes the Frame keeps in memory: the Frame
+// and its header array, and its body and header text. For a Frame from a
+// Decoder that text is one block sized by the raw (escaped) header bytes,
+// so it may exceed the unescaped values; Size counts the block. Callers
+// holding many Frames (a transaction) bound them by it.
+func (f *Frame) Size() int {
+	text := len(f.Body)
+	for _, h := range f.Headers {
+		text += len(h.Key) + len(h.Value)
+	}
+	return int(unsafe.Sizeof(Frame{})) + cap(f.Headers)*int(unsafe.Sizeof(Header{})) + max(text, f.arena)
 }
 
 // Get returns the value of the first header named key (case-sensitive) and
