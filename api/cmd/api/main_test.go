@@ -53,10 +53,14 @@ func TestLoadLimits(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{"defaults", map[string]string{"DEV_MODE": "1"}, "body=65536 rate=50 burst=100", ""},
-		{"set", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "8192", "API_RATE_PER_USER": "2.5", "API_RATE_BURST": "5"},
-			"body=8192 rate=2.5 burst=5", ""},
-		{"rate off", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "off"}, "body=65536 rate=-1 burst=100", ""},
+		{"defaults", map[string]string{"DEV_MODE": "1"}, "body=65536 rate=50 burst=100 {1048576 4 64 10 60}", ""},
+		{"set", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "8192", "API_RATE_PER_USER": "2.5", "API_RATE_BURST": "5",
+			"API_MAX_RESPONSE_BYTES": "65536", "API_HEAVY_PER_USER": "2", "API_HEAVY_MAX": "9", "API_ROOM_CREATES_PER_MIN": "1.5",
+			"API_MEMBER_ADDS_PER_MIN": "off"},
+			"body=8192 rate=2.5 burst=5 {65536 2 9 1.5 -1}", ""},
+		{"rate off", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "off"}, "body=65536 rate=-1 burst=100 {1048576 4 64 10 60}", ""},
+		{"tiny response bound", map[string]string{"DEV_MODE": "1", "API_MAX_RESPONSE_BYTES": "1000"}, "", "API_MAX_RESPONSE_BYTES"},
+		{"no heavy requests", map[string]string{"DEV_MODE": "1", "API_HEAVY_PER_USER": "0"}, "", "API_HEAVY_PER_USER"},
 		{"message above half the body", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "8192", "MAX_MESSAGE_BYTES": "5000"}, "", "MAX_MESSAGE_BYTES must be at most 4096"},
 		{"negative rate", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "-1"}, "", "API_RATE_PER_USER"},
 		{"tiny body", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "100"}, "", "API_MAX_BODY_BYTES"},
@@ -73,7 +77,7 @@ func TestLoadLimits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := fmt.Sprintf("body=%d rate=%v burst=%d", st.maxBody, st.ratePerUser, st.rateBurst); got != c.want {
+			if got := fmt.Sprintf("body=%d rate=%v burst=%d %v", st.maxBody, st.ratePerUser, st.rateBurst, st.bounds); got != c.want {
 				t.Fatalf("got %s, want %s", got, c.want)
 			}
 		})

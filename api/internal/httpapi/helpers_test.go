@@ -79,11 +79,12 @@ func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 	e := &env{rdb: rdb, ks: ks, rooms: room.NewStore(rdb, ks, room.Config{}),
 		msgs: messages.NewStore(rdb, ks, messages.Config{MaxBytes: maxMessage, Observer: notes}), reg: registry.New(rdb, ks)}
 	// The API logs at debug level into e.logs; when the test ends the
-	// capture must hold no token. The per-user rate limit is off unless a
-	// test sets one.
+	// capture must hold no token. The per-user rate limits are off unless
+	// a test sets them.
 	e.logs = &authtest.LogBuffer{}
 	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
-	cfg := httpapi.Config{Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), RatePerUser: -1}
+	cfg := httpapi.Config{Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), RatePerUser: -1,
+		RoomCreatesPerMinute: -1, MemberAddsPerMinute: -1}
 	hub := fanout.New(rdb, fanout.Config{Logger: slog.New(slog.DiscardHandler)})
 	hctx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
