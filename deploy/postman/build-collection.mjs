@@ -37,15 +37,20 @@ const tombstone = {
 };
 const entry = { oneOf: [message, tombstone] };
 const roomProps = { id, type: { enum: ['direct', 'group'] }, name: { type: 'string', minLength: 1 }, createdBy: id,
-  createdAt: ts, memberIds: { type: 'array', items: id }, lastSeq: count, lastMessageAt: ts, lastMessage: entry };
-const roomRequired = ['id', 'type', 'createdBy', 'createdAt', 'memberIds', 'lastSeq'];
+  createdAt: ts, memberIds: { type: 'array', items: id }, memberCount: count, lastSeq: count, lastMessageAt: ts, lastMessage: entry };
+// A listed room has memberIds only when direct; a room answer always has them.
+const listedRequired = ['id', 'type', 'createdBy', 'createdAt', 'memberCount', 'lastSeq'];
+const roomRequired = [...listedRequired, 'memberIds'];
 const roomSchema = { type: 'object', required: roomRequired, properties: roomProps, additionalProperties: false };
 const roomWithUnread = { type: 'object', required: [...roomRequired, 'unreadCount'],
+  properties: { ...roomProps, unreadCount: count }, additionalProperties: false };
+const listedRoom = { type: 'object', required: [...listedRequired, 'unreadCount'],
   properties: { ...roomProps, unreadCount: count }, additionalProperties: false };
 const schemas = {
   room: roomSchema,
   roomWithUnread,
-  roomList: { type: 'object', required: ['rooms'], properties: { rooms: { type: 'array', items: roomWithUnread } }, additionalProperties: false },
+  roomList: { type: 'object', required: ['rooms'],
+    properties: { rooms: { type: 'array', items: listedRoom }, nextCursor: { type: 'string', minLength: 1 } }, additionalProperties: false },
   membership: { type: 'object', required: ['chatRoomId', 'userId', 'added'],
     properties: { chatRoomId: id, userId: id, added: { type: 'boolean' } }, additionalProperties: false },
   message,
@@ -240,11 +245,40 @@ pm.test("a group created by A", () => {
 pm.collectionVariables.set("groupRoomId", r.id);`],
     }),
     req("List A's rooms", 'GET', '/api/v1/chat-rooms', {
-      tests: [...ok(200, 'roomList'), js`const ids = pm.response.json().rooms.map((r) => r.id);
+      description: 'A page of up to 50 rooms (limit, at most 200), newest activity first; nextCursor while more follow.',
+      tests: [...ok(200, 'roomList'), js`const rooms = pm.response.json().rooms;
+const ids = rooms.map((r) => r.id);
 pm.test("both rooms, newest first", () => {
   pm.expect(ids).to.include(Number(pm.collectionVariables.get("directRoomId")));
   pm.expect(ids.indexOf(Number(pm.collectionVariables.get("groupRoomId")))).to.be.below(ids.indexOf(Number(pm.collectionVariables.get("directRoomId"))));
+});
+pm.test("groups are listed with memberCount, without memberIds", () => {
+  const g = rooms.find((r) => r.id === Number(pm.collectionVariables.get("groupRoomId")));
+  pm.expect(g.memberCount).to.eql(2);
+  pm.expect(g).to.not.have.property("memberIds");
+});
+pm.test("one page: no nextCursor", () => pm.expect(pm.response.json()).to.not.have.property("nextCursor"));`],
+    }),
+    req("Page A's rooms: the first of one", 'GET', '/api/v1/chat-rooms', {
+      query: [['limit', '1']],
+      description: 'Paging: pass nextCursor as cursor until an answer has none.',
+      tests: [...ok(200, 'roomList'), js`const page = pm.response.json();
+pm.test("the newest room, and a cursor", () => {
+  pm.expect(page.rooms.map((r) => r.id)).to.eql([Number(pm.collectionVariables.get("groupRoomId"))]);
+  pm.expect(page.nextCursor).to.be.a("string");
+});
+pm.collectionVariables.set("roomsCursor", page.nextCursor);`],
+    }),
+    req("Page A's rooms: the next one", 'GET', '/api/v1/chat-rooms', {
+      query: [['limit', '1'], ['cursor', '{{roomsCursor}}']],
+      tests: [...ok(200, 'roomList'), js`const page = pm.response.json();
+pm.test("the next room, after the group", () => {
+  pm.expect(page.rooms).to.have.lengthOf(1);
+  pm.expect(page.rooms[0].id).to.not.eql(Number(pm.collectionVariables.get("groupRoomId")));
 });`],
+    }),
+    req('A cursor this API did not give', 'GET', '/api/v1/chat-rooms', {
+      query: [['cursor', 'bm9wZQ']], tests: problem(400, 'cursor'),
     }),
     req('Get the direct room as B', 'GET', room('directRoomId'), { user: 'B', tests: ok(200, 'roomWithUnread') }),
     req('A direct room needs exactly one other user', 'POST', '/api/v1/chat-rooms', {

@@ -33,6 +33,11 @@ var sendLua string
 
 var sendScript = events.NewScript(sendLua)
 
+//go:embed history.lua
+var historyLua string
+
+var historyScript = redis.NewScript(historyLua)
+
 // Sentinel errors of Send. Their texts are safe to show to clients.
 var (
 	// ErrRoomNotFound means the room does not exist.
@@ -252,6 +257,10 @@ type Query struct {
 	Before int64 // only seq < Before
 	After  int64 // only seq > After
 	Limit  int   // default 50, at most 500
+	// MaxBytes bounds the summed size of the page's entries (each counted
+	// with one separator byte); 0 means no byte bound. The first entry is
+	// always returned, whatever its size, so paging always advances.
+	MaxBytes int
 	// Ascending returns oldest first; the default is newest first, except
 	// that a query with only After set is ascending (the page right after).
 	Ascending bool
@@ -260,11 +269,14 @@ type Query struct {
 // Page is a history page: raw message JSON in the order asked for.
 type Page struct {
 	Messages []json.RawMessage
-	// HasMore reports whether more messages match beyond this page.
+	// HasMore reports whether more messages match beyond this page (the
+	// page was cut by Limit or by MaxBytes).
 	HasMore bool
 }
 
-// History returns a page of a room's history.
+// History returns a page of a room's history in one round trip
+// (history.lua): Redis stops at Limit entries or MaxBytes bytes, so only
+// the page itself crosses the network.
 func (s *Store) History(ctx context.Context, roomID int64, q Query) (Page, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
@@ -272,32 +284,33 @@ func (s *Store) History(ctx context.Context, roomID int64, q Query) (Page, error
 	if q.Limit > 500 {
 		q.Limit = 500
 	}
-	min, max := "-inf", "+inf"
+	lo, hi := "-inf", "+inf"
 	if q.After > 0 {
-		min = "(" + strconv.FormatInt(q.After, 10)
+		lo = "(" + strconv.FormatInt(q.After, 10)
 	}
 	if q.Before > 0 {
-		max = "(" + strconv.FormatInt(q.Before, 10)
+		hi = "(" + strconv.FormatInt(q.Before, 10)
 	}
-	asc := q.Ascending || (q.After > 0 && q.Before == 0)
-	by := &redis.ZRangeBy{Min: min, Max: max, Count: int64(q.Limit) + 1}
-	var vals []string
-	var err error
-	if asc {
-		vals, err = s.rdb.ZRangeByScore(ctx, s.keys.RoomHistory(roomID), by).Result()
-	} else {
-		vals, err = s.rdb.ZRevRangeByScore(ctx, s.keys.RoomHistory(roomID), by).Result()
+	asc := 0
+	if q.Ascending || (q.After > 0 && q.Before == 0) {
+		asc = 1
 	}
+	reply, err := historyScript.Run(ctx, s.rdb, []string{s.keys.RoomHistory(roomID)},
+		lo, hi, q.Limit, max(q.MaxBytes, 0), asc).Slice()
 	if err != nil {
 		return Page{}, fmt.Errorf("read history of room %d: %w", roomID, err)
 	}
-	p := Page{HasMore: len(vals) > q.Limit}
-	if p.HasMore {
-		vals = vals[:q.Limit]
+	more, ok := reply[0].(int64)
+	if !ok {
+		return Page{}, fmt.Errorf("read history of room %d: unexpected reply %T", roomID, reply[0])
 	}
-	p.Messages = make([]json.RawMessage, len(vals))
-	for i, v := range vals {
-		p.Messages[i] = json.RawMessage(v)
+	p := Page{HasMore: more == 1, Messages: make([]json.RawMessage, 0, len(reply)-1)}
+	for _, v := range reply[1:] {
+		str, ok := v.(string)
+		if !ok {
+			return Page{}, fmt.Errorf("read history of room %d: unexpected entry %T", roomID, v)
+		}
+		p.Messages = append(p.Messages, json.RawMessage(str))
 	}
 	return p, nil
 }

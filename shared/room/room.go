@@ -51,7 +51,8 @@ type Room struct {
 	Name          string          `json:"name,omitempty"`
 	CreatedBy     int64           `json:"createdBy"`
 	CreatedAt     string          `json:"createdAt"`
-	MemberIDs     []int64         `json:"memberIds"`
+	MemberIDs     []int64         `json:"memberIds,omitempty"`
+	MemberCount   int             `json:"memberCount"`
 	LastSeq       int64           `json:"lastSeq"`
 	LastMessageAt string          `json:"lastMessageAt,omitempty"`
 	LastMessage   json.RawMessage `json:"lastMessage,omitempty"`
@@ -275,6 +276,7 @@ func (s *Store) load(ctx context.Context, ids []int64) ([]Room, error) {
 			continue
 		}
 		r := Room{ID: id, Type: m["type"], Name: m["name"], CreatedAt: m["createdAt"], MemberIDs: parseIDs(cs[i].members.Val())}
+		r.MemberCount = len(r.MemberIDs)
 		r.CreatedBy, _ = strconv.ParseInt(m["createdBy"], 10, 64)
 		r.LastSeq, _ = strconv.ParseInt(m["lastSeq"], 10, 64)
 		if ms, err := strconv.ParseInt(m["lastMessageAt"], 10, 64); err == nil && ms > 0 {

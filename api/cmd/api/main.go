@@ -16,6 +16,11 @@
 //	API_TRUSTED_PROXIES  comma-separated proxy addresses/CIDRs whose X-Forwarded-For and X-Real-IP are believed; default none
 //	EDIT_WINDOW          how long authors may edit or delete a message; default 15m
 //	NOTIFY_OUTBOX_MAXLEN offline records kept per user (their outbox stream); default 100
+//	API_MAX_RESPONSE_BYTES   bytes of entries one history or room list page holds; default 1048576
+//	API_HEAVY_PER_USER       history/room list requests in flight per user (429 beyond); default 4
+//	API_HEAVY_MAX            history/room list requests in flight per process (429 beyond); default 64
+//	API_ROOM_CREATES_PER_MIN POST /chat-rooms per user and minute (429 beyond); default 10, 0 = off
+//	API_MEMBER_ADDS_PER_MIN  member additions per user and minute (429 beyond); default 60, 0 = off
 package main
 
 import (
@@ -83,6 +88,16 @@ type settings struct {
 	outboxMaxLen   int
 	roomsPerUser   int    // rooms a user may be a member of
 	pprofAddr      string // net/http/pprof listener; "" = none
+	bounds         bounds
+}
+
+// bounds are the limits on what one user's requests may cost the api.
+type bounds struct {
+	maxResponse         int
+	heavyPerUser        int
+	heavyMax            int
+	createsPerMinute    float64
+	memberAddsPerMinute float64
 }
 
 func main() {
@@ -156,7 +171,30 @@ func load(getenv func(string) string) (settings, error) {
 	if st.roomsPerUser, err = config.Int(getenv, "API_MAX_ROOMS_PER_USER", 1000, 1); err != nil {
 		return settings{}, err
 	}
+	if st.bounds, err = loadBounds(getenv); err != nil {
+		return settings{}, err
+	}
 	return st, nil
+}
+
+// loadBounds reads the response size, heavy request and write rate limits.
+func loadBounds(getenv func(string) string) (b bounds, err error) {
+	if b.maxResponse, err = config.Int(getenv, "API_MAX_RESPONSE_BYTES", 1<<20, 64<<10); err != nil {
+		return b, err
+	}
+	if b.heavyPerUser, err = config.Int(getenv, "API_HEAVY_PER_USER", 4, 1); err != nil {
+		return b, err
+	}
+	if b.heavyMax, err = config.Int(getenv, "API_HEAVY_MAX", 64, 1); err != nil {
+		return b, err
+	}
+	if b.createsPerMinute, err = config.Rate(getenv, "API_ROOM_CREATES_PER_MIN", 10); err != nil {
+		return b, err
+	}
+	if b.memberAddsPerMinute, err = config.Rate(getenv, "API_MEMBER_ADDS_PER_MIN", 60); err != nil {
+		return b, err
+	}
+	return b, nil
 }
 
 func run(ctx context.Context) error {
@@ -206,7 +244,9 @@ func run(ctx context.Context) error {
 	handler, err := httpapi.New(httpapi.Config{AllowedOrigins: st.allowedOrigins, Logger: log, Metrics: met,
 		MaxWait: st.maxWait, MaxWaitsPerUser: st.waitsPerUser, MaxBodyBytes: int64(st.maxBody),
 		RatePerUser: st.ratePerUser, RateBurst: st.rateBurst, RatePerIP: st.ratePerIP, RateBurstPerIP: st.rateBurstPerIP,
-		ClientIP: st.clientIP}, httpapi.Deps{
+		ClientIP:         st.clientIP,
+		MaxResponseBytes: st.bounds.maxResponse, HeavyPerUser: st.bounds.heavyPerUser, HeavyMax: st.bounds.heavyMax,
+		RoomCreatesPerMinute: st.bounds.createsPerMinute, MemberAddsPerMinute: st.bounds.memberAddsPerMinute}, httpapi.Deps{
 		Rooms:    room.NewStore(rdb, ks, room.Config{MaxRoomsPerUser: st.roomsPerUser}),
 		Messages: msgs,
 		Sessions: reg,

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -246,29 +245,19 @@ func (s *server) answerRoom(c *gin.Context, r room.Room) {
 	c.JSON(http.StatusOK, out[0])
 }
 
-// historyReadJSON is a history page with the members' read positions
-// (user id -> seq): a message with seq S has been read by every user whose
-// position is at least S. Long polls answer without them (historyJSON).
-type historyReadJSON struct {
-	historyJSON
-	ReadBy map[string]int64 `json:"readBy"`
-}
-
-// answerHistory answers a history page with the members' read positions.
+// answerHistory answers a history page with the members' read positions
+// (readBy: user id -> seq): a message with seq S has been read by every
+// user whose position is at least S. Long polls answer without them.
 func (s *server) answerHistory(c *gin.Context, roomID int64, page messages.Page) {
-	if page.Messages == nil {
-		page.Messages = []json.RawMessage{}
-	}
 	pos, err := s.deps.Reads.Positions(c.Request.Context(), roomID)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	readBy := make(map[string]int64, len(pos))
-	for u, seq := range pos {
-		readBy[strconv.FormatInt(u, 10)] = seq
+	if pos == nil {
+		pos = map[int64]int64{}
 	}
-	c.JSON(http.StatusOK, historyReadJSON{historyJSON: historyJSON{Messages: page.Messages, HasMore: page.HasMore}, ReadBy: readBy})
+	writePage(c, page, pos)
 }
 
 // announceAdded tells users they are in a new room (ADDED). Like the room

@@ -84,7 +84,7 @@ func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 	e.logs = &authtest.LogBuffer{}
 	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
 	cfg := httpapi.Config{Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		RatePerUser: -1, RatePerIP: -1}
+		RatePerUser: -1, RatePerIP: -1, RoomCreatesPerMinute: -1, MemberAddsPerMinute: -1}
 	hub := fanout.New(rdb, fanout.Config{Logger: slog.New(slog.DiscardHandler)})
 	hctx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})

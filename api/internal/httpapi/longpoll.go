@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"sync"
@@ -39,6 +38,8 @@ func (s *server) longPoll(c *gin.Context, roomID int64, q messages.Query, wait t
 		return
 	}
 	if len(page.Messages) == 0 {
+		// Waiting is cheap; the heavy slot is for reading.
+		releaseHeavy(c)
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		select {
@@ -52,10 +53,7 @@ func (s *server) longPoll(c *gin.Context, roomID int64, q messages.Query, wait t
 			}
 		}
 	}
-	if page.Messages == nil {
-		page.Messages = []json.RawMessage{}
-	}
-	c.JSON(http.StatusOK, historyJSON{Messages: page.Messages, HasMore: page.HasMore})
+	writePage(c, page, nil)
 }
 
 // waitParam parses wait as a Go duration ("25s") or whole seconds ("25"),

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"math"
 	"net/http"
 
@@ -16,13 +15,6 @@ const (
 	maxHistoryLimit     = 500
 )
 
-// historyJSON is the answer of GET /chat-rooms/:id/messages.
-type historyJSON struct {
-	// Messages are the stored message JSON documents, unchanged.
-	Messages []json.RawMessage `json:"messages"`
-	HasMore  bool              `json:"hasMore"`
-}
-
 // history answers a page of a room's messages to a member.
 //
 // Query: before (only seq < before), after (only seq > after), limit
@@ -36,7 +28,7 @@ func (s *server) history(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	q, err := historyQuery(c)
+	q, err := historyQuery(c, s.cfg.MaxResponseBytes)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -65,14 +57,12 @@ func (s *server) history(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if page.Messages == nil {
-		page.Messages = []json.RawMessage{}
-	}
 	s.answerHistory(c, id, page)
 }
 
 // historyQuery parses the query parameters of history.
-func historyQuery(c *gin.Context) (messages.Query, error) {
+// maxBytes bounds the page's entries (Config.MaxResponseBytes).
+func historyQuery(c *gin.Context, maxBytes int) (messages.Query, error) {
 	before, err := queryInt(c, "before", 0)
 	if err != nil {
 		return messages.Query{}, err
@@ -85,7 +75,7 @@ func historyQuery(c *gin.Context) (messages.Query, error) {
 	if err != nil || limit < 1 || limit > maxHistoryLimit {
 		return messages.Query{}, badRequest("limit must be an integer from 1 to 500")
 	}
-	q := messages.Query{Before: before, After: after, Limit: int(limit)}
+	q := messages.Query{Before: before, After: after, Limit: int(limit), MaxBytes: maxBytes}
 	switch order, _ := c.GetQuery("order"); order {
 	case "":
 		// An after-only query (after=0 included) reads forwards from a

@@ -74,21 +74,6 @@ func othersThan(me int64, ids []int64) []int64 {
 	return out
 }
 
-// listRooms answers the caller's rooms, most recent activity first.
-func (s *server) listRooms(c *gin.Context) {
-	rooms, err := s.deps.Rooms.ListForUser(c.Request.Context(), caller(c))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out, err := s.withUnread(c.Request.Context(), caller(c), rooms)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"rooms": out})
-}
-
 // getRoom answers one room the caller is a member of.
 func (s *server) getRoom(c *gin.Context) {
 	id, err := pathID(c, "id", "room id")

@@ -61,6 +61,24 @@ type Config struct {
 	// request log [the zero Resolver: the TCP peer; X-Forwarded-For and
 	// X-Real-IP only from trusted proxies]. gin's own ClientIP is not used.
 	ClientIP clientip.Resolver
+	// MaxResponseBytes bounds the entries one history page or room list
+	// page holds (the stored message JSON, a room's last message
+	// included); default 1 MiB. A page stops before it would exceed the
+	// bound and says there is more (hasMore, nextCursor); a single entry
+	// always fits, so paging always advances.
+	MaxResponseBytes int
+	// HeavyPerUser and HeavyMax bound the heavy requests (history pages,
+	// room lists) in flight per user [4] and per process [64]. Beyond,
+	// 429 with Retry-After: 1. A long poll holds its slot while it reads,
+	// not while it waits (MaxWaitsPerUser bounds those).
+	HeavyPerUser int
+	HeavyMax     int
+	// RoomCreatesPerMinute and MemberAddsPerMinute bound each user's
+	// POST /chat-rooms [10] and POST /chat-rooms/:id/members [60] (per
+	// process), each a token bucket holding one minute's worth. Beyond,
+	// 429 with Retry-After. Negative turns the limit off.
+	RoomCreatesPerMinute float64
+	MemberAddsPerMinute  float64
 	// Metrics records every request and is served, without
 	// authentication, at GET /metrics; default a fresh metrics.HTTP.
 	Metrics *metrics.HTTP
@@ -108,6 +126,10 @@ type server struct {
 	waits *waitCounter
 	rates *ratelimit.Keyed // requests per user
 	fails *ratelimit.Keyed // requests without a valid token per client address
+	heavy *heavyGate
+	// creates and adds are the per-user buckets of room creations and
+	// member additions (roomlimits.go).
+	creates, adds *ratelimit.Keyed
 }
 
 // New validates deps, fills defaults into cfg and returns the API handler.
@@ -148,6 +170,21 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if cfg.MaxAuthHeaderBytes <= 0 {
 		cfg.MaxAuthHeaderBytes = 8 << 10
 	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = 1 << 20
+	}
+	if cfg.HeavyPerUser <= 0 {
+		cfg.HeavyPerUser = 4
+	}
+	if cfg.HeavyMax <= 0 {
+		cfg.HeavyMax = 64
+	}
+	if cfg.RoomCreatesPerMinute == 0 {
+		cfg.RoomCreatesPerMinute = 10
+	}
+	if cfg.MemberAddsPerMinute == 0 {
+		cfg.MemberAddsPerMinute = 60
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -155,8 +192,11 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		cfg.Metrics = metrics.New()
 	}
 	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, waits: &waitCounter{},
-		rates: ratelimit.New(ratelimit.Config{Rate: cfg.RatePerUser, Burst: cfg.RateBurst}),
-		fails: ratelimit.New(ratelimit.Config{Rate: cfg.RatePerIP, Burst: cfg.RateBurstPerIP})}
+		rates:   ratelimit.New(ratelimit.Config{Rate: cfg.RatePerUser, Burst: cfg.RateBurst}),
+		fails:   ratelimit.New(ratelimit.Config{Rate: cfg.RatePerIP, Burst: cfg.RateBurstPerIP}),
+		heavy:   newHeavyGate(cfg.HeavyPerUser, cfg.HeavyMax),
+		creates: perMinute(cfg.RoomCreatesPerMinute),
+		adds:    perMinute(cfg.MemberAddsPerMinute)}
 	return s.routes(), nil
 }
 
@@ -184,12 +224,12 @@ func (s *server) routes() *gin.Engine {
 	s.docsRoutes(r) // /openapi.yaml, /docs: public (docs.go)
 
 	v1 := r.Group("/api/v1", s.authenticate, s.rateLimit)
-	v1.POST("/chat-rooms", s.createRoom)
-	v1.GET("/chat-rooms", s.listRooms)
+	v1.POST("/chat-rooms", s.limitCreates, s.createRoom)
+	v1.GET("/chat-rooms", s.limitHeavy, s.listRooms)
 	v1.GET("/chat-rooms/:id", s.getRoom)
-	v1.POST("/chat-rooms/:id/members", s.addMember)
+	v1.POST("/chat-rooms/:id/members", s.limitAdds, s.addMember)
 	v1.DELETE("/chat-rooms/:id/members/:userId", s.removeMember)
-	v1.GET("/chat-rooms/:id/messages", s.history)
+	v1.GET("/chat-rooms/:id/messages", s.limitHeavy, s.history)
 	v1.POST("/chat-rooms/:id/messages", s.send)
 	v1.GET("/chat-rooms/:id/presence", s.presence)
 	v1.POST("/chat-room/disconnect", s.disconnect)

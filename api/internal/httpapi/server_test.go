@@ -158,17 +158,17 @@ func TestCORS(t *testing.T) {
 	})
 }
 
-// brokenRooms fails ListForUser: with a Redis-ish error, or by panicking.
+// brokenRooms fails ListPage: with a Redis-ish error, or by panicking.
 type brokenRooms struct {
 	httpapi.RoomStore
 	panics bool
 }
 
-func (b brokenRooms) ListForUser(context.Context, int64) ([]room.Room, error) {
+func (b brokenRooms) ListPage(context.Context, int64, room.ListQuery) (room.ListPage, error) {
 	if b.panics {
 		panic("boom")
 	}
-	return nil, errors.New("dial tcp 10.1.2.3:6379: connection refused")
+	return room.ListPage{}, errors.New("dial tcp 10.1.2.3:6379: connection refused")
 }
 
 func TestInternalErrorsAreLoggedNotShown(t *testing.T) {

@@ -14,8 +14,9 @@ import (
 
 // RoomReader reads rooms as one user may see them.
 type RoomReader interface {
-	// ListForUser returns the user's rooms, most recent activity first.
-	ListForUser(ctx context.Context, userID int64) ([]room.Room, error)
+	// ListPage returns a page of the user's rooms, most recent activity
+	// first.
+	ListPage(ctx context.Context, userID int64, q room.ListQuery) (room.ListPage, error)
 	// ViewFor returns the room, or room.ErrNotFound unless user is a member.
 	ViewFor(ctx context.Context, roomID, userID int64) (room.Room, error)
 }

@@ -10,6 +10,32 @@ export class ApiError extends Error {
   }
 }
 
+/** ROOM_PAGE is the room list page size asked for (the API's maximum). */
+const ROOM_PAGE = 200;
+
+/**
+ * allPages follows a room list's nextCursor (fetchPage(cursor) answers
+ * {rooms, nextCursor}) and returns all rooms, each once: a room that moved
+ * while paging is kept where it was first seen. It stops after maxPages.
+ */
+export async function allPages(fetchPage, maxPages = 50) {
+  const rooms = [];
+  const seen = new Set();
+  let cursor;
+  for (let i = 0; i < maxPages; i++) {
+    const page = await fetchPage(cursor);
+    for (const r of page?.rooms ?? []) {
+      if (!seen.has(r.id)) {
+        seen.add(r.id);
+        rooms.push(r);
+      }
+    }
+    cursor = page?.nextCursor;
+    if (!cursor) break;
+  }
+  return rooms;
+}
+
 /**
  * createApi returns the calls the client makes against baseURL; getToken()
  * resolves to the bearer token of the signed-in user.
@@ -43,8 +69,15 @@ export function createApi(baseURL, getToken) {
   }
 
   return {
-    /** listRooms: the caller's rooms, newest activity first. */
-    listRooms: () => call('GET', '/chat-rooms').then((r) => r.rooms ?? []),
+    /**
+     * listRooms: the caller's rooms, newest activity first, every page of
+     * them (groups come without memberIds: getRoom has them).
+     */
+    listRooms: () => allPages((cursor) => {
+      const q = new URLSearchParams({ limit: String(ROOM_PAGE) });
+      if (cursor) q.set('cursor', cursor);
+      return call('GET', `/chat-rooms?${q}`);
+    }),
     getRoom: (id) => call('GET', `/chat-rooms/${id}`),
     /** openDirect returns the pair's one direct room (created on first use). */
     openDirect: (userId) => call('POST', '/chat-rooms', { type: 'direct', memberIds: [userId] }),

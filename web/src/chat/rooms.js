@@ -56,6 +56,22 @@ export function withMessage(rooms, msg) {
   return changed ? sortRooms(next) : rooms;
 }
 
+/**
+ * mergeListed takes a freshly fetched list, keeping from old a newer last
+ * message seen live meanwhile, and the memberIds of a group that the list
+ * leaves out (fetched with the room itself).
+ */
+export function mergeListed(old, list) {
+  return sortRooms(list.map((r) => {
+    const o = old.find((x) => x.id === r.id);
+    if (!o) return r;
+    let m = r;
+    if ((o.lastSeq ?? 0) > (r.lastSeq ?? 0)) m = { ...m, ...pick(o) };
+    if (!m.memberIds && o.memberIds) m = { ...m, memberIds: o.memberIds };
+    return m;
+  }));
+}
+
 /** upsertRoom adds or replaces room in the list. */
 export function upsertRoom(rooms, room) {
   const old = rooms.find((r) => r.id === room.id);

@@ -4,7 +4,7 @@
 // added and removed).
 
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { sortRooms, upsertRoom, withMessage, withUnread, withoutRoom } from './rooms.js';
+import { mergeListed, upsertRoom, withMessage, withUnread, withoutRoom } from './rooms.js';
 
 const POLL_MS = 60000; // a safety net: notifications keep the list current
 
@@ -19,11 +19,9 @@ export function useRooms(api) {
     busy.current = true;
     try {
       const list = await api.listRooms();
-      // Keep a newer last message seen live while the request was out.
-      setRooms((old) => sortRooms(list.map((r) => {
-        const o = old.find((x) => x.id === r.id);
-        return o && (o.lastSeq ?? 0) > (r.lastSeq ?? 0) ? { ...r, lastSeq: o.lastSeq, lastMessage: o.lastMessage, lastMessageAt: o.lastMessageAt } : r;
-      })));
+      // Keep a newer last message seen live while the request was out, and
+      // the members of a group opened meanwhile.
+      setRooms((old) => mergeListed(old, list));
       setError('');
     } catch (err) {
       setError(err.message);

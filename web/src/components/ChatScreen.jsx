@@ -33,10 +33,11 @@ export default function ChatScreen({ session, onSignOut }) {
   const listed = rooms.rooms.find((r) => r.id === roomId);
   const room = listed ?? (fetched?.id === roomId ? fetched : null);
 
-  // A room opened from the URL before (or without) the list knowing it.
+  // A room opened from the URL before (or without) the list knowing it,
+  // or a group the list has without its members (the list leaves them out).
   useEffect(() => {
     setRoomError('');
-    if (!roomId || listed || !rooms.loaded) return;
+    if (!roomId || listed?.memberIds || !rooms.loaded) return;
     let cancelled = false;
     api.getRoom(roomId).then(
       (r) => !cancelled && (setFetched(r), rooms.upsert(r)),
@@ -50,7 +51,7 @@ export default function ChatScreen({ session, onSignOut }) {
       cancelled = true;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [api, roomId, Boolean(listed), rooms.loaded]);
+  }, [api, roomId, Boolean(listed?.memberIds), rooms.loaded]);
 
   // Connect into the open room only once its metadata (lastSeq) is known.
   const socketRoom = room ? room.id : 0;
@@ -110,7 +111,13 @@ export default function ChatScreen({ session, onSignOut }) {
         if (evt.type === 'LEAVE' || evt.type === 'MEMBER_REMOVED') typing.stopped(evt.chatRoomId, evt.userId);
         if (!['ENTER', 'LEAVE', 'MEMBER_ADDED', 'MEMBER_REMOVED'].includes(evt.type)) return;
         presence.refresh();
-        if (evt.type === 'MEMBER_ADDED' || evt.type === 'MEMBER_REMOVED') rooms.refresh();
+        if (evt.type === 'MEMBER_ADDED' || evt.type === 'MEMBER_REMOVED') {
+          rooms.refresh();
+          // The list leaves a group's members out: reload the open room's.
+          if (evt.chatRoomId === socketRoom && !(evt.type === 'MEMBER_REMOVED' && evt.userId === me)) {
+            api.getRoom(socketRoom).then(rooms.upsert, () => {});
+          }
+        }
         if (evt.type === 'MEMBER_REMOVED' && evt.userId === me) openRoom(0);
       },
       onNotification: (n) => {

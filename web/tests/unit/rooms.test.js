@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  lastMessageOf, mergeReadBy, parseIds, readByOthers, roomTitle, typingText, upsertRoom, withMessage, withUnread, withoutRoom,
+  lastMessageOf, mergeListed, mergeReadBy, parseIds, readByOthers, roomTitle, typingText, upsertRoom, withMessage, withUnread, withoutRoom,
 } from '../../src/chat/rooms.js';
 
 test('titles: group name, the other member of a direct room', () => {
@@ -49,4 +49,15 @@ test('read positions and typing text', () => {
   assert.equal(typingText([102], 101), 'User 102 is typing…');
   assert.equal(typingText([103, 102, 101], 101), 'User 102 and User 103 are typing…');
   assert.equal(typingText([2, 3, 4, 5, 6], 1), '5 people are typing…');
+});
+
+test('a fresh list keeps newer live messages and the members of an opened group', () => {
+  const old = [{ id: 1, type: 'group', memberIds: [1, 2, 3], lastSeq: 9, lastMessageAt: '2026-01-03T00:00:00Z' }];
+  const list = [
+    { id: 1, type: 'group', memberCount: 3, lastSeq: 8, lastMessageAt: '2026-01-02T00:00:00Z' },
+    { id: 2, type: 'direct', memberIds: [1, 4], memberCount: 2, lastSeq: 0, createdAt: '2026-01-01T00:00:00Z' },
+  ];
+  const next = mergeListed(old, list);
+  assert.deepEqual(next.map((r) => [r.id, r.lastSeq, r.memberIds]), [[1, 9, [1, 2, 3]], [2, 0, [1, 4]]]);
+  assert.equal(next[0].memberCount, 3);
 });
