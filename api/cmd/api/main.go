@@ -21,6 +21,8 @@
 //	API_HEAVY_MAX            history/room list requests in flight per process (429 beyond); default 64
 //	API_ROOM_CREATES_PER_MIN POST /chat-rooms per user and minute (429 beyond); default 10, 0 = off
 //	API_MEMBER_ADDS_PER_MIN  member additions per user and minute (429 beyond); default 60, 0 = off
+//	API_MAX_ROOMS_PER_USER   rooms one user may be a member of (409 beyond); default 1000
+//	API_MAX_GROUP_MEMBERS    members of one group (409 beyond); default 1000
 package main
 
 import (
@@ -87,6 +89,7 @@ type settings struct {
 	editWindow     time.Duration
 	outboxMaxLen   int
 	roomsPerUser   int    // rooms a user may be a member of
+	groupMembers   int    // members a group may have
 	pprofAddr      string // net/http/pprof listener; "" = none
 	bounds         bounds
 }
@@ -171,6 +174,9 @@ func load(getenv func(string) string) (settings, error) {
 	if st.roomsPerUser, err = config.Int(getenv, "API_MAX_ROOMS_PER_USER", 1000, 1); err != nil {
 		return settings{}, err
 	}
+	if st.groupMembers, err = config.Int(getenv, "API_MAX_GROUP_MEMBERS", 1000, 2); err != nil {
+		return settings{}, err
+	}
 	if st.bounds, err = loadBounds(getenv); err != nil {
 		return settings{}, err
 	}
@@ -247,7 +253,7 @@ func run(ctx context.Context) error {
 		ClientIP:         st.clientIP,
 		MaxResponseBytes: st.bounds.maxResponse, HeavyPerUser: st.bounds.heavyPerUser, HeavyMax: st.bounds.heavyMax,
 		RoomCreatesPerMinute: st.bounds.createsPerMinute, MemberAddsPerMinute: st.bounds.memberAddsPerMinute}, httpapi.Deps{
-		Rooms:    room.NewStore(rdb, ks, room.Config{MaxRoomsPerUser: st.roomsPerUser}),
+		Rooms:    room.NewStore(rdb, ks, room.Config{MaxRoomsPerUser: st.roomsPerUser, MaxMembers: st.groupMembers}),
 		Messages: msgs,
 		Sessions: reg,
 		Events:   pub,

@@ -92,19 +92,23 @@ func TestLoadLimits(t *testing.T) {
 	}
 }
 
-func TestLoadRoomsPerUser(t *testing.T) {
-	for vars, want := range map[string]int{"": 1000, "5": 5} {
-		st, err := load(func(k string) string {
-			return map[string]string{"DEV_MODE": "1", "API_MAX_ROOMS_PER_USER": vars}[k]
-		})
-		if err != nil || st.roomsPerUser != want {
-			t.Errorf("API_MAX_ROOMS_PER_USER=%q: %d, %v; want %d", vars, st.roomsPerUser, err, want)
-		}
+func TestLoadRoomCaps(t *testing.T) {
+	caps := map[string]func(settings) int{
+		"API_MAX_ROOMS_PER_USER": func(st settings) int { return st.roomsPerUser },
+		"API_MAX_GROUP_MEMBERS":  func(st settings) int { return st.groupMembers },
 	}
-	if _, err := load(func(k string) string {
-		return map[string]string{"DEV_MODE": "1", "API_MAX_ROOMS_PER_USER": "0"}[k]
-	}); err == nil || !strings.Contains(err.Error(), "API_MAX_ROOMS_PER_USER") {
-		t.Errorf("API_MAX_ROOMS_PER_USER=0: %v, want an error naming it", err)
+	for name, get := range caps {
+		for v, want := range map[string]int{"": 1000, "5": 5} {
+			st, err := load(func(k string) string { return map[string]string{"DEV_MODE": "1", name: v}[k] })
+			if err != nil || get(st) != want {
+				t.Errorf("%s=%q: %d, %v; want %d", name, v, get(st), err, want)
+			}
+		}
+		if _, err := load(func(k string) string {
+			return map[string]string{"DEV_MODE": "1", name: "0"}[k]
+		}); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=0: %v, want an error naming it", name, err)
+		}
 	}
 }
 

@@ -116,6 +116,8 @@ func load(getenv func(string) string) (settings, error) {
 	add(err)
 	l.MaxSubscriptions, err = config.Int(getenv, "WS_MAX_SUBSCRIPTIONS", 64, 1)
 	add(err)
+	l.MaxPendingAcks, err = config.Int(getenv, "WS_MAX_PENDING_ACKS", 1024, 1)
+	add(err)
 	l.MaxSessionsPerUser, err = config.Int(getenv, "WS_MAX_SESSIONS_PER_USER", 20, 1)
 	add(err)
 	l.ConnectRate, err = config.Rate(getenv, "WS_CONNECT_RATE", 10)

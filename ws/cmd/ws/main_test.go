@@ -140,15 +140,16 @@ func TestLoadSessionBudgets(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{"defaults", map[string]string{}, "frames=2000/4000 subscribe=20/100 tx=16/128/262144", ""},
+		{"defaults", map[string]string{}, "frames=2000/4000 subscribe=20/100 tx=16/128/262144 acks=1024", ""},
 		{"set", map[string]string{"WS_FRAME_RATE": "50", "WS_FRAME_BURST": "60", "WS_SUBSCRIBE_RATE": "2",
-			"WS_SUBSCRIBE_BURST": "10", "WS_MAX_TRANSACTIONS": "2", "WS_MAX_TX_FRAMES": "8", "WS_MAX_TX_BYTES": "65536"},
-			"frames=50/60 subscribe=2/10 tx=2/8/65536", ""},
+			"WS_SUBSCRIBE_BURST": "10", "WS_MAX_TRANSACTIONS": "2", "WS_MAX_TX_FRAMES": "8", "WS_MAX_TX_BYTES": "65536", "WS_MAX_PENDING_ACKS": "7"},
+			"frames=50/60 subscribe=2/10 tx=2/8/65536 acks=7", ""},
 		{"off", map[string]string{"WS_FRAME_RATE": "off", "WS_SUBSCRIBE_RATE": "0"},
-			"frames=-1/4000 subscribe=-1/100 tx=16/128/262144", ""},
+			"frames=-1/4000 subscribe=-1/100 tx=16/128/262144 acks=1024", ""},
 		{"bad frame rate", map[string]string{"WS_FRAME_RATE": "-3"}, "", "WS_FRAME_RATE"},
 		{"tiny tx bytes", map[string]string{"WS_MAX_TX_BYTES": "10"}, "", "WS_MAX_TX_BYTES"},
 		{"zero tx frames", map[string]string{"WS_MAX_TX_FRAMES": "0"}, "", "WS_MAX_TX_FRAMES"},
+		{"zero pending acks", map[string]string{"WS_MAX_PENDING_ACKS": "0"}, "", "WS_MAX_PENDING_ACKS"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -163,8 +164,8 @@ func TestLoadSessionBudgets(t *testing.T) {
 				t.Fatal(err)
 			}
 			l := s.limits
-			got := fmt.Sprintf("frames=%v/%d subscribe=%v/%d tx=%d/%d/%d", l.FrameRate, l.FrameBurst,
-				l.SubscribeRate, l.SubscribeBurst, l.MaxTransactions, l.MaxTxFrames, l.MaxTxBytes)
+			got := fmt.Sprintf("frames=%v/%d subscribe=%v/%d tx=%d/%d/%d acks=%d", l.FrameRate, l.FrameBurst,
+				l.SubscribeRate, l.SubscribeBurst, l.MaxTransactions, l.MaxTxFrames, l.MaxTxBytes, l.MaxPendingAcks)
 			if got != c.want {
 				t.Fatalf("got  %s\nwant %s", got, c.want)
 			}
