@@ -9,7 +9,7 @@ import { SpecViolation, checkExchange, loadSpec } from '../lib/openapi.mjs';
 const json = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 const problemHeaders = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' };
 const problem = (status, title, detail) => JSON.stringify({ type: 'about:blank', title, status, detail });
-const room = { id: 2, type: 'direct', createdBy: 8, createdAt: '2026-11-26T15:40:00.000Z', memberIds: [3, 8], lastSeq: 0 };
+const room = { id: 2, type: 'direct', createdBy: 8, createdAt: '2026-11-26T15:40:00.000Z', memberIds: [3, 8], memberCount: 2, lastSeq: 0 };
 const message = { id: '2-1', chatRoomId: 2, seq: 1, sendId: 8, rcvId: 3, message: 'hi', sentAt: '2026-11-26T15:44:02.123Z' };
 
 /** violations returns what checkExchange reports (none: []). */
