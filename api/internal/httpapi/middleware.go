@@ -5,13 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/requestid"
 )
 
@@ -66,16 +65,10 @@ func (s *server) recoverer(c *gin.Context) {
 	c.Next()
 }
 
-// jwtInPath matches a JWT (or its first two parts) a client put in a path.
-var jwtInPath = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
-
 // redactTokens replaces anything shaped like a JWT in a request path, so a
 // client that puts its token in the URL does not get it logged.
 func redactTokens(path string) string {
-	if !strings.Contains(path, "eyJ") {
-		return path
-	}
-	return jwtInPath.ReplaceAllString(path, "[token]")
+	return auth.RedactTokens(path)
 }
 
 // measure records the request in the metrics by route template and status

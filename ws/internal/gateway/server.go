@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -316,7 +315,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := requestid.FromHeader(r.Header.Get(requestid.Header))
 	w.Header().Set(requestid.Header, reqID)
 	client := s.cfg.ClientIP.ClientIP(r)
-	if ok, retry := s.connects.Allow(ipKey(client)); !ok {
+	if ok, retry := s.connects.Allow(clientip.Key(client)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		http.Error(w, "too many connection attempts from this address, retry later", http.StatusTooManyRequests)
 		s.log.Debug("websocket upgrade rate-limited", "remote", client, "peer", r.RemoteAddr)
@@ -356,20 +355,6 @@ func (s *Server) frameLimits() stomp.Limits {
 func (s *Server) preAuthLimits() stomp.Limits {
 	return stomp.Limits{MaxFrameBytes: s.cfg.MaxPreAuthFrameBytes, MaxHeaders: s.cfg.MaxPreAuthHeaders,
 		MaxHeaderBytes: s.cfg.MaxPreAuthHeaderBytes}
-}
-
-// ipKey is the rate-limit key of a peer address: the IP, or its /64 for
-// IPv6 (one host usually holds a whole /64).
-func ipKey(host string) string {
-	ip, err := netip.ParseAddr(host)
-	if err != nil || ip.Is4() || ip.Is4In6() {
-		return host
-	}
-	p, err := ip.Prefix(64)
-	if err != nil {
-		return host
-	}
-	return p.String()
 }
 
 func (s *Server) redisCtx() (context.Context, context.CancelFunc) {
