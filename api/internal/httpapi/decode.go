@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,8 +26,17 @@ import (
 // except white space, is refused too. gin's binding is not used, so all
 // JSON errors read alike.
 func (s *server) decode(c *gin.Context, dst any) error {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		return jsonError(err)
+	}
+	// encoding/json would turn invalid UTF-8 and lone surrogate escapes
+	// into U+FFFD: refuse them instead of storing altered text (the STOMP
+	// SEND path does the same).
+	if !wire.ValidJSONText(body) {
+		return badRequest("request body must be UTF-8 without unpaired surrogate escapes")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)

@@ -30,6 +30,9 @@ func TestHostileREST(t *testing.T) {
 		{"two objects", "POST", "/api/v1/chat-rooms", `{"type":"group"}{"type":"group"}`, 400, "single JSON object"},
 		{"deep nesting", "POST", "/api/v1/chat-rooms", deep, 400, ""},
 		{"NUL in JSON", "POST", room("/messages"), "{\"message\":\"a\x00b\"}", 400, "malformed JSON"},
+		{"lone surrogate escape", "POST", room("/messages"), `{"message":"a\ud800b"}`, 400, "unpaired surrogate"},
+		{"low surrogate first", "POST", room("/messages"), `{"message":"\udc00\ud800"}`, 400, "unpaired surrogate"},
+		{"invalid UTF-8", "POST", room("/messages"), "{\"message\":\"a\xffb\"}", 400, "UTF-8"},
 		// Wrong types.
 		{"memberIds as string", "POST", "/api/v1/chat-rooms", `{"type":"group","memberIds":"3"}`, 400, "memberIds"},
 		{"member id as string", "POST", "/api/v1/chat-rooms", `{"type":"group","memberIds":["3"]}`, 400, "memberIds"},
