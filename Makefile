@@ -2,14 +2,18 @@
 MODULES := shared api ws
 GO ?= go
 FUZZTIME ?= 30s
-GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@latest
+# Linters, pinned so that a new release never breaks a build by itself; the
+# go command fetches each once through the module proxy and caches the binary.
+# staticcheck v0.8.2 is release 2026.2.2, which supports Go 1.26.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@v1.10.0
 # The Go release everything is built and tested with (also the toolchain line
 # of go.work and each go.mod): go1.26.10 fixes standard-library
 # vulnerabilities in net/http, crypto/tls and crypto/x509 that govulncheck
 # reports for go1.26.8. The go command fetches it once through the module proxy.
 export GOTOOLCHAIN ?= go1.26.10
 
-.PHONY: all build run run-cluster test test-go test-e2e test-postman test-web web lint fuzz bench soak clean
+.PHONY: all build run run-cluster test test-go test-e2e test-postman test-web web check check-go lint vulncheck fuzz bench soak clean
 
 all: build
 
@@ -58,13 +62,28 @@ web:
 test-web: build
 	@bash web/test.sh
 
-## lint: gofmt, vet and govulncheck on every module
+## check: the fast Go-only checks, before the slow suites of `make test`:
+## per module gofmt, `go mod tidy -diff`, vet, build and staticcheck, each
+## with GOWORK=off (every module stands alone), then govulncheck
+check: check-go vulncheck
+
+check-go:
+	@set -e; for m in $(MODULES); do \
+		echo "== $$m: gofmt, go mod tidy -diff, vet, build, staticcheck (GOWORK=off)"; \
+		out=$$(gofmt -l $$m); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi; \
+		(cd $$m && GOWORK=off $(GO) mod tidy -diff) || { echo "$$m: go mod tidy would change go.mod/go.sum (diff above)"; exit 1; }; \
+		(cd $$m && GOWORK=off $(GO) vet ./...); \
+		(cd $$m && GOWORK=off $(GO) build ./...); \
+		(cd $$m && GOWORK=off $(GO) run $(STATICCHECK) ./...); \
+	done
+
+## lint: the same as check (kept for habit and older scripts)
+lint: check
+
 # govulncheck reads a local copy of the Go vulnerability database built from
 # the golang.org/x/vulndb module (deploy/lint/vulndb.sh), so it needs only the
 # module proxy; any finding in code we call fails.
-lint:
-	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+vulncheck:
 	@db=$$(bash deploy/lint/vulndb.sh) || exit 1; for m in $(MODULES); do \
 		echo "== $$m: govulncheck ($$($(GO) version | cut -d' ' -f3), database $$(cat $${db#file://}/VERSION))"; \
 		out=$$(cd $$m && $(GO) run $(GOVULNCHECK) -db "$$db" ./... 2>&1); rc=$$?; \

@@ -89,6 +89,7 @@ func (r *routes) refresh(ctx context.Context, minAge time.Duration) error {
 	if fresh {
 		return nil
 	}
+	//lint:ignore SA1019 go-redis's ClusterClient reads its slot map with CLUSTER SLOTS too (Redis 7+ serves it); routes must agree with it
 	slots, err := r.cc.ClusterSlots(ctx).Result()
 	if err != nil {
 		return fmt.Errorf("redis cluster slots: %w", err)

@@ -177,7 +177,7 @@ func TestGapIsBackfilledFromHistory(t *testing.T) {
 		t.Fatalf("backfilled = %d, want 3", f.hub.Stats().Backfilled)
 	}
 	// A duplicate publish is dropped.
-	p, _ := rdb.ZRangeByScore(ctx, f.keys.RoomHistory(f.room), zr("5", "5")).Result()
+	p, _ := rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: f.keys.RoomHistory(f.room), Start: "5", Stop: "5", ByScore: true}).Result()
 	rdb.Publish(ctx, ch, p[0])
 	_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "six")
 	eventually(t, "sixth message", func() bool { return len(r.seqs()) == 6 })

@@ -173,6 +173,7 @@ func (c *Cluster) settled(ctx context.Context) error {
 		if st := field(info, "cluster_state"); st != "ok" {
 			return fmt.Errorf("%s: cluster_state %q", s.Addr, st)
 		}
+		//lint:ignore SA1019 go-redis's ClusterClient reads its slot map with CLUSTER SLOTS too (Redis 7+ serves it)
 		slots, err := a.ClusterSlots(ctx).Result()
 		if err != nil {
 			return fmt.Errorf("cluster slots of %s: %w", s.Addr, err)
@@ -282,6 +283,7 @@ func (c *Cluster) MasterOf(ctx context.Context, key string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slot of %q: %w", key, err)
 	}
+	//lint:ignore SA1019 go-redis's ClusterClient reads its slot map with CLUSTER SLOTS too (Redis 7+ serves it)
 	slots, err := a.ClusterSlots(ctx).Result()
 	if err != nil {
 		return nil, fmt.Errorf("cluster slots: %w", err)

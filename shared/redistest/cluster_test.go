@@ -96,7 +96,7 @@ func TestClusterFailoverSwapsRoles(t *testing.T) {
 }
 
 func TestSharedClusterIsShared(t *testing.T) {
-	if SharedCluster(t) != SharedCluster(t) {
+	if a, b := SharedCluster(t), SharedCluster(t); a != b {
 		t.Fatal("two clusters")
 	}
 }

@@ -63,11 +63,3 @@ func caller(c *gin.Context) int64 {
 	id, _ := c.Get(identityKey)
 	return id.(auth.Identity).UserID
 }
-
-// callerOrZero is caller for middleware that also runs on public routes.
-func callerOrZero(c *gin.Context) int64 {
-	if id, ok := c.Get(identityKey); ok {
-		return id.(auth.Identity).UserID
-	}
-	return 0
-}
