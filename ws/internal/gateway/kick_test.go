@@ -51,29 +51,17 @@ func TestDisconnectLostDuringPubSubOutageClosesOnResubscribe(t *testing.T) {
 	c, connected := e.connect(8)
 	sid := connected.Value("session")
 
-	admin := srv.Client(t)
-	acl := func(rules ...any) {
-		t.Helper()
-		if err := admin.Do(ctx, append([]any{"ACL", "SETUSER", "default"}, rules...)...).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	acl("-subscribe")
-	t.Cleanup(func() { acl("+@all", "allchannels") })
-	if err := admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the node's channels lost", func() bool { return hub.Unconfirmed() > 0 })
+	allow := refuseSubscribes(t, hub)
 	// What chatctl kick does.
 	s, removed, err := e.reg.Kick(ctx, sid, "kick", "maintenance")
 	if err != nil || !removed {
 		t.Fatalf("Kick = %v, %v", removed, err)
 	}
 	cmd := wire.Control{Op: wire.OpDisconnect, SessionIDs: []string{sid}, Reason: "maintenance"}
-	if err := events.NewPublisher(admin, e.keys).Node(ctx, s.Node, cmd); err != nil {
+	if err := events.NewPublisher(srv.Client(t), e.keys).Node(ctx, s.Node, cmd); err != nil {
 		t.Fatal(err)
 	}
-	acl("+@all", "allchannels")
+	allow()
 
 	if f := c.expect("ERROR"); !strings.Contains(f.Value("message"), "maintenance") {
 		t.Errorf("message = %q", f.Value("message"))

@@ -80,28 +80,16 @@ func TestRevokeLostDuringPubSubOutageStillEndsSession(t *testing.T) {
 	stays.send("SUBSCRIBE", "", "id", "s", "destination", fmt.Sprintf("/sub/chat/room/%d", g.ID), "receipt", "r")
 	stays.expect("RECEIPT")
 
-	admin := srv.Client(t)
-	acl := func(rules ...any) {
-		t.Helper()
-		if err := admin.Do(ctx, append([]any{"ACL", "SETUSER", "default"}, rules...)...).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	acl("-subscribe")
-	t.Cleanup(func() { acl("+@all", "allchannels") })
-	if err := admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the node's channels lost", func() bool { return hub.Unconfirmed() > 0 })
+	allow := refuseSubscribes(t, hub)
 	// What DELETE /chat-rooms/{id}/members/{userId} does.
 	if _, err := e.rooms.RemoveMember(ctx, g.ID, 1, 2); err != nil {
 		t.Fatal(err)
 	}
 	revoke := wire.Control{Op: wire.OpRevoke, RoomID: g.ID, UserID: 2, Reason: "removed from room"}
-	if err := events.NewPublisher(admin, e.keys).Broadcast(ctx, revoke); err != nil {
+	if err := events.NewPublisher(srv.Client(t), e.keys).Broadcast(ctx, revoke); err != nil {
 		t.Fatal(err)
 	}
-	acl("+@all", "allchannels")
+	allow()
 
 	if f := watcher.expect("ERROR"); !strings.Contains(f.Value("message"), "membership revoked") {
 		t.Errorf("message = %q", f.Value("message"))
@@ -131,4 +119,26 @@ func TestAuditEndsSessionOfMemberRemovedWithoutRevoke(t *testing.T) {
 	}
 	watcher.expect("ERROR")
 	watcher.expectClosed()
+}
+
+// refuseSubscribes makes Redis refuse every SUBSCRIBE (ACL) and drops the
+// node's pub/sub connection, then waits until hub has lost its channels.
+// allow lets subscriptions through again (also done at cleanup).
+func refuseSubscribes(t *testing.T, hub *fanout.Hub) (allow func()) {
+	t.Helper()
+	ctx := context.Background()
+	admin := srv.Client(t)
+	acl := func(rules ...any) {
+		t.Helper()
+		if err := admin.Do(ctx, append([]any{"ACL", "SETUSER", "default"}, rules...)...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acl("-subscribe")
+	t.Cleanup(func() { acl("+@all", "allchannels") })
+	if err := admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the node's channels lost", func() bool { return hub.Unconfirmed() > 0 })
+	return func() { acl("+@all", "allchannels") }
 }
