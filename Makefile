@@ -116,7 +116,7 @@ soak: build
 	@cd e2e && { [ -f node_modules/.package-lock.json ] || npm ci --no-audit --no-fund; } && node soak/soak.mjs
 
 ## bench-cluster: capacity on a local three-master Redis Cluster with three
-## ws nodes (per-node and per-shard CPU/RSS; the README's sizing figures)
+## ws nodes (per-node and per-shard CPU/RSS; the sizing figures of docs/operations.md)
 .PHONY: bench-cluster
 bench-cluster:
 	@bash deploy/bench/cluster.sh

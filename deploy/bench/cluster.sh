@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench-cluster: the figures behind the README's sizing notes. A
+# make bench-cluster: the figures behind the sizing notes of docs/operations.md. A
 # three-master Redis Cluster and three ws nodes on loopback (all on this one
 # machine, beside the load generator), chatload spreading its connections
 # over the nodes (connection i to node i mod 3):

@@ -1,7 +1,7 @@
 // The deployment files, checked without Docker, a cluster or a running
 // system: docker-compose.yml (and `docker-compose config -q` when Debian's
 // docker-compose is installed), deploy/k8s/*.yaml and deploy/Dockerfile
-// against README.md's Configuration table and the health paths the services
+// against docs/configuration.md's table and the health paths the services
 // really serve (ws/cmd/ws/main.go, api/internal/httpapi/server.go). Every
 // check is a function returning a list of problems; the last test breaks a
 // copy of each file and asserts that the check notices.
@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
+import { CONFIG_DOC, configTable } from '../lib/docs.mjs';
 
 const ROOT = path.resolve(process.env.DEPLOY_CHECK_ROOT
   ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..'));
@@ -24,7 +25,7 @@ const SKIP = MODE === 'single' ? false
   : `the deploy files do not depend on Redis (E2E_REDIS=${MODE}): checked in the single pass only`;
 if (SKIP) console.log(`deploy-files: skipped: ${SKIP}`);
 
-/** Environment variables set in the deploy files that are not roomwire's own (README), with the reason they are allowed. */
+/** Environment variables set in the deploy files that are not roomwire's own (docs/configuration.md), with the reason they are allowed. */
 const EXTERNAL_ENV = {
   GOMAXPROCS: 'Go runtime: CPU threads (match a container CPU limit)',
   GOMEMLIMIT: 'Go runtime: soft memory limit (match a container memory limit)',
@@ -42,25 +43,6 @@ const NGINX_STOCK = new Set(['/etc/nginx/mime.types', '/etc/nginx/fastcgi_params
 const read = (rel) => readFileSync(path.join(ROOT, rel), 'utf8');
 
 // ---------------------------------------------------------------- sources
-
-/** readmeConfig parses the first column (and service, default) of README.md's Configuration table. */
-export function readmeConfig(text) {
-  const at = text.search(/^## Configuration\s*$/m);
-  assert.ok(at >= 0, 'README.md has no "## Configuration" section');
-  const vars = new Map();
-  let inTable = false;
-  for (const line of text.slice(at).split('\n').slice(1)) {
-    if (/^## /.test(line)) break;
-    if (!line.startsWith('|')) { if (inTable) break; continue; }
-    inTable = true;
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
-    const name = cells[0].replace(/`/g, '');
-    if (!/^[A-Z][A-Z0-9_]*$/.test(name)) continue; // header and separator rows
-    vars.set(name, { service: cells[1], default: (cells[2] ?? '').replace(/`/g, '') });
-  }
-  assert.ok(vars.size > 0, 'README.md\'s Configuration table has no variables');
-  return vars;
-}
 
 /** servedPaths lists the GET routes each service registers in its source. */
 export function servedPaths(wsMain, apiServer) {
@@ -81,20 +63,20 @@ export function seconds(v) {
 }
 
 function loadContext() {
-  const config = readmeConfig(read('README.md'));
+  const config = configTable(read(CONFIG_DOC));
   const served = servedPaths(read('ws/cmd/ws/main.go'), read('api/internal/httpapi/server.go'));
   assert.ok(served.ws.has('/readyz') && served.api.has('/readyz'), `could not find the services' routes in their source: ${JSON.stringify({ ws: [...served.ws], api: [...served.api] })}`);
   return { root: ROOT, config, served };
 }
 
-/** envProblems: every name is documented for the role (or "both") in README, or an EXTERNAL_ENV. */
+/** envProblems: every name is documented for the role (or "both") in docs/configuration.md, or an EXTERNAL_ENV. */
 function envProblems(where, role, names, config) {
   const out = [];
   for (const name of names) {
     if (EXTERNAL_ENV[name]) continue;
     const doc = config.get(name);
-    if (!doc) out.push(`${where}: ${name} is not in README.md's Configuration table (document it there, or list it in EXTERNAL_ENV of this test with a reason)`);
-    else if (doc.service !== 'both' && doc.service !== role) out.push(`${where}: ${name} is set for ${role}, but README.md documents it for ${doc.service} only`);
+    if (!doc) out.push(`${where}: ${name} is not in ${CONFIG_DOC}'s table (document it there, or list it in EXTERNAL_ENV of this test with a reason)`);
+    else if (doc.service !== 'both' && doc.service !== role) out.push(`${where}: ${name} is set for ${role}, but ${CONFIG_DOC} documents it for ${doc.service} only`);
   }
   return out;
 }
@@ -239,7 +221,7 @@ export function checkK8s(docs, ctx) {
       const nonRoot = sc.runAsNonRoot ?? psc.runAsNonRoot;
       const uid = sc.runAsUser ?? psc.runAsUser;
       if (uid === 0 || nonRoot === false || !(nonRoot === true || uid > 0)) out.push(`${where}: not a non-root securityContext (runAsNonRoot: true or runAsUser > 0, in the container or pod; got runAsNonRoot ${nonRoot}, runAsUser ${uid})`);
-      if (c.envFrom) out.push(`${where}: envFrom hides variable names from the README check; list them under env`);
+      if (c.envFrom) out.push(`${where}: envFrom hides variable names from the documentation check; list them under env`);
       const env = c.env ?? [];
       out.push(...envProblems(`${where} env`, role, env.map((e) => e.name), ctx.config));
       if (role === 'ws') {
@@ -427,8 +409,8 @@ test('each check catches drift in a broken copy', { skip: SKIP }, async (t) => {
     'gateway on 8080': [(c) => { c.services[gw].ports = ['8080:80']; }, /publishing port 80/],
     'locations.conf not mounted': [(c) => { c.services[gw].volumes = c.services[gw].volumes.filter((v) => !String(v.source ?? v).includes('locations.conf')); }, /locations\.conf is not mounted|includes .*locations\.conf/],
     'a mount of a missing file': [(c) => { c.services[gw].volumes.push('./deploy/nginx/gone.conf:/etc/nginx/conf.d/gone.conf:ro'); }, /gone\.conf does not exist/],
-    'an undocumented api variable': [(c) => { svcIn(c, 'api').environment.ROOMWIRE_TURBO = '1'; }, /ROOMWIRE_TURBO is not in README/],
-    'a ws variable on the api': [(c) => { svcIn(c, 'api').environment.WS_ADDR = ':1'; }, /WS_ADDR is set for api, but README\.md documents it for ws only/],
+    'an undocumented api variable': [(c) => { svcIn(c, 'api').environment.ROOMWIRE_TURBO = '1'; }, /ROOMWIRE_TURBO is not in docs\/configuration\.md/],
+    'a ws variable on the api': [(c) => { svcIn(c, 'api').environment.WS_ADDR = ':1'; }, /WS_ADDR is set for api, but docs\/configuration\.md documents it for ws only/],
     'a hard-coded JWT_SECRET': [(c) => { c.services[wsNames[0]].environment.JWT_SECRET = 'secret'; }, /JWT_SECRET must be required/],
     'a JWT_SECRET with a default': [(c) => { svcIn(c, 'api').environment.JWT_SECRET = '${JWT_SECRET:-dev}'; }, /JWT_SECRET must be required/],
   };
@@ -446,7 +428,7 @@ test('each check catches drift in a broken copy', { skip: SKIP }, async (t) => {
     'probe on an undeclared port': [(d) => { c0(d, 'ws').readinessProbe.httpGet.port = 9999; }, /port 9999 is not a port/],
     'ws without requests': [(d) => { delete c0(d, 'ws').resources.requests; }, /resources\.requests/],
     'api running as root': [(d) => { container(d, 'api').obj.spec.template.spec.securityContext = { runAsUser: 0 }; delete c0(d, 'api').securityContext?.runAsNonRoot; }, /not a non-root securityContext/],
-    'an undocumented ws variable': [(d) => { c0(d, 'ws').env.push({ name: 'WS_TURBO', value: '1' }); }, /WS_TURBO is not in README/],
+    'an undocumented ws variable': [(d) => { c0(d, 'ws').env.push({ name: 'WS_TURBO', value: '1' }); }, /WS_TURBO is not in docs\/configuration\.md/],
     'short ws grace period': [(d) => { container(d, 'ws').obj.spec.template.spec.terminationGracePeriodSeconds = 12; }, /terminationGracePeriodSeconds 12 must exceed/],
     'ws SHUTDOWN_TIMEOUT above the grace period': [(d) => { c0(d, 'ws').env = c0(d, 'ws').env.filter((e) => e.name !== 'SHUTDOWN_TIMEOUT').concat({ name: 'SHUTDOWN_TIMEOUT', value: '1m' }); }, /must exceed SHUTDOWN_TIMEOUT 1m/],
     'no ws PodDisruptionBudget': [(d) => d.filter((x) => !(x.obj.kind === 'PodDisruptionBudget' && subset(x.obj.spec.selector.matchLabels, container(d, 'ws').obj.spec.template.metadata.labels))), /no PodDisruptionBudget selects the ws pods/],

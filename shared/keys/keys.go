@@ -7,7 +7,7 @@
 // carry "{u<id>}" so per-user views are one read. Session hashes carry no tag
 // and spread over the cluster.
 //
-// The README's "Redis layout" section documents each name; keep the two in step.
+// docs/redis.md documents each name; keep the two in step.
 package keys
 
 import (

@@ -7,7 +7,7 @@ import (
 	"github.com/roomwire/roomwire/shared/keys"
 )
 
-// The names below are a documented contract (README "Redis layout"): an
+// The names below are a documented contract (docs/redis.md): an
 // operator reads them in `redis-cli monitor`, and every service must agree.
 func TestNamesForPrefixChat(t *testing.T) {
 	k := keys.MustNew("chat")

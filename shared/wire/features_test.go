@@ -8,8 +8,8 @@ import (
 	"github.com/roomwire/roomwire/shared/wire"
 )
 
-// The JSON shapes of the chat features are a documented contract (README
-// "Chat features").
+// The JSON shapes of the chat features are a documented contract
+// (docs/stomp.md, docs/rest.md).
 func TestFeatureShapes(t *testing.T) {
 	tests := []struct {
 		name string

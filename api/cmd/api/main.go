@@ -1,28 +1,5 @@
-// Command api serves the roomwire REST API.
-//
-// Environment (besides the common settings of shared/config: REDIS_URL,
-// REDIS_PREFIX, JWT_SECRET, JWT_PREVIOUS_SECRET, DEV_MODE, LOG_LEVEL,
-// LOG_FORMAT):
-//
-//	API_ADDR             listen address; default ":8080"
-//	API_ALLOWED_ORIGINS  comma-separated exact origins for CORS; default none
-//	MAX_MESSAGE_BYTES    largest message text in bytes, 1..API_MAX_BODY_BYTES/2; default 4096
-//	HISTORY_LEN          messages kept per room; default 100000
-//	API_MAX_BODY_BYTES   largest request body (413 beyond); default 65536
-//	API_RATE_PER_USER    requests per second per user (429 beyond); default 50, 0 = off
-//	API_RATE_BURST       requests a user may make at once; default 100
-//	API_RATE_PER_IP      requests without a valid token per second per client address (429 beyond); default 20, 0 = off
-//	API_RATE_BURST_PER_IP such requests a client address may make at once; default 40
-//	API_TRUSTED_PROXIES  comma-separated proxy addresses/CIDRs whose X-Forwarded-For and X-Real-IP are believed; default none
-//	EDIT_WINDOW          how long authors may edit or delete a message; default 15m
-//	NOTIFY_OUTBOX_MAXLEN offline records kept per user (their outbox stream); default 100
-//	API_MAX_RESPONSE_BYTES   bytes of entries one history or room list page holds; default 1048576
-//	API_HEAVY_PER_USER       history/room list requests in flight per user (429 beyond); default 4
-//	API_HEAVY_MAX            history/room list requests in flight per process (429 beyond); default 64
-//	API_ROOM_CREATES_PER_MIN POST /chat-rooms per user and minute (429 beyond); default 10, 0 = off
-//	API_MEMBER_ADDS_PER_MIN  member additions per user and minute (429 beyond); default 60, 0 = off
-//	API_MAX_ROOMS_PER_USER   rooms one user may be a member of (409 beyond); default 1000
-//	API_MAX_GROUP_MEMBERS    members of one group (409 beyond); default 1000
+// Command api serves the roomwire REST API. Configuration is by environment:
+// every variable is in docs/configuration.md.
 package main
 
 import (

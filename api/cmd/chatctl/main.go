@@ -1,8 +1,8 @@
 // Command chatctl is the operator's command line for roomwire; run
 // "chatctl help" for its commands. It reads the same environment as the
-// services (JWT_SECRET, DEV_MODE, REDIS_URL, REDIS_PREFIX; say also
-// MAX_MESSAGE_BYTES, HISTORY_LEN, NOTIFY_OUTBOX_MAXLEN). Exit status: 0 on
-// success, 2 on a usage error, 1 otherwise (healthcheck: 0 or 1 only).
+// services (docs/configuration.md; docs/operations.md says which command
+// needs which). Exit status: 0 on success, 2 on a usage error, 1 otherwise
+// (healthcheck: 0 or 1 only).
 package main
 
 import (

@@ -6,7 +6,7 @@
 //   - the token: "Bearer aaaa" -> a development token for user 8 signed with
 //     the PUBLIC development secret (DEV_MODE=1), valid until 2100.
 // Like the seed it talks in room 2 as user 8 with user 3: room 2 must be a
-// room of users 8 and 3 (see the README's "Web client").
+// room of users 8 and 3 (see docs/web.md).
 import { useEffect, useRef, useState } from "react";
 import { Client } from "@stomp/stompjs";
 import axios from "axios";

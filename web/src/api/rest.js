@@ -1,4 +1,4 @@
-// The REST API (README "REST API"), every call with the bearer token.
+// The REST API (docs/rest.md), every call with the bearer token.
 // Failures throw ApiError carrying the problem+json detail.
 
 /** ApiError is an HTTP failure; message is the server's detail when given. */

@@ -1,5 +1,6 @@
 // Command ws is the STOMP-over-WebSocket node. Run any number side by side
-// against one Redis. Configuration is by environment; see the README.
+// against one Redis. Configuration is by environment: every variable is in
+// docs/configuration.md.
 package main
 
 import (
