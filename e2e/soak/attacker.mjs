@@ -62,15 +62,23 @@ export class Attacker {
   }
 
   send(s, data) {
-    if (s.closed || s.ws.readyState !== WebSocket.OPEN) return false;
+    if (s.closed || s.ws.readyState !== WebSocket.OPEN) {
+      s.closed = true; // the loops stop on it (the close event may not have run yet)
+      return false;
+    }
     s.ws.send(data);
     this.stats.framesSent++;
     this.stats.bytesSent += data.length;
     return true;
   }
 
-  /** drain waits while this process holds more than limit bytes for the socket. */
+  /**
+   * drain waits while this process holds more than limit bytes for the
+   * socket; it always yields to the event loop, so socket events (close,
+   * messages) are seen between writes.
+   */
   async drain(s, limit = 4 << 20) {
+    await new Promise(setImmediate);
     while (this.running && !s.closed && s.ws.bufferedAmount > limit) await delay(5);
   }
 
@@ -88,11 +96,16 @@ export class Attacker {
     this.loops.push(run);
   }
 
-  start({ restParallel = 40, listParallel = 10 } = {}) {
+  /**
+   * start runs the attacks named in only (default all): tx (case 1), churn
+   * and packed (case 2), resume (case 3), rest (case 7).
+   */
+  start({ restParallel = 40, listParallel = 10, only = ['tx', 'churn', 'packed', 'resume', 'rest'] } = {}) {
     this.running = true;
+    const on = (name) => only.includes(name);
     const big = 'x'.repeat(60 << 10);
     // Case 1: four connections fill transactions with 60 KiB SENDs.
-    for (let k = 0; k < 4; k++) {
+    for (let k = 0; k < (on('tx') ? 4 : 0); k++) {
       this.loop(`tx${k}`, async (s) => {
         for (let t = 0; this.running && !s.closed; t++) {
           this.send(s, frame('BEGIN', { transaction: `t${t}` }));
@@ -105,7 +118,7 @@ export class Attacker {
       });
     }
     // Case 2: SUBSCRIBE/UNSUBSCRIBE churn with last-seq:0, 50 pairs a message.
-    this.loop('churn', async (s) => {
+    if (on('churn')) this.loop('churn', async (s) => {
       for (let n = 0; this.running && !s.closed; n++) {
         let batch = '';
         for (let i = 0; i < 50; i++) {
@@ -118,7 +131,7 @@ export class Attacker {
       }
     });
     // Case 2: 64 resuming SUBSCRIBEs packed into one WebSocket message.
-    this.loop('packed', async (s) => {
+    if (on('packed')) this.loop('packed', async (s) => {
       let batch = '';
       for (let i = 0; i < 64; i++) batch += frame('SUBSCRIBE', { id: `p${i}`, destination: `/sub/chat/room/${this.room}`, 'last-seq': '0' });
       this.send(s, batch);
@@ -133,7 +146,7 @@ export class Attacker {
       if (s.got >= 1000) this.stats.resumeFull++;
     };
     reader.onFrame = (f, s) => { if (f.startsWith('MESSAGE')) { this.stats.resumed++; s.got = (s.got ?? 0) + 1; } };
-    this.loop('resume', reader);
+    if (on('resume')) this.loop('resume', reader);
     // Case 7: parallel heavy REST reads.
     const rest = async (path) => {
       while (this.running) {
@@ -148,6 +161,7 @@ export class Attacker {
         }
       }
     };
+    if (!on('rest')) return;
     for (let i = 0; i < restParallel; i++) this.loops.push(rest(`/api/v1/chat-rooms/${this.room}/messages?limit=500`));
     for (let i = 0; i < listParallel; i++) this.loops.push(rest('/api/v1/chat-rooms'));
   }
@@ -156,4 +170,20 @@ export class Attacker {
     this.running = false;
     await Promise.allSettled(this.loops);
   }
+}
+
+// Run as a child process (soak.mjs forks it, so the attack's own work never
+// delays the healthy pair's event loop): the parent sends {start: opts},
+// then {stop: true}; the child answers {stats} and exits.
+if (process.send && process.argv[2] === 'child') {
+  let x;
+  process.on('message', async (m) => {
+    if (m.start) {
+      x = new Attacker(m.start);
+      x.start(m.start.only ? { only: m.start.only } : {});
+    } else if (m.stop) {
+      await x?.stop();
+      process.send({ stats: x?.stats }, () => process.exit(0));
+    }
+  });
 }

@@ -8,8 +8,12 @@
 // of ws and api; then what the attacker got. It exits 1 when the healthy pair
 // lost an acknowledged message in either phase or a peak RSS passes its
 // bound (SOAK_WS_RSS_MB, SOAK_API_RSS_MB); latency is printed, not judged.
+// SOAK_ATTACKS=tx,churn,packed,resume,rest runs only some of the attacks;
+// SOAK_ENV="K=V,K=V" sets service variables for the run.
 
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { System } from '../lib/system.mjs';
 import { within } from '../lib/wait.mjs';
@@ -93,7 +97,9 @@ async function phase(name, sides, seconds, pids) {
 }
 
 async function main() {
-  const sys = new System('soak', { wsNodes: 1, env: { LOG_LEVEL: 'info' } });
+  // SOAK_ENV="K=V,K=V" is added to the services' environment (to try a limit).
+  const extra = Object.fromEntries((process.env.SOAK_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=')));
+  const sys = new System('soak', { wsNodes: 1, env: { LOG_LEVEL: 'info', ...extra } });
   await sys.start();
   let failed = false;
   try {
@@ -131,9 +137,17 @@ async function main() {
     console.error(`soak: quiet phase, ${QUIET_S} s`);
     const quiet = await phase('quiet', sides, QUIET_S, pids);
     console.error(`soak: attack phase, ${ATTACK_S} s`);
-    x.start();
+    // The attack runs in its own process, so its work never delays the
+    // healthy pair's event loop (and so their measured latency).
+    const child = fork(fileURLToPath(new URL('./attacker.mjs', import.meta.url)), ['child']);
+    const only = process.env.SOAK_ATTACKS ? process.env.SOAK_ATTACKS.split(',') : undefined;
+    child.send({ start: { wsURL: x.wsURL, apiURL: x.apiURL, token: x.token, userId: x.userId, room: x.room, only } });
     const attack = await phase('under attack', sides, ATTACK_S, pids);
-    await x.stop();
+    const stats = await new Promise((resolve) => {
+      child.on('message', (m) => { if (m.stats) resolve(m.stats); });
+      child.send({ stop: true });
+    });
+    x.stats = stats;
     console.error('soak: attacker stopped');
 
     const row = (r) => `${r.name.padEnd(13)} acked ${String(r.acked).padStart(5)}  delivered ${String(r.delivered).padStart(5)}  lost ${r.lost}  unacked ${r.unacked}  p50 ${r.p50} ms  p99 ${r.p99} ms  max ${r.max} ms  peak RSS ws ${r.wsMB} MiB, api ${r.apiMB} MiB`;

@@ -162,7 +162,7 @@ func load(getenv func(string) string) (settings, error) {
 
 // loadBounds reads the response size, heavy request and write rate limits.
 func loadBounds(getenv func(string) string) (b bounds, err error) {
-	if b.maxResponse, err = config.Int(getenv, "API_MAX_RESPONSE_BYTES", 1<<20, 64<<10); err != nil {
+	if b.maxResponse, err = config.Int(getenv, "API_MAX_RESPONSE_BYTES", 256<<10, 64<<10); err != nil {
 		return b, err
 	}
 	if b.heavyPerUser, err = config.Int(getenv, "API_HEAVY_PER_USER", 4, 1); err != nil {

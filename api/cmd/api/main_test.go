@@ -57,13 +57,13 @@ func TestLoadLimits(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{"defaults", map[string]string{"DEV_MODE": "1"}, "body=65536 rate=50 burst=100 ip=20/40 {1048576 4 64 10 60}", ""},
+		{"defaults", map[string]string{"DEV_MODE": "1"}, "body=65536 rate=50 burst=100 ip=20/40 {262144 4 64 10 60}", ""},
 		{"set", map[string]string{"DEV_MODE": "1", "API_MAX_BODY_BYTES": "8192", "API_RATE_PER_USER": "2.5", "API_RATE_BURST": "5",
 			"API_RATE_PER_IP": "3", "API_RATE_BURST_PER_IP": "6",
 			"API_MAX_RESPONSE_BYTES": "65536", "API_HEAVY_PER_USER": "2", "API_HEAVY_MAX": "9", "API_ROOM_CREATES_PER_MIN": "1.5",
 			"API_MEMBER_ADDS_PER_MIN": "off"},
 			"body=8192 rate=2.5 burst=5 ip=3/6 {65536 2 9 1.5 -1}", ""},
-		{"rate off", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "off", "API_RATE_PER_IP": "0"}, "body=65536 rate=-1 burst=100 ip=-1/40 {1048576 4 64 10 60}", ""},
+		{"rate off", map[string]string{"DEV_MODE": "1", "API_RATE_PER_USER": "off", "API_RATE_PER_IP": "0"}, "body=65536 rate=-1 burst=100 ip=-1/40 {262144 4 64 10 60}", ""},
 		{"bad per-address burst", map[string]string{"DEV_MODE": "1", "API_RATE_BURST_PER_IP": "0"}, "", "API_RATE_BURST_PER_IP"},
 		{"bad trusted proxy", map[string]string{"DEV_MODE": "1", "API_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "", "API_TRUSTED_PROXIES"},
 		{"tiny response bound", map[string]string{"DEV_MODE": "1", "API_MAX_RESPONSE_BYTES": "1000"}, "", "API_MAX_RESPONSE_BYTES"},

@@ -57,8 +57,8 @@ func TestHistoryPageIsBoundedByBytes(t *testing.T) {
 		res := e.request(t, "GET", path, 3, nil)
 		var page historyPage
 		res.want(t, http.StatusOK, &page)
-		if len(res.body) > 1<<20+4096 { // the bound, plus envelope and readBy
-			t.Fatalf("a page of %d bytes (%d messages), want at most 1 MiB", len(res.body), len(page.Messages))
+		if len(res.body) > 256<<10+4096 { // the bound, plus envelope and readBy
+			t.Fatalf("a page of %d bytes (%d messages), want at most 256 KiB", len(res.body), len(page.Messages))
 		}
 		if len(page.Messages) == 0 {
 			t.Fatalf("an empty page after %d messages", len(seqs))
