@@ -25,8 +25,8 @@ const num = (name, d) => Number(process.env[name] ?? d);
 const QUIET_S = num('SOAK_QUIET_S', 30);
 const ATTACK_S = num('SOAK_ATTACK_S', 60);
 const PERIOD_MS = num('SOAK_PERIOD_MS', 100);
-const WS_RSS_MB = num('SOAK_WS_RSS_MB', 300);
-const API_RSS_MB = num('SOAK_API_RSS_MB', 300);
+const WS_RSS_MB = num('SOAK_WS_RSS_MB', 160);
+const API_RSS_MB = num('SOAK_API_RSS_MB', 100);
 const BACKLOG = num('SOAK_BACKLOG', 1000);
 
 function rssMB(pid) {
