@@ -8,12 +8,13 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// heavyGate bounds the heavy requests in flight: those that build a large
-// answer from Redis (history pages, room lists). Together with
-// Config.MaxResponseBytes it bounds what they can make the process hold:
-// at most HeavyMax answers of at most MaxResponseBytes each. It is safe
-// for concurrent use.
-type heavyGate struct {
+// slots counts requests in flight per user and in all, each bounded; it is
+// safe for concurrent use. Heavy requests (those that build a large answer
+// from Redis: history pages, room lists) take one of server.heavy: together
+// with Config.MaxResponseBytes that bounds what they can make the process
+// hold, at most HeavyMax answers of at most MaxResponseBytes each. Open
+// long polls take one of server.waits (per user only).
+type slots struct {
 	perUser, max int
 
 	// mu guards total and users.
@@ -22,28 +23,28 @@ type heavyGate struct {
 	users map[int64]int // user -> requests in flight; no zero entries
 }
 
-func newHeavyGate(perUser, max int) *heavyGate {
-	return &heavyGate{perUser: perUser, max: max, users: make(map[int64]int)}
+func newSlots(perUser, max int) *slots {
+	return &slots{perUser: perUser, max: max, users: make(map[int64]int)}
 }
 
-// acquire takes a slot for user, or says why it cannot: "" means taken.
-func (g *heavyGate) acquire(user int64) (refused string) {
+// acquire takes a slot for user. When it cannot, userFull tells whether
+// the user's own bound refused it (else the process-wide one did).
+func (g *slots) acquire(user int64) (ok, userFull bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
 	case g.users[user] >= g.perUser:
-		return "too many history or room list requests in flight for this user (at most " +
-			strconv.Itoa(g.perUser) + "); retry when one has answered"
+		return false, true
 	case g.total >= g.max:
-		return "too many history or room list requests in flight on this server; retry shortly"
+		return false, false
 	}
 	g.users[user]++
 	g.total++
-	return ""
+	return true, false
 }
 
 // release gives back a slot of user.
-func (g *heavyGate) release(user int64) {
+func (g *slots) release(user int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.total--
@@ -64,7 +65,12 @@ const heavyReleaseKey = "httpapi.heavyRelease"
 // releaseHeavy.
 func (s *server) limitHeavy(c *gin.Context) {
 	me := caller(c)
-	if refused := s.heavy.acquire(me); refused != "" {
+	if ok, userFull := s.heavy.acquire(me); !ok {
+		refused := "too many history or room list requests in flight on this server; retry shortly"
+		if userFull {
+			refused = "too many history or room list requests in flight for this user (at most " +
+				strconv.Itoa(s.cfg.HeavyPerUser) + "); retry when one has answered"
+		}
 		c.Header("Retry-After", "1")
 		s.problem(c, http.StatusTooManyRequests, refused)
 		return

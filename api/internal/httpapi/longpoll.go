@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,7 +18,7 @@ import (
 // between is never missed.
 func (s *server) longPoll(c *gin.Context, roomID int64, q messages.Query, wait time.Duration) {
 	me := caller(c)
-	if !s.waits.acquire(me, s.cfg.MaxWaitsPerUser) {
+	if ok, _ := s.waits.acquire(me); !ok {
 		s.problem(c, http.StatusTooManyRequests, "too many long-poll requests open for this user (at most "+
 			strconv.Itoa(s.cfg.MaxWaitsPerUser)+")")
 		return
@@ -75,31 +74,4 @@ func waitParam(c *gin.Context, max time.Duration) (time.Duration, error) {
 		return 0, badRequest("wait must not be negative")
 	}
 	return min(d, max), nil
-}
-
-// waitCounter bounds open long polls per user (per api process).
-type waitCounter struct {
-	mu   sync.Mutex
-	open map[int64]int
-}
-
-func (w *waitCounter) acquire(user int64, max int) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.open == nil {
-		w.open = make(map[int64]int)
-	}
-	if w.open[user] >= max {
-		return false
-	}
-	w.open[user]++
-	return true
-}
-
-func (w *waitCounter) release(user int64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.open[user]--; w.open[user] <= 0 {
-		delete(w.open, user)
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 
@@ -126,10 +127,10 @@ type server struct {
 	cfg   Config
 	deps  Deps
 	log   *slog.Logger
-	waits *waitCounter
+	waits *slots           // open long polls per user
 	rates *ratelimit.Keyed // requests per user
 	fails *ratelimit.Keyed // requests without a valid token per client address
-	heavy *heavyGate
+	heavy *slots
 	// creates and adds are the per-user buckets of room creations and
 	// member additions (roomlimits.go).
 	creates, adds *ratelimit.Keyed
@@ -194,10 +195,10 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
-	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, waits: &waitCounter{},
+	s := &server{cfg: cfg, deps: deps, log: cfg.Logger, waits: newSlots(cfg.MaxWaitsPerUser, math.MaxInt),
 		rates:   ratelimit.New(ratelimit.Config{Rate: cfg.RatePerUser, Burst: cfg.RateBurst}),
 		fails:   ratelimit.New(ratelimit.Config{Rate: cfg.RatePerIP, Burst: cfg.RateBurstPerIP}),
-		heavy:   newHeavyGate(cfg.HeavyPerUser, cfg.HeavyMax),
+		heavy:   newSlots(cfg.HeavyPerUser, cfg.HeavyMax),
 		creates: perMinute(cfg.RoomCreatesPerMinute),
 		adds:    perMinute(cfg.MemberAddsPerMinute)}
 	return s.routes(), nil
