@@ -36,12 +36,13 @@ func (c *conn) spend(f *stomp.Frame) error {
 	if f.Command == "DISCONNECT" {
 		return nil
 	}
-	if c.frameBudget != nil && !c.frameBudget.Allow() {
+	now := time.Now() // one clock read for every budget of the frame
+	if c.frameBudget != nil && !c.frameBudget.AllowN(now, 1) {
 		return fmt.Errorf("%w: more than %g frames a second", errRateLimited, c.srv.cfg.FrameRate)
 	}
 	switch f.Command {
 	case "SEND":
-		if c.sends != nil && !c.sends.Allow() {
+		if c.sends != nil && !c.sends.AllowN(now, 1) {
 			return errRateLimited
 		}
 	case "SUBSCRIBE", "UNSUBSCRIBE":
@@ -52,7 +53,7 @@ func (c *conn) spend(f *stomp.Frame) error {
 		if _, resume := f.Get(ResumeHeader); resume && f.Command == "SUBSCRIBE" {
 			n = min(ResumeCost, c.srv.cfg.SubscribeBurst)
 		}
-		if !c.subBudget.AllowN(time.Now(), n) {
+		if !c.subBudget.AllowN(now, n) {
 			return fmt.Errorf("%w: SUBSCRIBE and UNSUBSCRIBE (a resuming SUBSCRIBE counts %d) more than %g a second",
 				errRateLimited, ResumeCost, c.srv.cfg.SubscribeRate)
 		}
