@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"sync"
 )
 
 // Disconnects returns how many sessions this node closed because its ended
@@ -21,6 +22,9 @@ func (n *Node) closeEnded(ctx context.Context) (map[string]string, error) {
 	ended, err := n.reg.Ended(ctx, n.cfg.ID)
 	if err != nil {
 		return nil, err
+	}
+	if len(ended) == 0 && syncMapEmpty(&n.delivered) {
+		return ended, nil // the usual beat: no need to list the live sessions
 	}
 	live := map[string]bool{}
 	for _, s := range n.sockets.Local() {
@@ -53,4 +57,11 @@ func (n *Node) closeEnded(ctx context.Context) (map[string]string, error) {
 		n.cfg.Logger.Info("closed sessions ended elsewhere whose disconnect command was lost", "sessions", closed)
 	}
 	return ended, n.reg.DropEnded(ctx, n.cfg.ID, gone...)
+}
+
+// syncMapEmpty reports whether m holds no entry.
+func syncMapEmpty(m *sync.Map) bool {
+	empty := true
+	m.Range(func(any, any) bool { empty = false; return false })
+	return empty
 }
