@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/roomwire/roomwire/ws/internal/load"
+	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 
 // writeJSON writes one result as a JSON line.

@@ -1,4 +1,4 @@
-package load_test
+package scaleout_test
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
-	"github.com/roomwire/roomwire/ws/internal/load"
+	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 
 var srv *redistest.Server

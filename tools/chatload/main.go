@@ -32,7 +32,7 @@ import (
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/ws/internal/load"
+	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 
 func main() {

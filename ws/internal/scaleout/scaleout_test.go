@@ -1,4 +1,4 @@
-package load_test
+package scaleout_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/ws/internal/load"
+	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 
 // The scale-out and delivery tests that need load: chatload's runner
