@@ -9,6 +9,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/roomwire/roomwire/shared v0.0.0
+	github.com/roomwire/roomwire/tools/chatload v0.0.0
 	golang.org/x/time v0.16.0
 )
 
@@ -28,3 +29,7 @@ require (
 // The shared module lives beside this one; go.work uses it too. The replace
 // lets `go mod tidy` and GOWORK=off builds resolve it without a registry.
 replace github.com/roomwire/roomwire/shared => ../shared
+
+// The scale-out tests (internal/scaleout) drive in-process nodes with the
+// load tool's runner; only tests import it.
+replace github.com/roomwire/roomwire/tools/chatload => ../tools/chatload

@@ -23,7 +23,7 @@ out=$(cd "$out" && pwd)
 dur=${BENCH_DURATION:-20s}
 echo "bench-cluster: logs in $out"
 $GO build -o "$out/bin/ws" ./ws/cmd/ws
-$GO build -o "$out/bin/chatload" ./ws/cmd/chatload
+$GO build -o "$out/bin/chatload" ./tools/chatload
 ulimit -n 65536 2>/dev/null || true
 
 pids=()

@@ -70,7 +70,7 @@ echo "== building api, ws, chatload"
 # started beside it when it builds (chatload -seed api can then be used).
 have_api=1
 $GO build -o "$out/bin/api" ./api/cmd/api || { have_api=0; echo "bench: api does not build; running without it"; }
-$GO build -o "$out/bin/chatload" ./ws/cmd/chatload
+$GO build -o "$out/bin/chatload" ./tools/chatload
 if [ -n "${BENCH_WS_BIN:-}" ]; then
 	cp "$BENCH_WS_BIN/ws" "$out/bin/ws"
 	[ "${BENCH_PROFILE:-0}" = 1 ] && cp "$BENCH_WS_BIN/ws.test" "$out/bin/ws.test"

@@ -16,7 +16,7 @@ const MODE = process.env.E2E_REDIS || 'single';
 const SKIP = MODE === 'single' ? false : `the docs do not depend on Redis (E2E_REDIS=${MODE}): checked in the single pass only`;
 
 /** MODULES are the Go modules whose sources are searched for environment reads. */
-const MODULES = ['shared', 'api', 'ws'];
+const MODULES = ['shared', 'api', 'ws', 'tools'];
 
 /**
  * roleOf says whose setting a read in file (relative, with '/') is: "both"
@@ -25,7 +25,7 @@ const MODULES = ['shared', 'api', 'ws'];
  */
 export function roleOf(file) {
   if (file.startsWith('shared/')) return 'both';
-  if (file.startsWith('api/cmd/chatctl/') || file.startsWith('api/internal/ctl/') || file.startsWith('ws/cmd/chatload/')) return undefined;
+  if (file.startsWith('api/cmd/chatctl/') || file.startsWith('api/internal/ctl/') || file.startsWith('tools/')) return undefined;
   if (file.startsWith('api/')) return 'api';
   if (file.startsWith('ws/')) return 'ws';
   return undefined;

@@ -3,8 +3,6 @@ package load
 import (
 	"testing"
 	"time"
-
-	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 
 // BenchmarkReceiveDelivery is the load client's work per delivered MESSAGE
@@ -15,9 +13,8 @@ func BenchmarkReceiveDelivery(b *testing.B) {
 	var st Stamp
 	st.T, st.N, st.Phase, st.Run = time.Now().UnixNano(), 1, 0, 7
 	body := `{"id":"2-17","chatRoomId":2,"seq":17,"sendId":8,"rcvId":3,"message":"` + string(st.Append(nil, 64)) + `","sentAt":"2026-11-26T15:44:02.123Z"}`
-	frame := stomp.AppendFrame(nil, &stomp.Frame{Command: "MESSAGE", Headers: []stomp.Header{
-		{Key: "destination", Value: "/sub/chat/room/2"}, {Key: "message-id", Value: "2-17"},
-		{Key: "subscription", Value: "sub-0"}, {Key: "content-type", Value: "application/json"}}, Body: []byte(body)}, stomp.V12)
+	frame := serverFrame("MESSAGE", body, "destination", "/sub/chat/room/2", "message-id", "2-17",
+		"subscription", "sub-0", "content-type", "application/json")
 	var h Histogram
 	b.SetBytes(int64(len(frame)))
 	b.ReportAllocs()

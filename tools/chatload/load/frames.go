@@ -5,45 +5,92 @@ import (
 	"errors"
 	"math"
 	"strconv"
-
-	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 
-// Client frames are rendered by the stomp codec with the headers in the
-// order @stomp/stompjs 7 writes them.
+// Client frames are rendered with the headers in the order @stomp/stompjs 7
+// writes them. The tool has its own small encoder (appendFrame) so that it
+// does not depend on the ws module; ws/internal/scaleout checks that the
+// server's codec reads these frames as meant and that NextFrame reads the
+// server's.
+
+// header is one STOMP header of a client frame.
+type header struct{ key, value string }
+
+// appendFrame appends a STOMP 1.2 client frame: the command, the headers
+// (escaped as 1.2 requires, except in CONNECT), a content-length header when
+// body is non-empty, a blank line, the body and the NUL.
+func appendFrame(dst []byte, command string, headers []header, body []byte) []byte {
+	dst = append(dst, command...)
+	dst = append(dst, '\n')
+	raw := command == "CONNECT"
+	for _, h := range headers {
+		dst = appendEscaped(dst, h.key, raw)
+		dst = append(dst, ':')
+		dst = appendEscaped(dst, h.value, raw)
+		dst = append(dst, '\n')
+	}
+	if len(body) > 0 {
+		dst = append(dst, "content-length:"...)
+		dst = strconv.AppendInt(dst, int64(len(body)), 10)
+		dst = append(dst, '\n')
+	}
+	dst = append(dst, '\n')
+	dst = append(dst, body...)
+	return append(dst, 0)
+}
+
+// appendEscaped appends v with backslash, LF, CR and colon escaped as
+// STOMP 1.2 requires, or unchanged when raw.
+func appendEscaped(dst []byte, v string, raw bool) []byte {
+	if raw {
+		return append(dst, v...)
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case ':':
+			dst = append(dst, '\\', 'c')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
 
 // ConnectFrame renders the CONNECT frame of the seed's React app:
 // Authorization, chatRoomId, sendId, rcvId (the last three only when
 // non-zero), accept-version and heart-beat. heartBeat is in milliseconds for
 // both directions (stompjs' default is 10000).
 func ConnectFrame(token string, roomID, sendID, rcvID int64, heartBeatMS int) []byte {
-	f := &stomp.Frame{Command: stomp.CmdConnect}
-	f.Headers = append(f.Headers, stomp.Header{Key: "Authorization", Value: "Bearer " + token})
+	hs := []header{{"Authorization", "Bearer " + token}}
 	for _, h := range []struct {
 		k string
 		v int64
 	}{{"chatRoomId", roomID}, {"sendId", sendID}, {"rcvId", rcvID}} {
 		if h.v != 0 {
-			f.Headers = append(f.Headers, stomp.Header{Key: h.k, Value: strconv.FormatInt(h.v, 10)})
+			hs = append(hs, header{h.k, strconv.FormatInt(h.v, 10)})
 		}
 	}
 	hb := strconv.Itoa(heartBeatMS)
-	f.Headers = append(f.Headers,
-		stomp.Header{Key: "accept-version", Value: "1.2,1.1,1.0"},
-		stomp.Header{Key: "heart-beat", Value: hb + "," + hb})
-	return stomp.AppendFrame(nil, f, stomp.V12)
+	hs = append(hs, header{"accept-version", "1.2,1.1,1.0"}, header{"heart-beat", hb + "," + hb})
+	return appendFrame(nil, "CONNECT", hs, nil)
 }
 
 // SubscribeFrame renders SUBSCRIBE as stompjs does for
 // client.subscribe(destination, cb, {receipt}): receipt (when non-empty), id
 // and destination.
 func SubscribeFrame(id, destination, receipt string) []byte {
-	f := &stomp.Frame{Command: stomp.CmdSubscribe}
+	var hs []header
 	if receipt != "" {
-		f.Headers = append(f.Headers, stomp.Header{Key: "receipt", Value: receipt})
+		hs = append(hs, header{"receipt", receipt})
 	}
-	f.Headers = append(f.Headers, stomp.Header{Key: "id", Value: id}, stomp.Header{Key: "destination", Value: destination})
-	return stomp.AppendFrame(nil, f, stomp.V12)
+	hs = append(hs, header{"id", id}, header{"destination", destination})
+	return appendFrame(nil, "SUBSCRIBE", hs, nil)
 }
 
 // RoomDestination is the subscription destination of a room's chat messages.
@@ -57,17 +104,14 @@ const SendDestination = "/pub/send-message"
 // Sender renders SEND frames for one publishing goroutine, reusing its
 // buffers: it does not allocate once warmed up. Not safe for concurrent use.
 type Sender struct {
-	frame stomp.Frame
-	body  []byte
-	out   []byte
+	headers []header
+	body    []byte
+	out     []byte
 }
 
 // NewSender returns a Sender.
 func NewSender() *Sender {
-	s := &Sender{}
-	s.frame.Command = stomp.CmdSend
-	s.frame.Headers = []stomp.Header{{Key: "destination", Value: SendDestination}}
-	return s
+	return &Sender{headers: []header{{"destination", SendDestination}}}
 }
 
 // Frame renders SEND /pub/send-message with the seed's JSON body
@@ -86,8 +130,7 @@ func (s *Sender) Frame(roomID, sendID, rcvID int64, st Stamp, payload int) []byt
 	b = st.Append(b, payload)
 	b = append(b, `"}`...)
 	s.body = b
-	s.frame.Body = b
-	s.out = stomp.AppendFrame(s.out[:0], &s.frame, stomp.V12)
+	s.out = appendFrame(s.out[:0], "SEND", s.headers, b)
 	return s.out
 }
 

@@ -23,8 +23,8 @@ import (
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/tools/chatload/load"
+	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 
 var srv *redistest.Server
