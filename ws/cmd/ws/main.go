@@ -16,19 +16,13 @@ import (
 
 	"github.com/roomwire/roomwire/shared/clientip"
 	"github.com/roomwire/roomwire/shared/config"
-	"github.com/roomwire/roomwire/shared/events"
-	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/notify"
 	"github.com/roomwire/roomwire/shared/profiling"
-	"github.com/roomwire/roomwire/shared/readstate"
-	"github.com/roomwire/roomwire/shared/registry"
-	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/memtrim"
-	"github.com/roomwire/roomwire/ws/internal/metrics"
 	"github.com/roomwire/roomwire/ws/internal/node"
+	"github.com/roomwire/roomwire/ws/internal/wsnode"
 )
 
 func main() {
@@ -179,58 +173,20 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	defer rdb.Close()
-	ks := common.Keys()
-	reg := registry.New(rdb, ks)
-	notes := notify.New(rdb, ks, events.NewPublisher(rdb, ks), notify.Config{OutboxMaxLen: int64(set.outboxMaxLen), Logger: log})
-	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen, Observer: notes})
-	met := metrics.New()
-	met.ClassifyChannels(ks.ChannelKind)
-	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: msgs.ByChannel(),
-		Observe: met.ObserveMessage, Linger: off(set.channelLinger)})
 	gwCfg := set.limits
-	gwCfg.NodeID, gwCfg.AllowedOrigins, gwCfg.Logger = set.nodeID, set.origins, log
+	gwCfg.AllowedOrigins = set.origins
 	gwCfg.HeartbeatOut, gwCfg.HeartbeatIn, gwCfg.ConnectTimeout = set.heartbeat, set.heartbeat, set.connectTimeout
 	gwCfg.MaxFrameBytes, gwCfg.QueueFrames, gwCfg.QueueBytes = set.maxFrame, set.queueFrames, set.queueBytes
-	rooms := room.NewStore(rdb, ks, room.Config{})
-	gw := gateway.New(gwCfg, gateway.Deps{
-		Keys: ks, Verifier: verifier, Hub: hub, Sessions: reg,
-		Members: rooms, Sender: msgs, History: msgs,
-		Reads: readstate.NewStore(rdb, ks, readstate.Config{Observer: notes}), Typing: typing.NewStore(rdb, ks, typing.Config{}),
+	nd := wsnode.New(rdb, common.Keys(), verifier, wsnode.Config{
+		ID: set.nodeID, Logger: log, Gateway: gwCfg,
+		// A node beats six times and others look for it three times per
+		// TTL, so a dead node's sessions are gone within TTL + TTL/3.
+		Duties:   node.Config{TTL: set.nodeTTL, BeatEvery: set.nodeTTL / 6, ReapEvery: set.nodeTTL / 3, Audit: off(set.memberAudit)},
+		Messages: messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen},
+		Notify:   notify.Config{OutboxMaxLen: int64(set.outboxMaxLen)},
+		Linger:   off(set.channelLinger),
 	})
-	// A node beats six times and others look for it three times per TTL,
-	// so a dead node's sessions are gone within TTL + TTL/3.
-	nd := node.New(node.Config{ID: set.nodeID, TTL: set.nodeTTL, BeatEvery: set.nodeTTL / 6,
-		ReapEvery: set.nodeTTL / 3, Logger: log, Members: rooms, Audit: off(set.memberAudit)}, ks, reg, gw, hub)
-	met.Watch(gw, hub)
-	met.WatchNode(nd)
-
-	mux := http.NewServeMux()
-	mux.Handle("GET /ws", gw)
-	mux.Handle("GET /metrics", met.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","node":%q}`+"\n", set.nodeID)
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		pctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "application/json")
-		if err := rdb.Ping(pctx).Err(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, `{"status":"redis unreachable"}`)
-			return
-		}
-		// Channels whose pub/sub subscription was lost and is not
-		// confirmed again (being retried): their messages, control
-		// commands included, do not reach this node meanwhile.
-		if n := hub.Unconfirmed(); n > 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, `{"status":"pubsub resubscribing","unconfirmed":%d}`+"\n", n)
-			return
-		}
-		fmt.Fprintf(w, `{"status":"ready","node":%q,"sessions":%d}`+"\n", set.nodeID, gw.Sessions())
-	})
-	srv := httpServer(set.addr, mux)
+	srv := httpServer(set.addr, nd.Handler())
 
 	bg, stopBg := context.WithCancel(context.Background())
 	if set.pprofAddr != "" {
@@ -241,13 +197,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 		}
 		defer func() { stopBg(); <-pprofDone }()
 	}
-	notesDone := notes.Start(bg) // post-send notifications off the send path
-	defer func() { stopBg(); notesDone() }()
+	ndDone := nd.Start(bg)
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); _ = hub.Run(bg) }()
-	go func() { defer wg.Done(); nd.Run(bg) }()
-	go func() { defer wg.Done(); met.RunProbe(bg, rdb, hub, ks.NodeProbe(set.nodeID), 5*time.Second) }()
 	if set.memoryTrim > 0 {
 		trim := memtrim.New(memtrim.Config{Interval: set.memoryTrim, Logger: log})
 		wg.Add(1)
@@ -267,11 +218,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), set.shutdownTimeout)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
-	if err := gw.Shutdown(sctx); err != nil {
+	if err := nd.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
-	nd.Leave(sctx)
 	stopBg()
+	ndDone()
 	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
