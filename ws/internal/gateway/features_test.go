@@ -3,48 +3,30 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/events"
-	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/notify"
-	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/registry"
-	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
+	"github.com/roomwire/roomwire/ws/internal/wsnode"
 )
 
-// featureNode starts one ws node wired as cmd/ws wires it, chat features
-// included, on key space ks; nodes started on one ks form a cluster.
+// featureNode starts one ws node as cmd/ws assembles it on key space ks;
+// nodes started on one ks form a cluster.
 func featureNode(t *testing.T, ks keys.Space, name string, tcfg typing.Config) *env {
 	t.Helper()
-	rdb := srv.Client(t)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pub := events.NewPublisher(rdb, ks)
-	notes := notify.New(rdb, ks, pub, notify.Config{Logger: log})
-	e := &env{t: t, rdb: rdb, keys: ks, rooms: room.NewStore(rdb, ks, room.Config{}), reg: registry.New(rdb, ks),
-		msgs: messages.NewStore(rdb, ks, messages.Config{Observer: notes})}
 	verifier, err := auth.NewVerifier(auth.Config{Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := fanout.New(rdb, fanout.Config{Logger: log})
-	cfg := gateway.Config{NodeID: name + "-" + ks.Prefix(), Logger: log, WriteTimeout: 2 * time.Second, ConnectRate: -1}
-	e.serve(hub, cfg, gateway.Deps{Keys: ks, Verifier: verifier, Members: e.rooms, Sender: e.msgs, History: e.msgs,
-		Sessions: e.reg, Reads: readstate.NewStore(rdb, ks, readstate.Config{Observer: notes}),
-		Typing: typing.NewStore(rdb, ks, tcfg)})
-	return e
+	return startEnv(t, ks, verifier, wsnode.Config{ID: name + "-" + ks.Prefix(),
+		Gateway: gateway.Config{WriteTimeout: 2 * time.Second, ConnectRate: -1}, Typing: tcfg})
 }
 
 func (e *env) group(by int64, members ...int64) int64 {

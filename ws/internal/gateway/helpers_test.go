@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"os"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,8 +22,9 @@ import (
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
-	"github.com/roomwire/roomwire/ws/internal/node"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
+	"github.com/roomwire/roomwire/ws/internal/wsnode"
+	"github.com/roomwire/roomwire/ws/internal/wsnode/wsnodetest"
 )
 
 var srv *redistest.Server
@@ -35,7 +33,8 @@ func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 var secret = []byte("test-secret")
 
-// env is one ws node (gateway + hub + node duties) on a private key prefix.
+// env is one ws node as cmd/ws assembles it (wsnode), on a private key
+// prefix, with the stores the tests reach into.
 type env struct {
 	t     testing.TB
 	rdb   *redis.Client
@@ -44,7 +43,8 @@ type env struct {
 	msgs  *messages.Store
 	reg   *registry.Registry
 	gw    *gateway.Server
-	url   string
+	hub   *fanout.Hub
+	url   string              // the node's WebSocket endpoint
 	logs  *authtest.LogBuffer // everything the node logs, at debug level
 }
 
@@ -59,54 +59,33 @@ func newEnv(t testing.TB, mutate func(*gateway.Config)) *env {
 
 // newEnvVerifier is newEnv with another token verifier. The CONNECT rate
 // limit per IP is off unless mutate sets one: every test dials from
-// 127.0.0.1.
+// 127.0.0.1. A Logger set by mutate receives the whole node's logs.
 func newEnvVerifier(t testing.TB, verifier gateway.Verifier, mutate func(*gateway.Config)) *env {
 	t.Helper()
-	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
-	e := &env{t: t, rdb: rdb, keys: ks}
-	e.rooms = room.NewStore(rdb, ks, room.Config{})
-	e.msgs = messages.NewStore(rdb, ks, messages.Config{MaxBytes: 40000})
-	e.reg = registry.New(rdb, ks)
-	// Every test's node logs at debug level into e.logs (warnings also go
-	// to stderr); when the test ends the capture must hold no token.
-	e.logs = &authtest.LogBuffer{}
-	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
-	log := slog.New(slog.NewMultiHandler(
-		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),
-		slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	hub := fanout.New(rdb, fanout.Config{Logger: log})
-	cfg := gateway.Config{NodeID: "node-" + ks.Prefix(), Logger: log, WriteTimeout: 2 * time.Second, ConnectRate: -1}
+	cfg := gateway.Config{WriteTimeout: 2 * time.Second, ConnectRate: -1}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	e.serve(hub, cfg, gateway.Deps{Keys: ks, Verifier: verifier, Members: e.rooms, Sender: e.msgs, History: e.msgs, Sessions: e.reg})
-	return e
+	return startEnv(t, keys.MustNew(redistest.Prefix(t)), verifier, wsnode.Config{Logger: cfg.Logger, Gateway: cfg,
+		Messages: messages.Config{MaxBytes: 40000}})
 }
 
-// serve builds the node's gateway from cfg and deps (with hub), runs the
-// hub and the node's duties, and serves the gateway over HTTP until the
-// test ends; e.url is its WebSocket URL.
-func (e *env) serve(hub *fanout.Hub, cfg gateway.Config, deps gateway.Deps) {
-	deps.Hub = hub
-	e.gw = gateway.New(cfg, deps)
-	nd := node.New(node.Config{ID: cfg.NodeID, Logger: cfg.Logger}, e.keys, e.reg, e.gw, hub)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = hub.Run(ctx) }()
-	go func() { defer wg.Done(); nd.Run(ctx) }()
-	<-nd.Ready()
-	hs := httptest.NewServer(e.gw)
-	e.url = "ws" + strings.TrimPrefix(hs.URL, "http")
-	e.t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = e.gw.Shutdown(sctx)
-		hs.Close()
-		cancel()
-		wg.Wait()
-	})
+// startEnv starts a node with cfg on key space ks (nodes started on one ks
+// form a cluster). Without cfg.Logger the node logs at debug level into
+// e.logs (warnings also go to stderr); when the test ends the capture must
+// hold no token.
+func startEnv(t testing.TB, ks keys.Space, verifier gateway.Verifier, cfg wsnode.Config) *env {
+	t.Helper()
+	e := &env{t: t, rdb: srv.Client(t), keys: ks, logs: &authtest.LogBuffer{}}
+	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewMultiHandler(
+			slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),
+			slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	n := wsnodetest.Start(t, e.rdb, ks, verifier, cfg)
+	e.rooms, e.msgs, e.reg, e.gw, e.hub, e.url = n.Rooms, n.Messages, n.Registry, n.Gateway, n.Hub, n.WS
+	return e
 }
 
 func (e *env) token(user int64) string {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,51 +12,25 @@ import (
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/registry"
-	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/node"
+	"github.com/roomwire/roomwire/ws/internal/wsnode"
 )
 
-// newAuditedEnv is a node like newEnv's whose duties include the
-// membership audit (cfg's Members is set here); it returns the hub too.
+// newAuditedEnv is a node like newEnv's whose duties are cfg's (the
+// membership audit included); it returns the hub too.
 func newAuditedEnv(t *testing.T, cfg node.Config) (*env, *fanout.Hub) {
 	t.Helper()
 	verifier, err := auth.NewVerifier(auth.Config{Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
-	e := &env{t: t, rdb: rdb, keys: ks, rooms: room.NewStore(rdb, ks, room.Config{}),
-		msgs: messages.NewStore(rdb, ks, messages.Config{}), reg: registry.New(rdb, ks)}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	hub := fanout.New(rdb, fanout.Config{Logger: log})
-	gcfg := gateway.Config{NodeID: "node-" + ks.Prefix(), Logger: log, WriteTimeout: 2 * time.Second, ConnectRate: -1}
-	e.gw = gateway.New(gcfg, gateway.Deps{Keys: ks, Verifier: verifier, Hub: hub, Members: e.rooms,
-		Sender: e.msgs, History: e.msgs, Sessions: e.reg})
-	cfg.ID, cfg.Logger, cfg.Members = gcfg.NodeID, log, e.rooms
-	nd := node.New(cfg, ks, e.reg, e.gw, hub)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = hub.Run(ctx) }()
-	go func() { defer wg.Done(); nd.Run(ctx) }()
-	<-nd.Ready()
-	hs := httptest.NewServer(e.gw)
-	e.url = "ws" + strings.TrimPrefix(hs.URL, "http")
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = e.gw.Shutdown(sctx)
-		hs.Close()
-		cancel()
-		wg.Wait()
-	})
-	return e, hub
+	e := startEnv(t, keys.MustNew(redistest.Prefix(t)), verifier, wsnode.Config{Logger: log,
+		Gateway: gateway.Config{WriteTimeout: 2 * time.Second, ConnectRate: -1}, Duties: cfg})
+	return e, e.hub
 }
 
 // TestRevokeLostDuringPubSubOutageStillEndsSession: a member is removed

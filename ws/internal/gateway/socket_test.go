@@ -35,14 +35,14 @@ func maskedText(payload []byte) []byte {
 // request: those bytes, buffered by net/http, must reach the STOMP reader.
 func TestFrameRightBehindUpgrade(t *testing.T) {
 	e := newEnv(t, nil)
-	nc, err := net.Dial("tcp", strings.TrimPrefix(e.url, "ws://"))
+	nc, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(e.url, "ws://"), "/ws"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
 	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
 	connect := "CONNECT\naccept-version:1.2\nAuthorization:Bearer " + e.token(8) + "\n\n\x00"
-	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	req := "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v12.stomp\r\n\r\n"
 	if _, err := nc.Write(append([]byte(req), maskedText([]byte(connect))...)); err != nil {
 		t.Fatal(err)

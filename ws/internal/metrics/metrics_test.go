@@ -5,26 +5,21 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
-	"github.com/roomwire/roomwire/ws/internal/metrics"
+	"github.com/roomwire/roomwire/ws/internal/wsnode"
+	"github.com/roomwire/roomwire/ws/internal/wsnode/wsnodetest"
 )
 
 var srv *redistest.Server
@@ -33,8 +28,7 @@ func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 var secret = []byte("metrics-test-secret")
 
-// node is a ws node wired as cmd/ws wires it: hub observed by the metrics,
-// gateway on /ws and the registry on /metrics of one mux.
+// node is a ws node as cmd/ws assembles it, serving on a loopback port.
 type node struct {
 	url   string
 	rooms *room.Store
@@ -42,42 +36,13 @@ type node struct {
 
 func newNode(t *testing.T) *node {
 	t.Helper()
-	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
 	verifier, err := auth.NewVerifier(auth.Config{Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
-	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: 4096})
-	rooms := room.NewStore(rdb, ks, room.Config{})
-	met := metrics.New()
-	met.ClassifyChannels(ks.ChannelKind)
-	hub := fanout.New(rdb, fanout.Config{Logger: log, Observe: met.ObserveMessage})
-	gw := gateway.New(gateway.Config{NodeID: "node-" + ks.Prefix(), Logger: log, ConnectRate: -1},
-		gateway.Deps{Keys: ks, Verifier: verifier, Members: rooms, Sender: msgs, History: msgs, Sessions: registry.New(rdb, ks), Hub: hub})
-	met.Watch(gw, hub)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = hub.Run(ctx) }()
-	go func() {
-		defer wg.Done()
-		met.RunProbe(ctx, rdb, hub, ks.NodeProbe("node-"+ks.Prefix()), 50*time.Millisecond)
-	}()
-	mux := http.NewServeMux()
-	mux.Handle("GET /ws", gw)
-	mux.Handle("GET /metrics", met.Handler())
-	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = gw.Shutdown(sctx)
-		hs.Close()
-		cancel()
-		wg.Wait()
-	})
-	return &node{url: hs.URL, rooms: rooms}
+	n := wsnodetest.Start(t, srv.Client(t), keys.MustNew(redistest.Prefix(t)), verifier, wsnode.Config{
+		Gateway: gateway.Config{ConnectRate: -1}, ProbeEvery: 50 * time.Millisecond})
+	return &node{url: n.URL, rooms: n.Rooms}
 }
 
 // stompClient is a bare STOMP client: frames out as text, frames in
@@ -232,9 +197,9 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 			t.Errorf("%s = %v, want %v", s, got[s], v)
 		}
 	}
-	// The room's channel and the probe's.
-	if got["roomwire_ws_redis_channels_subscribed"] != 2 {
-		t.Errorf("channels subscribed = %v, want 2", got["roomwire_ws_redis_channels_subscribed"])
+	// The room's channel, the probe's and the node's two control channels.
+	if got["roomwire_ws_redis_channels_subscribed"] != 4 {
+		t.Errorf("channels subscribed = %v, want 4", got["roomwire_ws_redis_channels_subscribed"])
 	}
 	if got[`roomwire_ws_redis_messages_by_kind_total{kind="probe"}`] < 1 {
 		t.Errorf("probe messages by kind = %v, want ≥ 1", got[`roomwire_ws_redis_messages_by_kind_total{kind="probe"}`])
@@ -259,6 +224,6 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	eventually(t, "the closed session's gauges to fall", func() bool {
 		got = n.scrape(t)
 		return got["roomwire_ws_connections_open"] == 0 && got["roomwire_ws_sessions_open"] == 0 &&
-			got["roomwire_ws_subscriptions_open"] == 0 && got["roomwire_ws_redis_channels_subscribed"] == 1
+			got["roomwire_ws_subscriptions_open"] == 0 && got["roomwire_ws_redis_channels_subscribed"] == 3
 	})
 }
