@@ -2,29 +2,20 @@ package scaleout_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/tools/chatload/load"
-	"github.com/roomwire/roomwire/ws/internal/gateway"
+	"github.com/roomwire/roomwire/ws/internal/wsnode"
+	"github.com/roomwire/roomwire/ws/internal/wsnode/wsnodetest"
 )
 
 var srv *redistest.Server
@@ -33,8 +24,8 @@ func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 var secret = []byte("load-test-secret")
 
-// node starts one in-process ws node (gateway + hub) on a private key
-// space and returns its ws:// URL and the room store.
+// node starts one in-process ws node on a private key space and returns
+// its ws:// URL and the room store.
 func node(t *testing.T) (string, *room.Store) {
 	t.Helper()
 	rdb := srv.Client(t)
@@ -42,36 +33,16 @@ func node(t *testing.T) (string, *room.Store) {
 	return nodeOn(t, rdb, ks, "load-"+ks.Prefix()), room.NewStore(rdb, ks, room.Config{})
 }
 
-// nodeOn starts one in-process ws node named id on rdb and key space ks
-// (nodes on the same ones are one deployment) and returns its ws:// URL.
-// Its hub closes seq gaps from history, as cmd/ws's does.
+// nodeOn starts one in-process ws node named id, assembled as cmd/ws
+// assembles it, on rdb and key space ks (nodes on the same ones are one
+// deployment) and returns its ws:// URL.
 func nodeOn(t *testing.T, rdb redis.UniversalClient, ks keys.Space, id string) string {
 	t.Helper()
-	rooms := room.NewStore(rdb, ks, room.Config{})
-	msgs := messages.NewStore(rdb, ks, messages.Config{})
 	verifier, err := auth.NewVerifier(auth.Config{Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: msgs.ByChannel()})
-	gw := gateway.New(gateway.Config{NodeID: id, Logger: log}, gateway.Deps{
-		Keys: ks, Verifier: verifier, Members: rooms, Sender: msgs, History: msgs,
-		Sessions: registry.New(rdb, ks), Hub: hub})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = hub.Run(ctx) }()
-	hs := httptest.NewServer(gw)
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = gw.Shutdown(sctx)
-		hs.Close()
-		cancel()
-		wg.Wait()
-	})
-	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	return wsnodetest.Start(t, rdb, ks, verifier, wsnode.Config{ID: id}).WS
 }
 
 // TestRunDeliversEverythingInDirectAndGroupRooms: on one node, and on three
@@ -136,40 +107,5 @@ func TestRunReportsRefusedConnections(t *testing.T) {
 	_, err = r.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "authentication failed") {
 		t.Fatalf("err = %v, want the server's refusal", err)
-	}
-}
-
-func TestAPISeederPostsTheSeedRequests(t *testing.T) {
-	var mu sync.Mutex
-	var got []string
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := auth.BearerToken(r.Header.Get("Authorization"))
-		v, _ := auth.NewVerifier(auth.Config{Secret: secret})
-		id, err := v.Verify(tok)
-		if err != nil || r.URL.Path != "/api/v1/chat-rooms" || r.Method != http.MethodPost {
-			http.Error(w, "bad", http.StatusUnauthorized)
-			return
-		}
-		var body map[string]any
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		b, _ := json.Marshal(body)
-		mu.Lock()
-		got = append(got, string(b)+" by "+strconv.FormatInt(id.UserID, 10))
-		mu.Unlock()
-		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(`{"id":42,"type":"direct"}`))
-	}))
-	defer api.Close()
-	s := &load.APISeeder{BaseURL: api.URL, Secret: secret}
-	id, err := s.CreateRoom(context.Background(), []int64{8, 3}, true, "")
-	if err != nil || id != 42 {
-		t.Fatalf("direct: %d, %v", id, err)
-	}
-	if _, err := s.CreateRoom(context.Background(), []int64{5, 6, 7}, false, "team"); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{`{"memberIds":[3],"type":"direct"} by 8`, `{"memberIds":[6,7],"name":"team","type":"group"} by 5`}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("requests\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
