@@ -113,7 +113,7 @@ func TestClusterShardedFanOut(t *testing.T) {
 		}
 	}
 	for i, r := range recs {
-		eventually(t, fmt.Sprint("room ", i), func() bool { return len(r.seqs()) == n })
+		redistest.Eventually(t, fmt.Sprint("room ", i), func() bool { return len(r.seqs()) == n })
 		for j, s := range r.seqs() {
 			if s != int64(j+1) {
 				t.Fatalf("room %d: seqs %v", i, r.seqs())
@@ -246,7 +246,7 @@ func TestClusterFailoverLosesNoAcknowledgedMessage(t *testing.T) {
 	if err := b.c.Failover(ctx, replicaOf(t, b.c, master)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "traffic after the failover", func() bool { return b.tr.count() >= before+100 })
+	redistest.Eventually(t, "traffic after the failover", func() bool { return b.tr.count() >= before+100 })
 	want, failed := b.tr.stop()
 	if now, err := b.c.MasterOf(ctx, b.ch); err != nil || now.Addr == master.Addr {
 		t.Fatalf("room still on %s after the failover (err %v)", master.Addr, err)
@@ -349,7 +349,7 @@ func startBusyRoom(t *testing.T, opts redistest.ClusterOptions) busyRoom {
 			b.tr.stop()
 		}
 	})
-	eventually(t, "traffic", func() bool { return b.tr.count() >= 50 })
+	redistest.Eventually(t, "traffic", func() bool { return b.tr.count() >= 50 })
 	return b
 }
 
@@ -370,7 +370,7 @@ func TestClusterSlotMigrationLosesNoAcknowledgedMessage(t *testing.T) {
 	if err := b.c.MoveSlot(ctx, fanout.Slot(b.ch), src, dst); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "traffic after the migration", func() bool { return b.tr.count() >= before+100 })
+	redistest.Eventually(t, "traffic after the migration", func() bool { return b.tr.count() >= before+100 })
 	want, failed := b.tr.stop()
 	if now, err := b.c.MasterOf(ctx, b.ch); err != nil || now.Addr != dst.Addr {
 		t.Fatalf("room on %v after the migration, want %s (err %v)", now, dst.Addr, err)
@@ -412,7 +412,7 @@ func TestClusterReconnectCatchesUp(t *testing.T) {
 		}
 	}
 	for i := range recs {
-		eventually(t, "first messages", func() bool { return len(recs[i].seqs()) == 1 })
+		redistest.Eventually(t, "first messages", func() bool { return len(recs[i].seqs()) == 1 })
 	}
 	if err := master.Client(t).ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
 		t.Fatal(err)
@@ -425,7 +425,7 @@ func TestClusterReconnectCatchesUp(t *testing.T) {
 		}
 	}
 	for i, r := range recs {
-		eventually(t, fmt.Sprint("catch-up of room ", i), func() bool { return len(r.seqs()) == 4 })
+		redistest.Eventually(t, fmt.Sprint("catch-up of room ", i), func() bool { return len(r.seqs()) == 4 })
 		if got := fmt.Sprint(r.seqs()); got != "[1 2 3 4]" {
 			t.Fatalf("room %d: seqs = %s", i, got)
 		}

@@ -41,17 +41,6 @@ func (r *recorder) seqs() []int64 {
 	return out
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 type fixture struct {
 	hub  *fanout.Hub
 	rdb  redis.UniversalClient
@@ -141,7 +130,7 @@ func TestDeliversInSeqOrderToEverySubscriber(t *testing.T) {
 	}
 	wg.Wait()
 	for i, s := range subs {
-		eventually(t, fmt.Sprint("subscriber ", i), func() bool { return len(s.seqs()) == n })
+		redistest.Eventually(t, fmt.Sprint("subscriber ", i), func() bool { return len(s.seqs()) == n })
 		for j, seq := range s.seqs() {
 			if seq != int64(j+1) {
 				t.Fatalf("subscriber %d: seqs %v not 1..%d in order", i, s.seqs(), n)
@@ -159,7 +148,7 @@ func TestGapIsBackfilledFromHistory(t *testing.T) {
 	}
 	ctx := context.Background()
 	_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "one")
-	eventually(t, "first message", func() bool { return len(r.seqs()) == 1 })
+	redistest.Eventually(t, "first message", func() bool { return len(r.seqs()) == 1 })
 	// Messages 2..4 reach history but are never published (as when the
 	// pub/sub connection was down); message 5 is published normally.
 	rdb := srv.Client(t)
@@ -169,7 +158,7 @@ func TestGapIsBackfilledFromHistory(t *testing.T) {
 		rdb.HSet(ctx, f.keys.RoomMeta(f.room), "lastSeq", i)
 	}
 	_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "five")
-	eventually(t, "backfilled messages", func() bool { return len(r.seqs()) == 5 })
+	redistest.Eventually(t, "backfilled messages", func() bool { return len(r.seqs()) == 5 })
 	if got := fmt.Sprint(r.seqs()); got != "[1 2 3 4 5]" {
 		t.Fatalf("seqs = %s", got)
 	}
@@ -180,7 +169,7 @@ func TestGapIsBackfilledFromHistory(t *testing.T) {
 	p, _ := rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: f.keys.RoomHistory(f.room), Start: "5", Stop: "5", ByScore: true}).Result()
 	rdb.Publish(ctx, ch, p[0])
 	_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "six")
-	eventually(t, "sixth message", func() bool { return len(r.seqs()) == 6 })
+	redistest.Eventually(t, "sixth message", func() bool { return len(r.seqs()) == 6 })
 	if got := fmt.Sprint(r.seqs()); got != "[1 2 3 4 5 6]" {
 		t.Fatalf("seqs after duplicate = %s", got)
 	}
@@ -195,7 +184,7 @@ func TestReconnectCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "before")
-	eventually(t, "first message", func() bool { return len(r.seqs()) == 1 })
+	redistest.Eventually(t, "first message", func() bool { return len(r.seqs()) == 1 })
 	// Kill the hub's pub/sub connection; send while it is down.
 	rdb := srv.Client(t)
 	if err := rdb.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
@@ -204,7 +193,7 @@ func TestReconnectCatchesUp(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		_, _, _ = f.msgs.Send(ctx, f.room, 1, 0, "during")
 	}
-	eventually(t, "catch-up after reconnect", func() bool { return len(r.seqs()) == 4 })
+	redistest.Eventually(t, "catch-up after reconnect", func() bool { return len(r.seqs()) == 4 })
 	if got := fmt.Sprint(r.seqs()); got != "[1 2 3 4]" {
 		t.Fatalf("seqs = %s", got)
 	}
@@ -233,11 +222,11 @@ func TestLingerKeepsTheChannelBriefly(t *testing.T) {
 	if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "still here"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "message to the re-subscriber", func() bool { return len(b.seqs()) == 1 })
+	redistest.Eventually(t, "message to the re-subscriber", func() bool { return len(b.seqs()) == 1 })
 	f.hub.Unsubscribe(ch, b)
-	eventually(t, "channel to go after the linger", func() bool { return f.hub.Channels() == 0 })
+	redistest.Eventually(t, "channel to go after the linger", func() bool { return f.hub.Channels() == 0 })
 	// The hub forgets the channel, then sends UNSUBSCRIBE: wait for Redis.
-	eventually(t, "Redis to drop the subscription", func() bool {
+	redistest.Eventually(t, "Redis to drop the subscription", func() bool {
 		return f.rdb.PubSubNumSub(ctx, ch).Val()[ch] == 0
 	})
 	before := f.hub.Stats().Received
@@ -278,7 +267,7 @@ func TestReconnectBeforeFirstMessageCatchesUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "catch-up after reconnect", func() bool { return len(r.seqs()) == 3 })
+	redistest.Eventually(t, "catch-up after reconnect", func() bool { return len(r.seqs()) == 3 })
 	if got := fmt.Sprint(r.seqs()); got != "[4 5 6]" {
 		t.Fatalf("seqs = %s, want [4 5 6]", got)
 	}

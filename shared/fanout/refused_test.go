@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/shared/fanout"
+	"github.com/roomwire/roomwire/shared/redistest"
 )
 
 // watcher counts Resubscribed calls.
@@ -58,7 +59,7 @@ func TestRefusedResubscribeIsRetriedAndBackfilled(t *testing.T) {
 	if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "before"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "first message", func() bool { return len(r.seqs()) == 1 })
+	redistest.Eventually(t, "first message", func() bool { return len(r.seqs()) == 1 })
 	if n := f.hub.Unconfirmed(); n != 0 {
 		t.Fatalf("unconfirmed before the fault = %d", n)
 	}
@@ -68,7 +69,7 @@ func TestRefusedResubscribeIsRetriedAndBackfilled(t *testing.T) {
 	if err := admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the refused resubscribe to be seen", func() bool {
+	redistest.Eventually(t, "the refused resubscribe to be seen", func() bool {
 		return f.hub.Stats().ResubscribeFailures >= 1
 	})
 	for range 5 {
@@ -76,17 +77,17 @@ func TestRefusedResubscribeIsRetriedAndBackfilled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "a retry refused too", func() bool { return f.hub.Stats().ResubscribeFailures >= 2 })
+	redistest.Eventually(t, "a retry refused too", func() bool { return f.hub.Stats().ResubscribeFailures >= 2 })
 	if n := f.hub.Unconfirmed(); n != 1 {
 		t.Fatalf("unconfirmed during the refusal = %d, want 1", n)
 	}
 	restore()
-	eventually(t, "the channel confirmed again", func() bool { return f.hub.Unconfirmed() == 0 })
-	eventually(t, "Resubscribed called", func() bool { return w.n.Load() > 0 })
+	redistest.Eventually(t, "the channel confirmed again", func() bool { return f.hub.Unconfirmed() == 0 })
+	redistest.Eventually(t, "Resubscribed called", func() bool { return w.n.Load() > 0 })
 	if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "after"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "every message", func() bool { return len(r.seqs()) == 7 })
+	redistest.Eventually(t, "every message", func() bool { return len(r.seqs()) == 7 })
 	if got := fmt.Sprint(r.seqs()); got != "[1 2 3 4 5 6 7]" {
 		t.Fatalf("seqs = %s", got)
 	}
@@ -114,6 +115,6 @@ func TestRefusedSubscribeLeavesNoTrace(t *testing.T) {
 	if _, _, err := f.msgs.Send(ctx, f.room, 1, 0, "hello"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the message", func() bool { return len(r.seqs()) == 1 })
-	eventually(t, "nothing unconfirmed", func() bool { return f.hub.Unconfirmed() == 0 })
+	redistest.Eventually(t, "the message", func() bool { return len(r.seqs()) == 1 })
+	redistest.Eventually(t, "nothing unconfirmed", func() bool { return f.hub.Unconfirmed() == 0 })
 }

@@ -83,22 +83,10 @@ func (f *fixture) members(t testing.TB, id int64) []int64 {
 	return ms
 }
 
-// eventually polls cond until it holds, failing after 5s.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // nextMilli returns once the wall clock has moved to a later millisecond,
 // so that timestamps taken before and after differ.
 func nextMilli(t testing.TB) {
 	t.Helper()
 	start := time.Now().UnixMilli()
-	eventually(t, "the next millisecond", func() bool { return time.Now().UnixMilli() > start })
+	redistest.Eventually(t, "the next millisecond", func() bool { return time.Now().UnixMilli() > start })
 }

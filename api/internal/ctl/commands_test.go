@@ -85,16 +85,6 @@ func none(t testing.TB, ch <-chan *redis.Message) {
 	}
 }
 
-// eventually polls cond until it holds, failing after 5s.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func TestKick(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
@@ -274,7 +264,7 @@ func testTail(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
 			var out, errOut authtest.LogBuffer
 			done := make(chan error, 1)
 			go func() { done <- ctl.Run(tctx, args, envOf(e.vars), &out, &errOut) }()
-			eventually(t, "tail to subscribe", func() bool { return strings.Contains(errOut.String(), "listening on") })
+			redistest.Eventually(t, "tail to subscribe", func() bool { return strings.Contains(errOut.String(), "listening on") })
 
 			// Published before the message on one connection, the event
 			// reaches tail first if it is subscribed at all.
@@ -287,7 +277,7 @@ func testTail(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
 				t.Fatal(err)
 			}
 			wantMsg := m.SentAt + " room " + itoa(r.ID) + " seq " + itoa(int64(i+1)) + ` user 3: "line one\nline two"`
-			eventually(t, "the message line", func() bool { return strings.Contains(out.String(), wantMsg) })
+			redistest.Eventually(t, "the message line", func() bool { return strings.Contains(out.String(), wantMsg) })
 			cancel()
 			select {
 			case err := <-done:

@@ -34,20 +34,20 @@ func TestTailFollowsFailover(t *testing.T) {
 	var out, errOut authtest.LogBuffer
 	done := make(chan error, 1)
 	go func() { done <- ctl.Run(tctx, []string{"tail", "-room", itoa(r.ID)}, envOf(e.vars), &out, &errOut) }()
-	eventually(t, "tail to subscribe", func() bool { return strings.Count(errOut.String(), "listening on") == 1 })
+	redistest.Eventually(t, "tail to subscribe", func() bool { return strings.Count(errOut.String(), "listening on") == 1 })
 
 	send := func(text string) {
 		t.Helper()
 		if _, _, err := store.Send(ctx, r.ID, 3, 0, text); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the line of "+text, func() bool { return strings.Contains(out.String(), ": "+text) })
+		redistest.Eventually(t, "the line of "+text, func() bool { return strings.Contains(out.String(), ": "+text) })
 	}
 	send("before")
 	if err := c.Failover(ctx, c.Replicas[0]); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "tail to subscribe again", func() bool { return strings.Count(errOut.String(), "listening on") == 2 })
+	redistest.Eventually(t, "tail to subscribe again", func() bool { return strings.Count(errOut.String(), "listening on") == 2 })
 	if !strings.Contains(errOut.String(), "moved to another Redis shard") {
 		t.Errorf("stderr does not say why it subscribed again:\n%s", errOut.String())
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
 )
 
@@ -142,7 +143,7 @@ func (e *env) holdHistory(t *testing.T, roomID int64, users []int64, n int) (rel
 	var once sync.Once
 	open := func() { once.Do(func() { close(hook.release) }) }
 	t.Cleanup(open) // a failing test must not leave the server waiting
-	eventually(t, fmt.Sprintf("%d history reads in flight", n), func() bool { return hook.held() == n })
+	redistest.Eventually(t, fmt.Sprintf("%d history reads in flight", n), func() bool { return hook.held() == n })
 	return func() {
 		open()
 		for range n {
@@ -241,9 +242,9 @@ func TestWaitingLongPollsHoldNoHeavySlot(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, "four long polls watching", func() bool { return notes.count() == 4 })
+	redistest.Eventually(t, "four long polls watching", func() bool { return notes.count() == 4 })
 	// They give their heavy slots back once their read found nothing.
-	eventually(t, "a history read beside four waiting polls", func() bool {
+	redistest.Eventually(t, "a history read beside four waiting polls", func() bool {
 		return e.request(t, "GET", fmt.Sprintf("/api/v1/chat-rooms/%d/messages", id), 8, nil).status == http.StatusOK
 	})
 	e.request(t, "GET", "/api/v1/chat-rooms", 8, nil).want(t, http.StatusOK, nil)

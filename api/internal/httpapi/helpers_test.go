@@ -242,15 +242,3 @@ func (e *env) createGroup(t testing.TB, by int64, name string, members ...int64)
 		map[string]any{"type": "group", "name": name, "memberIds": members}).want(t, http.StatusCreated, &r)
 	return r.ID
 }
-
-// eventually polls cond until it holds, failing the test after a timeout.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}

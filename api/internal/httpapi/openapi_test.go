@@ -23,6 +23,7 @@ import (
 
 	"github.com/roomwire/roomwire/api"
 	"github.com/roomwire/roomwire/api/internal/httpapi"
+	"github.com/roomwire/roomwire/shared/redistest"
 )
 
 // Every request the tests of this package make goes through a specCheck
@@ -406,7 +407,7 @@ func TestOpenAPIShapesOfAWholeConversation(t *testing.T) {
 	e.request(t, "GET", room(direct, "/messages?after=0&wait=1s"), 3, nil).want(t, http.StatusOK, nil)
 	done := make(chan resp, 1)
 	go func() { done <- e.request(t, "GET", room(group, "/messages?after=1&wait=10"), 3, nil) }()
-	eventually(t, "the long poll to wait", func() bool {
+	redistest.Eventually(t, "the long poll to wait", func() bool {
 		n, _ := e.rdb.PubSubNumSub(context.Background(), e.ks.RoomMessages(group)).Result()
 		return n[e.ks.RoomMessages(group)] > 0
 	})

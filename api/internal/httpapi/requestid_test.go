@@ -10,6 +10,7 @@ import (
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/shared/auth/authtest"
+	"github.com/roomwire/roomwire/shared/redistest"
 )
 
 // generatedID is the shape of an id the API makes up.
@@ -72,7 +73,7 @@ func TestRequestIDInAnswerAndLogs(t *testing.T) {
 				t.Fatalf("X-Request-ID %q, want a generated id (16 hex digits)", id)
 			}
 
-			eventually(t, "the access log line", func() bool { return strings.Contains(logs.String(), `"http request"`) })
+			redistest.Eventually(t, "the access log line", func() bool { return strings.Contains(logs.String(), `"http request"`) })
 			msgs := map[string]bool{}
 			for _, rec := range logLines(t, logs.String()) {
 				msgs[rec["msg"].(string)] = true
@@ -116,7 +117,7 @@ func TestRequestIDBeforeAuthentication(t *testing.T) {
 			t.Errorf("%s: X-Request-ID %q, want %q", tc.path, got, tc.id)
 		}
 	}
-	eventually(t, "two access lines", func() bool { return strings.Count(logs.String(), `"http request"`) == 2 })
+	redistest.Eventually(t, "two access lines", func() bool { return strings.Count(logs.String(), `"http request"`) == 2 })
 	for _, rec := range logLines(t, logs.String()) {
 		want := map[string]string{"/api/v1/chat-rooms": "anon-1", "/no/such/route": "anon-2"}[rec["path"].(string)]
 		if rec["request_id"] != want {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -146,7 +147,7 @@ func TestListRoomsNewestActivityFirst(t *testing.T) {
 func waitNextMillisecond(t testing.TB) {
 	t.Helper()
 	now := time.Now().UnixMilli()
-	eventually(t, "the next millisecond", func() bool { return time.Now().UnixMilli() > now })
+	redistest.Eventually(t, "the next millisecond", func() bool { return time.Now().UnixMilli() > now })
 }
 
 func ids(rooms []room.Room) []int64 {

@@ -191,7 +191,7 @@ func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 			if panics {
 				cause = "boom"
 			}
-			eventually(t, "the request log line", func() bool { return strings.Contains(logs.String(), "status=500") })
+			redistest.Eventually(t, "the request log line", func() bool { return strings.Contains(logs.String(), "status=500") })
 			if out := logs.String(); !strings.Contains(out, cause) || strings.Contains(out, tok) {
 				t.Fatalf("logs should hold the cause %q and never the token:\n%s", cause, out)
 			}

@@ -248,7 +248,7 @@ var wsActions = []wsAction{
 				return refused(c)
 			}
 			w.e.connect(user, "chatRoomId", r, "sendId", strconv.FormatInt(user, 10))
-			eventually(t, "the member's presence in the room", func() bool {
+			redistest.Eventually(t, "the member's presence in the room", func() bool {
 				p, err := w.e.reg.RoomPresence(context.Background(), id)
 				return err == nil && p[user] == 1
 			})
@@ -282,7 +282,7 @@ func TestAuthorizationMatrixSTOMP(t *testing.T) {
 						t.Errorf("ERROR body leaks history: %q", f.Body)
 					}
 					// The refused connection's session is gone before we look.
-					eventually(t, "the refused session to end", func() bool {
+					redistest.Eventually(t, "the refused session to end", func() bool {
 						s, err := w.e.reg.UserSessions(ctx, user)
 						return err == nil && len(s) == 0
 					})
@@ -436,7 +436,7 @@ func TestConnectRoomDoesNotWidenAccess(t *testing.T) {
 			if strings.Contains(string(f.Body), "first in") {
 				t.Errorf("ERROR body leaks history: %q", f.Body)
 			}
-			eventually(t, "B's session to end", func() bool {
+			redistest.Eventually(t, "B's session to end", func() bool {
 				s, err := w.e.reg.UserSessions(context.Background(), wsB)
 				return err == nil && len(s) == 0
 			})

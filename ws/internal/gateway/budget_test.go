@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 
@@ -193,12 +194,12 @@ func TestNothingRunsAfterTheCut(t *testing.T) {
 	}
 	c.tryRaw(fmt.Sprintf("SUBSCRIBE\nid:a\ndestination:/sub/chat/room/%d\n\n\x00", other) +
 		fmt.Sprintf("SEND\ndestination:%s\ncontent-length:%d\n\n%s\x00", gateway.SendDestination, len(body), body))
-	eventually(t, "the SUBSCRIBE is being handled", func() bool { return e.framesIn("SUBSCRIBE") == 1 })
+	redistest.Eventually(t, "the SUBSCRIBE is being handled", func() bool { return e.framesIn("SUBSCRIBE") == 1 })
 	if n := e.gw.Kick([]string{session}, "kicked by test"); n != 1 {
 		t.Fatalf("kicked %d sessions, want 1", n)
 	}
 	c.expectErrorAndClose("session ended: kicked by test", websocket.StatusNormalClosure)
-	eventually(t, "Redis to run commands again", func() bool {
+	redistest.Eventually(t, "Redis to run commands again", func() bool {
 		return e.rdb.Ping(context.Background()).Err() == nil
 	})
 	if n := e.rdb.ZCard(context.Background(), e.keys.RoomHistory(room)).Val(); n != 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/roomwire/roomwire/shared/clientip"
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 
@@ -64,7 +65,7 @@ func TestConnectRatePerClientBehindProxy(t *testing.T) {
 	if s.RemoteAddr != "198.51.100.2" {
 		t.Fatalf("registered remoteAddr %q, want the forwarded client 198.51.100.2", s.RemoteAddr)
 	}
-	eventually(t, "the connection's log lines name the client", func() bool {
+	redistest.Eventually(t, "the connection's log lines name the client", func() bool {
 		return strings.Contains(e.logs.String(), "remote=198.51.100.2")
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
@@ -41,7 +42,7 @@ func TestConnectRegistersSession(t *testing.T) {
 		t.Errorf("receipt-id = %q", r.Value("receipt-id"))
 	}
 	c.expectClosed()
-	eventually(t, "registry entry removed", func() bool {
+	redistest.Eventually(t, "registry entry removed", func() bool {
 		return e.rdb.Exists(context.Background(), e.keys.Session(sid)).Val() == 0 &&
 			e.rdb.HLen(context.Background(), e.keys.RoomSessions(room)).Val() == 0
 	})
@@ -279,7 +280,7 @@ func TestKickThroughControlChannel(t *testing.T) {
 		t.Errorf("message = %q", f.Value("message"))
 	}
 	c.expectClosed()
-	eventually(t, "session forgotten locally", func() bool { return e.gw.Sessions() == 0 })
+	redistest.Eventually(t, "session forgotten locally", func() bool { return e.gw.Sessions() == 0 })
 }
 
 func TestSlowConsumerIsCutOff(t *testing.T) {

@@ -253,25 +253,6 @@ func msgOf(t testing.TB, f *stomp.Frame) map[string]any {
 	return m
 }
 
-// eventually polls cond until it holds or the timeout passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	eventuallyWithin(t, 5*time.Second, what, cond)
-}
-
-// eventuallyWithin is eventually with its own bound, for waits that
-// include a server timeout (a loaded CI machine stretches them).
-func eventuallyWithin(t testing.TB, bound time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func sendBody(room, sender int64, text string) string {
 	return fmt.Sprintf(`{"chatRoomId":%d,"sendId":%d,"message":%q}`, room, sender, text)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/shared/events"
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
@@ -31,7 +32,7 @@ func TestDisconnectWithLostCommandStillClosesSocket(t *testing.T) {
 		t.Errorf("message = %q", f.Value("message"))
 	}
 	c.expectClosed()
-	eventually(t, "session forgotten locally and its ended entry dropped", func() bool {
+	redistest.Eventually(t, "session forgotten locally and its ended entry dropped", func() bool {
 		return e.gw.Sessions() == 0 && e.rdb.Exists(ctx, e.keys.NodeEnded("node-"+e.keys.Prefix())).Val() == 0
 	})
 	ids, err := e.reg.NodeSessionIDs(ctx, "node-"+e.keys.Prefix())

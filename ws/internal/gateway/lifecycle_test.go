@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 
@@ -114,7 +115,7 @@ func TestServerHeartBeats(t *testing.T) {
 	}
 	// The decoder skips beats; count raw WebSocket messages instead.
 	before := c.raws.Load()
-	eventually(t, "server heart-beats", func() bool { return c.raws.Load() >= before+3 })
+	redistest.Eventually(t, "server heart-beats", func() bool { return c.raws.Load() >= before+3 })
 }
 
 func TestClientSilenceEndsSession(t *testing.T) {
@@ -123,7 +124,7 @@ func TestClientSilenceEndsSession(t *testing.T) {
 	c.send("CONNECT", "", "accept-version", "1.2", "Authorization", "Bearer "+e.token(8), "heart-beat", "100,0")
 	sid := c.expect("CONNECTED").Value("session")
 	c.expectClosed() // 2 x 100ms + 1s grace without a beat
-	eventually(t, "session removed", func() bool {
+	redistest.Eventually(t, "session removed", func() bool {
 		return e.rdb.Exists(context.Background(), e.keys.Session(sid)).Val() == 0
 	})
 }

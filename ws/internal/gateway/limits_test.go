@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 
@@ -54,7 +55,7 @@ func TestSessionsPerUser(t *testing.T) {
 	e.connect(3) // another user is not counted
 	open[0].send("DISCONNECT", "", "receipt", "bye")
 	open[0].expect("RECEIPT")
-	eventually(t, "a session slot freed", func() bool {
+	redistest.Eventually(t, "a session slot freed", func() bool {
 		return e.rdb.HLen(context.Background(), e.keys.UserSessions(8)).Val() == 2
 	})
 	e.connect(8)
@@ -102,7 +103,7 @@ func TestTokenExpiryEndsSession(t *testing.T) {
 	if got := websocket.CloseStatus(c.err); got != websocket.StatusPolicyViolation {
 		t.Errorf("close status %v, want 1008", got)
 	}
-	eventually(t, "expired session unregistered", func() bool {
+	redistest.Eventually(t, "expired session unregistered", func() bool {
 		return e.rdb.Exists(context.Background(), e.keys.Session(sid)).Val() == 0
 	})
 	long.send("SUBSCRIBE", "", "id", "s", "destination", fmt.Sprintf("/sub/chat/room/%d", room), "receipt", "r")
@@ -156,7 +157,7 @@ func TestVanishedPeerEndsSessionAtOnce(t *testing.T) {
 	sid := connected.Value("session")
 	c.raw("SUBSCRIBE\nid:a\ndestination:/sub/chat/room/" + strconv.FormatInt(room, 10) + "\n\n") // half a frame
 	c.ws.CloseNow()
-	eventually(t, "session removed", func() bool {
+	redistest.Eventually(t, "session removed", func() bool {
 		return e.rdb.Exists(context.Background(), e.keys.Session(sid)).Val() == 0
 	})
 }
@@ -170,7 +171,7 @@ func TestHugeHeartBeatIsCapped(t *testing.T) {
 	c.send("CONNECT", "", "Authorization", "Bearer "+e.token(8), "accept-version", "1.2", "heart-beat", "2147483647,2147483647")
 	sid := c.expect("CONNECTED").Value("session")
 	c.expectClosed() // within 5s: 2 x 500ms + 1s (and a read loop relay)
-	eventually(t, "silent session removed", func() bool {
+	redistest.Eventually(t, "silent session removed", func() bool {
 		return e.rdb.Exists(context.Background(), e.keys.Session(sid)).Val() == 0
 	})
 }

@@ -111,6 +111,6 @@ func refuseSubscribes(t *testing.T, hub *fanout.Hub) (allow func()) {
 	if err := admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the node's channels lost", func() bool { return hub.Unconfirmed() > 0 })
+	redistest.Eventually(t, "the node's channels lost", func() bool { return hub.Unconfirmed() > 0 })
 	return func() { acl("+@all", "allchannels") }
 }

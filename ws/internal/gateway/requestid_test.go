@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/roomwire/roomwire/shared/redistest"
 )
 
 // TestConnectionLogsCarryIDs: the upgrade's X-Request-ID (kept when sane,
@@ -50,7 +52,7 @@ func TestConnectionLogsCarryIDs(t *testing.T) {
 				t.Fatalf("CONNECTED without a session header: %q", b)
 			}
 			ws.Close(websocket.StatusNormalClosure, "")
-			eventually(t, "the session's end to be logged", func() bool { return strings.Contains(e.logs.String(), `msg="session ended"`) })
+			redistest.Eventually(t, "the session's end to be logged", func() bool { return strings.Contains(e.logs.String(), `msg="session ended"`) })
 
 			// The node's own lines (heart-beats, registry) are not about this
 			// connection; every line about it carries its ids.

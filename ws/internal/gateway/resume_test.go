@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
@@ -206,7 +207,7 @@ func TestResumeOfAReaderThatNeverReadsIsCut(t *testing.T) {
 	c, _ := e.connectHeld(3)
 	c.send("SUBSCRIBE", "", "id", "s", "destination", fmt.Sprintf("/sub/chat/room/%d", room), "last-seq", "0")
 	// The cut comes from the 2 s write deadline: allow a loaded machine more.
-	eventuallyWithin(t, 20*time.Second, "the stalled reader cut as a slow consumer", func() bool {
+	redistest.EventuallyWithin(t, 20*time.Second, "the stalled reader cut as a slow consumer", func() bool {
 		return e.gw.Stats().SlowConsumers > before && e.gw.Sessions() == 0
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 
@@ -109,5 +110,5 @@ func TestServerHeartBeatsNotTooOften(t *testing.T) {
 	if n := c.raws.Load() - before; n > 12 {
 		t.Fatalf("%d heart-beats in 1 s at a 100 ms interval", n)
 	}
-	eventually(t, "server heart-beats", func() bool { return c.raws.Load() >= before+3 })
+	redistest.Eventually(t, "server heart-beats", func() bool { return c.raws.Load() >= before+3 })
 }

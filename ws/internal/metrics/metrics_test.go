@@ -119,17 +119,6 @@ func (n *node) scrape(t *testing.T) map[string]float64 {
 	return out
 }
 
-// eventually polls cond for up to 5s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestMetricsMoveWithTraffic(t *testing.T) {
 	n := newNode(t)
 	r, _, err := n.rooms.CreateDirect(context.Background(), 8, 3)
@@ -165,7 +154,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	bad.ws.CloseNow() // no close handshake to wait for
 
 	var got map[string]float64
-	eventually(t, "the probe and the bad connection's end", func() bool {
+	redistest.Eventually(t, "the probe and the bad connection's end", func() bool {
 		got = n.scrape(t)
 		return got["roomwire_ws_pubsub_lag_seconds_count"] >= 1 && got["roomwire_ws_redis_roundtrip_seconds_count"] >= 1 &&
 			got["roomwire_ws_connections_open"] == 1
@@ -221,7 +210,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	}
 
 	c.ws.CloseNow()
-	eventually(t, "the closed session's gauges to fall", func() bool {
+	redistest.Eventually(t, "the closed session's gauges to fall", func() bool {
 		got = n.scrape(t)
 		return got["roomwire_ws_connections_open"] == 0 && got["roomwire_ws_sessions_open"] == 0 &&
 			got["roomwire_ws_subscriptions_open"] == 0 && got["roomwire_ws_redis_channels_subscribed"] == 3

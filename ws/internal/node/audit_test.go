@@ -76,7 +76,7 @@ func TestRevokeMissedDuringResubscribeIsReconciled(t *testing.T) {
 	if err := admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the control channel lost", func() bool { return f.hub.Unconfirmed() > 0 })
+	redistest.Eventually(t, "the control channel lost", func() bool { return f.hub.Unconfirmed() > 0 })
 	if _, err := f.rooms.RemoveMember(ctx, f.room, 1, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestRevokeMissedDuringResubscribeIsReconciled(t *testing.T) {
 		t.Fatal(err)
 	}
 	restore()
-	eventually(t, "the lost revoke reconciled", func() bool { return len(f.revoked()) > 0 })
+	redistest.Eventually(t, "the lost revoke reconciled", func() bool { return len(f.revoked()) > 0 })
 	if r := f.revoked(); r[0] != [2]int64{f.room, 2} {
 		t.Fatalf("revoked %v, want room %d user 2", r, f.room)
 	}
@@ -106,7 +106,7 @@ func TestAuditRevokesRemovalWithoutCommand(t *testing.T) {
 	if err := srv.Client(t).SRem(ctx, f.ks.RoomMembers(f.room), 2).Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the audit to revoke", func() bool { return len(f.revoked()) > 0 })
+	redistest.Eventually(t, "the audit to revoke", func() bool { return len(f.revoked()) > 0 })
 	if r := f.revoked(); r[0] != [2]int64{f.room, 2} {
 		t.Fatalf("revoked %v, want room %d user 2", r, f.room)
 	}

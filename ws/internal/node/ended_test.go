@@ -84,18 +84,18 @@ func TestEndedSessionsAreClosedNotRegistered(t *testing.T) {
 	if err := events.NewPublisher(rdb, ks).Node(ctx, "n", cmd); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the command for sent", func() bool { return len(socks.kicks()["sent"]) == 1 })
+	redistest.Eventually(t, "the command for sent", func() bool { return len(socks.kicks()["sent"]) == 1 })
 	if _, _, err := reg.Kick(ctx, "sent", "api", "disconnected via API"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := reg.Kick(ctx, "lost", "kick", "maintenance"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "lost closed by a heartbeat", func() bool { return len(socks.kicks()["lost"]) > 0 })
+	redistest.Eventually(t, "lost closed by a heartbeat", func() bool { return len(socks.kicks()["lost"]) > 0 })
 	// Let at least one full reconcile (every sixth beat) pass while both
 	// sockets are still closing.
 	since := time.Now()
-	eventually(t, "more heartbeats", func() bool {
+	redistest.Eventually(t, "more heartbeats", func() bool {
 		ms, err := rdb.ZScore(ctx, ks.Nodes(), "n").Result()
 		return err == nil && time.UnixMilli(int64(ms)).After(since.Add(200*time.Millisecond))
 	})
@@ -114,7 +114,7 @@ func TestEndedSessionsAreClosedNotRegistered(t *testing.T) {
 	}
 
 	socks.close("lost", "sent")
-	eventually(t, "the ended entries dropped", func() bool { return rdb.Exists(ctx, ks.NodeEnded("n")).Val() == 0 })
+	redistest.Eventually(t, "the ended entries dropped", func() bool { return rdb.Exists(ctx, ks.NodeEnded("n")).Val() == 0 })
 	if ids, err := reg.NodeSessionIDs(ctx, "n"); err != nil || !slices.Equal(ids, []string{"stays"}) {
 		t.Errorf("node sessions = %v, %v; want only stays", ids, err)
 	}

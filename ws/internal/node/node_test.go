@@ -61,17 +61,6 @@ func (s *sockets) snapshot() ([]string, [][2]int64) {
 	return append([]string(nil), s.kicked...), append([][2]int64(nil), s.revoked...)
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestReapsDeadNodeAndServesControl(t *testing.T) {
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
@@ -103,7 +92,7 @@ func TestReapsDeadNodeAndServesControl(t *testing.T) {
 	defer func() { cancel(); wg.Wait() }()
 	<-n.Ready()
 
-	eventually(t, "dead node's sessions reaped", func() bool {
+	redistest.Eventually(t, "dead node's sessions reaped", func() bool {
 		return rdb.Exists(ctx, ks.Session("s1"), ks.Session("s2")).Val() == 0 &&
 			rdb.ZScore(ctx, ks.Nodes(), "dead").Err() != nil
 	})
@@ -134,7 +123,7 @@ func TestReapsDeadNodeAndServesControl(t *testing.T) {
 	_ = pub.Node(ctx, "alive", wire.Control{Op: wire.OpDisconnect, SessionIDs: []string{"x", "y"}})
 	_ = pub.Node(ctx, "other", wire.Control{Op: wire.OpDisconnect, SessionIDs: []string{"not-mine"}})
 	_ = pub.Broadcast(ctx, wire.Control{Op: wire.OpRevoke, RoomID: 7, UserID: 2})
-	eventually(t, "control commands", func() bool {
+	redistest.Eventually(t, "control commands", func() bool {
 		k, r := socks.snapshot()
 		return len(k) == 2 && len(r) == 1
 	})
@@ -166,7 +155,7 @@ func TestReconcileRepairsRegistryAfterOutage(t *testing.T) {
 	go func() { defer wg.Done(); _ = hub.Run(rctx) }()
 	go func() { defer wg.Done(); n.Run(rctx) }()
 	defer func() { cancel(); wg.Wait() }()
-	eventually(t, "registry reconciled", func() bool {
+	redistest.Eventually(t, "registry reconciled", func() bool {
 		ids, _ := reg.NodeSessionIDs(ctx, "n")
 		return len(ids) == 2 && rdb.Exists(ctx, ks.Session("l2")).Val() == 1 && rdb.Exists(ctx, ks.Session("g1")).Val() == 0
 	})
