@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -11,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/roomwire/roomwire/shared/redistest"
 )
 
 // The authorization matrix: users A and B, rooms R1 (group of A with B),
@@ -78,81 +77,6 @@ func authzGroupAlone(t *testing.T, e *env, by int64, name string) int64 {
 	e.request(t, "POST", "/api/v1/chat-rooms", by,
 		map[string]any{"type": "group", "name": name, "memberIds": []int64{}}).want(t, http.StatusCreated, &r)
 	return r.ID
-}
-
-// authzSnapshot is every key of the env's key space with its DUMP, so any
-// write at all shows up as a difference.
-func authzSnapshot(t testing.TB, e *env) map[string]string {
-	t.Helper()
-	ctx := context.Background()
-	out := map[string]string{}
-	iter := e.rdb.Scan(ctx, 0, e.ks.Prefix()+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
-		d, err := e.rdb.Dump(ctx, k).Result()
-		if err == redis.Nil {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[k] = d
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func authzDiff(before, after map[string]string) []string {
-	var diff []string
-	for _, k := range slices.Sorted(maps.Keys(before)) {
-		if a, ok := after[k]; !ok {
-			diff = append(diff, "deleted "+k)
-		} else if a != before[k] {
-			diff = append(diff, "changed "+k)
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(after)) {
-		if _, ok := before[k]; !ok {
-			diff = append(diff, "created "+k)
-		}
-	}
-	return diff
-}
-
-// authzPublished listens on every channel of the key space; the returned
-// func stops and answers what was published in between.
-func authzPublished(t testing.TB, e *env) func() []string {
-	t.Helper()
-	ctx := context.Background()
-	sub := e.rdb.PSubscribe(ctx, e.ks.Prefix()+":*")
-	t.Cleanup(func() { sub.Close() })
-	if _, err := sub.ReceiveTimeout(ctx, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return func() []string {
-		t.Helper()
-		end := e.ks.Prefix() + ":authz-marker"
-		if err := e.rdb.Publish(ctx, end, marker).Err(); err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for {
-			msg, err := sub.ReceiveTimeout(ctx, 5*time.Second)
-			if err != nil {
-				t.Fatalf("pubsub: %v (so far %q)", err, got)
-			}
-			m, ok := msg.(*redis.Message)
-			if !ok {
-				continue
-			}
-			if m.Channel == end && m.Payload == marker {
-				return got
-			}
-			got = append(got, m.Channel+" "+m.Payload)
-		}
-	}
 }
 
 // authzRoute is one REST route of the matrix.
@@ -383,8 +307,8 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 					mp, mb := missingPath(w, rn, path, body)
 					missing := w.e.request(t, method, mp, user, mb)
 
-					before := authzSnapshot(t, w.e)
-					published := authzPublished(t, w.e)
+					before := redistest.TakeSnapshot(t, w.e.rdb, w.e.ks.Prefix()+":*")
+					published := redistest.Published(t, w.e.rdb, w.e.ks.Prefix()+":authz-marker", w.e.ks.Prefix()+":*")
 					start := time.Now()
 					r := w.e.request(t, method, path, user, body)
 					took := time.Since(start)
@@ -403,7 +327,7 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 					if pub := published(); len(pub) != 0 {
 						t.Errorf("non-member's %s published %q", route.name, pub)
 					}
-					if d := authzDiff(before, authzSnapshot(t, w.e)); len(d) != 0 {
+					if d := before.Diff(redistest.TakeSnapshot(t, w.e.rdb, w.e.ks.Prefix()+":*")); len(d) != 0 {
 						t.Errorf("non-member's %s changed Redis: %v", route.name, d)
 					}
 					// And the room's members still see it as before.

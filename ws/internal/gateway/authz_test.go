@@ -3,14 +3,11 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/redistest"
@@ -57,80 +54,16 @@ func newWSWorld(t *testing.T) *wsWorld {
 }
 
 // wsRoomState is every key of every room with its DUMP.
-func wsRoomState(t testing.TB, e *env) map[string]string {
+func wsRoomState(t testing.TB, e *env) redistest.Snapshot {
 	t.Helper()
-	ctx := context.Background()
-	out := map[string]string{}
-	iter := e.rdb.Scan(ctx, 0, e.keys.Prefix()+":room:*", 1000).Iterator()
-	for iter.Next(ctx) {
-		d, err := e.rdb.Dump(ctx, iter.Val()).Result()
-		if err == redis.Nil {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[iter.Val()] = d
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func wsStateDiff(before, after map[string]string) []string {
-	var diff []string
-	for _, k := range slices.Sorted(maps.Keys(before)) {
-		if a, ok := after[k]; !ok {
-			diff = append(diff, "deleted "+k)
-		} else if a != before[k] {
-			diff = append(diff, "changed "+k)
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(after)) {
-		if _, ok := before[k]; !ok {
-			diff = append(diff, "created "+k)
-		}
-	}
-	return diff
+	return redistest.TakeSnapshot(t, e.rdb, e.keys.Prefix()+":room:*")
 }
 
 // wsPublished listens on every room and user channel; the returned func
-// answers what was published since (a marker ends the collection, so
-// nothing published before the call can be missed).
+// answers what was published since.
 func wsPublished(t testing.TB, e *env) func() []string {
 	t.Helper()
-	ctx := context.Background()
-	sub := e.rdb.PSubscribe(ctx, e.keys.Prefix()+":room:*", e.keys.Prefix()+":user:*")
-	t.Cleanup(func() { sub.Close() })
-	for range 2 {
-		if _, err := sub.ReceiveTimeout(ctx, 5*time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return func() []string {
-		t.Helper()
-		end := e.keys.Prefix() + ":room:{0}:authz-marker"
-		const marker = "--authz-end--"
-		if err := e.rdb.Publish(ctx, end, marker).Err(); err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for {
-			msg, err := sub.ReceiveTimeout(ctx, 5*time.Second)
-			if err != nil {
-				t.Fatalf("pubsub: %v (so far %q)", err, got)
-			}
-			m, ok := msg.(*redis.Message)
-			if !ok {
-				continue
-			}
-			if m.Channel == end && m.Payload == marker {
-				return got
-			}
-			got = append(got, m.Channel+" "+m.Payload)
-		}
-	}
+	return redistest.Published(t, e.rdb, e.keys.Prefix()+":room:{0}:authz-marker", e.keys.Prefix()+":room:*", e.keys.Prefix()+":user:*")
 }
 
 // wsAction is one STOMP destination of the matrix.
@@ -289,7 +222,7 @@ func TestAuthorizationMatrixSTOMP(t *testing.T) {
 					if pub := published(); len(pub) != 0 {
 						t.Errorf("non-member's %s published %q", a.name, pub)
 					}
-					if d := wsStateDiff(before, wsRoomState(t, w.e)); len(d) != 0 {
+					if d := before.Diff(wsRoomState(t, w.e)); len(d) != 0 {
 						t.Errorf("non-member's %s changed room keys: %v", a.name, d)
 					}
 					if p, err := w.e.reg.RoomPresence(ctx, id); err != nil || p[user] != 0 {
@@ -441,7 +374,7 @@ func TestConnectRoomDoesNotWidenAccess(t *testing.T) {
 				return err == nil && len(s) == 0
 			})
 			// Only R3 may change (B's session there ended: LEAVE, presence).
-			for _, d := range wsStateDiff(before, wsRoomState(t, w.e)) {
+			for _, d := range before.Diff(wsRoomState(t, w.e)) {
 				if !strings.Contains(d, fmt.Sprintf(":room:{%d}:", w.rooms["R3"])) {
 					t.Errorf("changed: %s", d)
 				}
