@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,40 +15,21 @@ import (
 // an action that must change nothing and compare it with one after.
 type Snapshot map[string]string
 
-// TakeSnapshot reads every key matching pattern (SCAN MATCH, on every
-// master of a cluster) with its DUMP.
+// TakeSnapshot reads every key matching pattern (Keys: on every master of
+// a cluster) with its DUMP.
 func TakeSnapshot(tb testing.TB, rdb redis.UniversalClient, pattern string) Snapshot {
 	tb.Helper()
 	ctx := context.Background()
 	out := Snapshot{}
-	var mu sync.Mutex
-	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
-		for iter.Next(ctx) {
-			d, err := c.Dump(ctx, iter.Val()).Result()
-			if err == redis.Nil {
-				continue // deleted since the SCAN
-			}
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			out[iter.Val()] = d
-			mu.Unlock()
+	for _, k := range Keys(tb, rdb, pattern) {
+		d, err := rdb.Dump(ctx, k).Result()
+		if err == redis.Nil {
+			continue // deleted since the SCAN
 		}
-		return iter.Err()
-	}
-	var err error
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, scan)
-	case *redis.Client:
-		err = scan(ctx, c)
-	default:
-		tb.Fatalf("redistest: TakeSnapshot of a %T", rdb)
-	}
-	if err != nil {
-		tb.Fatalf("redistest: snapshot of %s: %v", pattern, err)
+		if err != nil {
+			tb.Fatalf("redistest: snapshot of %s: dump %s: %v", pattern, k, err)
+		}
+		out[k] = d
 	}
 	return out
 }
