@@ -54,27 +54,55 @@ func RoomDestination(roomID int64) string {
 // SendDestination is where the seed publishes chat messages.
 const SendDestination = "/pub/send-message"
 
-// Sender renders SEND frames for one publishing goroutine, reusing its
-// buffers: it does not allocate once warmed up. Not safe for concurrent use.
-type Sender struct {
-	frame stomp.Frame
-	body  []byte
-	out   []byte
+// SendShape is what a Sender puts into each SEND besides destination and
+// content-length. The zero value is chatload's own shape: stompjs'
+// client.publish with no extra headers and the stamp text as the message.
+type SendShape struct {
+	// ContentType, when set, is sent as the content-type header (an
+	// independent STOMP client sends application/json).
+	ContentType string
+	// Receipt asks for a RECEIPT of every SEND (receipt:m-<message number>).
+	Receipt bool
+	// Marker writes the message text as "~<stamp>~xxxx…" (Stamp.AppendMarker)
+	// instead of "<stamp> xxxx…".
+	Marker bool
 }
 
-// NewSender returns a Sender.
-func NewSender() *Sender {
-	s := &Sender{}
+// Sender renders SEND frames for one publishing goroutine, reusing its
+// buffers: it does not allocate once warmed up (one string per frame with
+// SendShape.Receipt). Not safe for concurrent use.
+type Sender struct {
+	shape   SendShape
+	frame   stomp.Frame
+	receipt int // index of the receipt header in frame.Headers, or -1
+	body    []byte
+	out     []byte
+}
+
+// NewSender returns a Sender of frames of the given shape.
+func NewSender(shape SendShape) *Sender {
+	s := &Sender{shape: shape, receipt: -1}
 	s.frame.Command = stomp.CmdSend
 	s.frame.Headers = []stomp.Header{{Key: "destination", Value: SendDestination}}
+	if shape.ContentType != "" {
+		s.frame.Headers = append(s.frame.Headers, stomp.Header{Key: "content-type", Value: shape.ContentType})
+	}
+	if shape.Receipt {
+		s.receipt = len(s.frame.Headers)
+		s.frame.Headers = append(s.frame.Headers, stomp.Header{Key: "receipt"})
+	}
 	return s
 }
 
+// SendReceiptPrefix starts the receipt id of every SEND that asks for one.
+const SendReceiptPrefix = "m-"
+
 // Frame renders SEND /pub/send-message with the seed's JSON body
 // {"chatRoomId","sendId","rcvId","message"} and a content-length header, as
-// stompjs' client.publish does. The message text is the Stamp's (ASCII
-// without quotes or backslashes, so it needs no JSON escaping). The result
-// is valid until the next call.
+// stompjs' client.publish does (headers in its order: destination, then
+// the shape's content-type and receipt, then content-length). The message
+// text is the Stamp's (ASCII without quotes or backslashes, so it needs no
+// JSON escaping). The result is valid until the next call.
 func (s *Sender) Frame(roomID, sendID, rcvID int64, st Stamp, payload int) []byte {
 	b := append(s.body[:0], `{"chatRoomId":`...)
 	b = strconv.AppendInt(b, roomID, 10)
@@ -83,10 +111,17 @@ func (s *Sender) Frame(roomID, sendID, rcvID int64, st Stamp, payload int) []byt
 	b = append(b, `,"rcvId":`...)
 	b = strconv.AppendInt(b, rcvID, 10)
 	b = append(b, `,"message":"`...)
-	b = st.Append(b, payload)
+	if s.shape.Marker {
+		b = st.AppendMarker(b, payload)
+	} else {
+		b = st.Append(b, payload)
+	}
 	b = append(b, `"}`...)
 	s.body = b
 	s.frame.Body = b
+	if s.receipt >= 0 {
+		s.frame.Headers[s.receipt].Value = SendReceiptPrefix + strconv.FormatUint(st.N, 10)
+	}
 	s.out = stomp.AppendFrame(s.out[:0], &s.frame, stomp.V12)
 	return s.out
 }
