@@ -7,6 +7,11 @@
 #           in parallel; memory per connection and connect time
 #   W2      one-to-one: 2,000 connections in 1,000 rooms, every user sends
 #           1 msg/s for 30 s (4,000 deliveries/s)
+#   W2i     W2 with an independent STOMP client's settings (issue 18), on a
+#           fresh system after W2: CONNECT heart-beat:0,0 and no beats, SENDs
+#           with content-type:application/json and no receipt, text
+#           "~<stamp>~xxxx" of 100 bytes, every publisher sending from its
+#           own random phase (chatload -independent -payload 100)
 #   W3      fan-out: 1 room, 1,000 subscribers, 50 msg/s, then the ramp at
 #           100/150/200/400 msg/s (10 publishers share the rate)
 #
@@ -26,9 +31,9 @@
 #                     heap profile at the end of each W1 hold
 #   BENCH_CHATLOAD_PROFILE=1  chatload's own CPU profile, NAME/chatload-cpu.pprof
 #   BENCH_WS_PROCS=1  GOMAXPROCS of the ws node (default: every core)
-#   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W3)
+#   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W2i, W3)
 #   BENCH_W1_SIZES="10000"  W1 connection counts (default 1000 10000 [50000])
-#   BENCH_W2_DURATION=10s   W2 phase length (default 30s)
+#   BENCH_W2_DURATION=10s   W2 and W2i phase length (default 30s)
 #   BENCH_W3_RATES=50,400   W3 total rates, one phase each (default
 #                     50,100,150,200,400);  BENCH_W3_DURATION=10s (default 15s)
 #   BENCH_TIME=1s     -benchtime of the Go benchmarks
@@ -197,7 +202,7 @@ w1_sizes=${BENCH_W1_SIZES:-$w1_sizes}
 [ -n "${BENCH_W2_DURATION:-}" ] && w2="$w2 -duration $BENCH_W2_DURATION"
 [ -n "${BENCH_W3_RATES:-}" ] && w3="$w3 -total-rate $BENCH_W3_RATES"
 [ -n "${BENCH_W3_DURATION:-}" ] && w3="$w3 -duration $BENCH_W3_DURATION"
-only=" ${BENCH_ONLY:-W1 W2 W3} "
+only=" ${BENCH_ONLY:-W1 W2 W2i W3} "
 [[ $only == *" W1 "* ]] || w1_sizes=''
 for n in $w1_sizes; do
 	name="W1-$((n / 1000))k"
@@ -211,6 +216,13 @@ if [[ $only == *" W2 "* ]]; then
 	start_system W2
 	# shellcheck disable=SC2086
 	load W2 $w2 -room-size 2 -publishers 2 -rate 1 -payload 64 -drain "$drain"
+	stop_system
+fi
+
+if [[ $only == *" W2i "* ]]; then
+	start_system W2i
+	# shellcheck disable=SC2086
+	load W2i $w2 -room-size 2 -publishers 2 -rate 1 -payload 100 -drain "$drain" -independent
 	stop_system
 fi
 

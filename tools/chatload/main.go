@@ -62,6 +62,8 @@ type options struct {
 	redisURL, redisPrefix string
 	timeout               time.Duration
 	cpuProfile            string
+	body                  string
+	independent           bool
 }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
@@ -86,7 +88,12 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&c.ConnectParallel, "connect-parallel", 50, "connections being opened at once")
 	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", 10*time.Second, "per-connection handshake timeout, and wait for all subscriptions")
 	fs.IntVar(&c.SourceIPs, "source-ips", 1, "spread client sockets over source addresses 127.0.0.1..N (about 28k connections each)")
-	fs.DurationVar(&c.HeartBeat, "heartbeat", 10*time.Second, "STOMP heart-beat both ways, like stompjs")
+	fs.DurationVar(&c.HeartBeat, "heartbeat", 10*time.Second, "STOMP heart-beat both ways, like stompjs; 0: heart-beat:0,0 and no beats")
+	fs.StringVar(&c.Schedule, "schedule", load.ScheduleEven, `where each publisher's sends fall in its period: "even" (publisher i of n at i/n) or "random" (a random phase per publisher)`)
+	fs.StringVar(&c.Send.ContentType, "content-type", "", "content-type header of every SEND (e.g. application/json; default none, as stompjs)")
+	fs.BoolVar(&c.Send.Receipt, "send-receipts", false, "ask for a RECEIPT of every SEND")
+	fs.StringVar(&o.body, "body", "stamp", `message text: "stamp" ("t=.. n=.. p=.. r=.. xxx") or "marker" ("~t=.. n=.. p=.. r=..~xxx", an independent client's form)`)
+	fs.BoolVar(&o.independent, "independent", false, "an independent STOMP client's settings: -heartbeat 0 -schedule random -content-type application/json -body marker (flags given explicitly still win)")
 	fs.IntVar(&c.PubWorkers, "pub-workers", 4, "publishing goroutines")
 	fs.StringVar(&o.secret, "jwt-secret", os.Getenv("JWT_SECRET"), "HS256 secret of the servers (default $JWT_SECRET)")
 	fs.StringVar(&o.seed, "seed", "", `how rooms are created: "redis" (shared room store; default when -redis is set) or "api"`)
@@ -102,6 +109,17 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write chatload's own CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.independent {
+		// The preset fills only the flags not given, so
+		// "-independent -heartbeat 10s" keeps its beats.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range map[string]string{"heartbeat": "0", "schedule": load.ScheduleRandom, "content-type": "application/json", "body": "marker"} {
+			if !set[name] {
+				_ = fs.Set(name, v)
+			}
+		}
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -148,6 +166,19 @@ func (o *options) resolve() error {
 		case c.Rooms == 0:
 			errs = append(errs, errors.New("give -conns or -rooms"))
 		}
+	}
+	if c.HeartBeat == 0 {
+		c.HeartBeat = -1 // load.Config: none
+	}
+	switch o.body {
+	case "stamp":
+	case "marker":
+		c.Send.Marker = true
+	default:
+		errs = append(errs, fmt.Errorf("-body must be stamp or marker, not %q", o.body))
+	}
+	if c.Schedule != load.ScheduleEven && c.Schedule != load.ScheduleRandom {
+		errs = append(errs, fmt.Errorf("-schedule must be even or random, not %q", c.Schedule))
 	}
 	c.Secret = []byte(o.secret)
 	if o.seed == "" {

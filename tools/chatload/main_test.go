@@ -6,8 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 
 func TestFlags(t *testing.T) {
@@ -35,6 +38,40 @@ func TestFlags(t *testing.T) {
 					t.Fatalf("%+v", o.cfg)
 				}
 			}},
+		{name: "heartbeat 0 means none", args: "-conns 10 -idle -heartbeat 0",
+			check: func(t *testing.T, o *options) {
+				if o.cfg.HeartBeat >= 0 {
+					t.Fatalf("heart-beat %s, want negative (none)", o.cfg.HeartBeat)
+				}
+			}},
+		{name: "chatload's own shape by default", args: "-conns 10 -rate 1",
+			check: func(t *testing.T, o *options) {
+				if o.cfg.HeartBeat != 10*time.Second || o.cfg.Schedule != load.ScheduleEven || o.cfg.Send != (load.SendShape{}) {
+					t.Fatalf("heart-beat %s schedule %q send %+v", o.cfg.HeartBeat, o.cfg.Schedule, o.cfg.Send)
+				}
+			}},
+		{name: "each option alone", args: "-conns 10 -rate 1 -send-receipts -schedule random -content-type application/json -body marker",
+			check: func(t *testing.T, o *options) {
+				want := load.SendShape{ContentType: "application/json", Receipt: true, Marker: true}
+				if o.cfg.Schedule != load.ScheduleRandom || o.cfg.Send != want || o.cfg.HeartBeat != 10*time.Second {
+					t.Fatalf("schedule %q send %+v heart-beat %s", o.cfg.Schedule, o.cfg.Send, o.cfg.HeartBeat)
+				}
+			}},
+		{name: "independent preset", args: "-conns 10 -rate 1 -independent",
+			check: func(t *testing.T, o *options) {
+				want := load.SendShape{ContentType: "application/json", Marker: true}
+				if o.cfg.Schedule != load.ScheduleRandom || o.cfg.Send != want || o.cfg.HeartBeat >= 0 {
+					t.Fatalf("schedule %q send %+v heart-beat %s", o.cfg.Schedule, o.cfg.Send, o.cfg.HeartBeat)
+				}
+			}},
+		{name: "flags given win over the preset", args: "-heartbeat 5s -conns 10 -rate 1 -independent -schedule even",
+			check: func(t *testing.T, o *options) {
+				if o.cfg.Schedule != load.ScheduleEven || o.cfg.HeartBeat != 5*time.Second || !o.cfg.Send.Marker {
+					t.Fatalf("schedule %q heart-beat %s send %+v", o.cfg.Schedule, o.cfg.HeartBeat, o.cfg.Send)
+				}
+			}},
+		{name: "bad body", args: "-conns 10 -rate 1 -body json", wantErr: "-body must be"},
+		{name: "bad schedule", args: "-conns 10 -rate 1 -schedule bunched", wantErr: "-schedule must be"},
 		{name: "rate or idle needed", args: "-conns 10", wantErr: "give -rate"},
 		{name: "idle takes no rate", args: "-conns 10 -idle -rate 1", wantErr: "-idle does not take"},
 		{name: "conns fit rooms", args: "-conns 11 -room-size 2 -rate 1", wantErr: "not a multiple"},

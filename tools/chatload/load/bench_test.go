@@ -33,7 +33,7 @@ func BenchmarkReceiveDelivery(b *testing.B) {
 
 // BenchmarkSenderFrame renders one SEND frame with a 64-byte stamped text.
 func BenchmarkSenderFrame(b *testing.B) {
-	s := NewSender()
+	s := NewSender(SendShape{})
 	st := Stamp{T: time.Now().UnixNano(), N: 1, Run: 7}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -65,8 +65,15 @@ type Config struct {
 	// addresses (about 28k connections fit per source address) [1].
 	SourceIPs int
 	// HeartBeat is the STOMP heart-beat sent and asked for, as stompjs'
-	// heartbeatIncoming/Outgoing [10s].
+	// heartbeatIncoming/Outgoing [10s]. Negative: none, CONNECT says
+	// heart-beat:0,0 and no beats are sent (an independent client's choice).
 	HeartBeat time.Duration
+	// Schedule places each publisher's sends in time [ScheduleEven]; see
+	// ScheduleEven and ScheduleRandom.
+	Schedule string
+	// Send is the shape of the SEND frames (content-type, receipts, the
+	// message text's form) [chatload's own: none of them].
+	Send SendShape
 	// Secret signs the HS256 tokens (JWT_SECRET of the servers). Required.
 	Secret []byte
 	// Seed creates the rooms. Required.
@@ -120,8 +127,11 @@ func (c *Config) defaults() {
 	if c.SourceIPs <= 0 {
 		c.SourceIPs = 1
 	}
-	if c.HeartBeat <= 0 {
+	if c.HeartBeat == 0 {
 		c.HeartBeat = 10 * time.Second
+	}
+	if c.Schedule == "" {
+		c.Schedule = ScheduleEven
 	}
 	if c.SeedParallel <= 0 {
 		c.SeedParallel = 16
@@ -175,6 +185,9 @@ func (c *Config) validate() error {
 		}
 	default:
 		bad("room type must be direct or group, not %q", c.RoomType)
+	}
+	if c.Schedule != ScheduleEven && c.Schedule != ScheduleRandom {
+		bad("schedule must be %s or %s, not %q", ScheduleEven, ScheduleRandom, c.Schedule)
 	}
 	if c.Publishers > c.RoomSize {
 		bad("%d publishers per room exceed the room size %d", c.Publishers, c.RoomSize)

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ type conn struct {
 	lastSeq  int64
 
 	recv, dups, gaps, late, foreign atomic.Uint64
+	receipts                        atomic.Uint64 // RECEIPTs of SENDs
 	subscribed, alive               atomic.Bool
 	_                               [64]byte // keep hot counters of neighbours apart
 }
@@ -77,7 +79,7 @@ func (c *conn) open(ctx context.Context, wsURL string, hc *http.Client) (time.Du
 	}
 	ws.SetReadLimit(16 << 20)
 	c.ws = ws
-	hb := int(c.r.cfg.HeartBeat / time.Millisecond)
+	hb := max(0, int(c.r.cfg.HeartBeat/time.Millisecond)) // negative: heart-beat:0,0
 	if err := ws.Write(ctx, websocket.MessageText, ConnectFrame(c.token, c.room.id, c.user, c.rcv, hb)); err != nil {
 		ws.CloseNow()
 		return 0, fmt.Errorf("write CONNECT: %w", err)
@@ -197,7 +199,11 @@ func (c *conn) onFrame(f *FrameView) {
 	case f.Is("MESSAGE"):
 		c.onMessage(f.Body)
 	case f.Is("RECEIPT"):
-		if id, _ := f.Header("receipt-id"); string(id) == subscribeReceipt && !c.subscribed.Swap(true) {
+		id, _ := f.Header("receipt-id")
+		switch {
+		case bytes.HasPrefix(id, []byte(SendReceiptPrefix)):
+			c.receipts.Add(1)
+		case string(id) == subscribeReceipt && !c.subscribed.Swap(true):
 			c.room.subs.Add(1)
 			c.r.subscribedN.Add(1)
 		}

@@ -101,24 +101,54 @@ func RoomDestination(roomID int64) string {
 // SendDestination is where the seed publishes chat messages.
 const SendDestination = "/pub/send-message"
 
+// SendShape is what a Sender puts into each SEND besides destination and
+// content-length. The zero value is chatload's own shape: stompjs'
+// client.publish with no extra headers and the stamp text as the message.
+type SendShape struct {
+	// ContentType, when set, is sent as the content-type header (an
+	// independent STOMP client sends application/json).
+	ContentType string
+	// Receipt asks for a RECEIPT of every SEND (receipt:m-<message number>).
+	Receipt bool
+	// Marker writes the message text as "~<stamp>~xxxx…" (Stamp.AppendMarker)
+	// instead of "<stamp> xxxx…".
+	Marker bool
+}
+
 // Sender renders SEND frames for one publishing goroutine, reusing its
-// buffers: it does not allocate once warmed up. Not safe for concurrent use.
+// buffers: it does not allocate once warmed up (one string per frame with
+// SendShape.Receipt). Not safe for concurrent use.
 type Sender struct {
+	shape   SendShape
 	headers []header
+	receipt int // index of the receipt header in headers, or -1
 	body    []byte
 	out     []byte
 }
 
-// NewSender returns a Sender.
-func NewSender() *Sender {
-	return &Sender{headers: []header{{"destination", SendDestination}}}
+// NewSender returns a Sender of frames of the given shape.
+func NewSender(shape SendShape) *Sender {
+	s := &Sender{shape: shape, receipt: -1}
+	s.headers = []header{{"destination", SendDestination}}
+	if shape.ContentType != "" {
+		s.headers = append(s.headers, header{"content-type", shape.ContentType})
+	}
+	if shape.Receipt {
+		s.receipt = len(s.headers)
+		s.headers = append(s.headers, header{key: "receipt"})
+	}
+	return s
 }
+
+// SendReceiptPrefix starts the receipt id of every SEND that asks for one.
+const SendReceiptPrefix = "m-"
 
 // Frame renders SEND /pub/send-message with the seed's JSON body
 // {"chatRoomId","sendId","rcvId","message"} and a content-length header, as
-// stompjs' client.publish does. The message text is the Stamp's (ASCII
-// without quotes or backslashes, so it needs no JSON escaping). The result
-// is valid until the next call.
+// stompjs' client.publish does (headers in its order: destination, then
+// the shape's content-type and receipt, then content-length). The message
+// text is the Stamp's (ASCII without quotes or backslashes, so it needs no
+// JSON escaping). The result is valid until the next call.
 func (s *Sender) Frame(roomID, sendID, rcvID int64, st Stamp, payload int) []byte {
 	b := append(s.body[:0], `{"chatRoomId":`...)
 	b = strconv.AppendInt(b, roomID, 10)
@@ -127,9 +157,16 @@ func (s *Sender) Frame(roomID, sendID, rcvID int64, st Stamp, payload int) []byt
 	b = append(b, `,"rcvId":`...)
 	b = strconv.AppendInt(b, rcvID, 10)
 	b = append(b, `,"message":"`...)
-	b = st.Append(b, payload)
+	if s.shape.Marker {
+		b = st.AppendMarker(b, payload)
+	} else {
+		b = st.Append(b, payload)
+	}
 	b = append(b, `"}`...)
 	s.body = b
+	if s.receipt >= 0 {
+		s.headers[s.receipt].value = SendReceiptPrefix + strconv.FormatUint(st.N, 10)
+	}
 	s.out = appendFrame(s.out[:0], "SEND", s.headers, b)
 	return s.out
 }

@@ -49,7 +49,7 @@ func TestClientFramesAsStompjsWritesThem(t *testing.T) {
 }
 
 func TestSenderFrame(t *testing.T) {
-	s := NewSender()
+	s := NewSender(SendShape{})
 	st := Stamp{T: 1795709956184798994, N: 7, Phase: 2, Run: 99}
 	frame := s.Frame(2, 8, 3, st, 100)
 	f := parse(t, frame)
@@ -83,6 +83,58 @@ func serverFrame(command, body string, headers ...string) []byte {
 		b = append(b, "content-length:"+strconv.Itoa(len(body))+"\n"...)
 	}
 	return append(append(append(b, '\n'), body...), 0)
+}
+
+// TestSenderShapes: the SEND frames of an independent STOMP client
+// (content-type, a receipt per SEND, the "~marker~xxxx" text) differ from
+// chatload's own only where asked, and every shape carries the stamp back.
+func TestSenderShapes(t *testing.T) {
+	st := Stamp{T: 17, N: 42, Phase: 1, Run: 5}
+	const json = `{"chatRoomId":2,"sendId":8,"rcvId":3,"message":"`
+	tests := []struct {
+		name    string
+		shape   SendShape
+		headers string
+		text    string
+	}{
+		{"chatload's own", SendShape{},
+			"destination:/pub/send-message|content-length:97", "t=17 n=42 p=1 r=5 " + strings.Repeat("x", 29)},
+		{"content-type", SendShape{ContentType: "application/json"},
+			"destination:/pub/send-message|content-type:application/json|content-length:97", "t=17 n=42 p=1 r=5 " + strings.Repeat("x", 29)},
+		{"receipt", SendShape{Receipt: true},
+			"destination:/pub/send-message|receipt:m-42|content-length:97", "t=17 n=42 p=1 r=5 " + strings.Repeat("x", 29)},
+		{"marker", SendShape{Marker: true},
+			"destination:/pub/send-message|content-length:97", "~t=17 n=42 p=1 r=5~" + strings.Repeat("x", 28)},
+		{"independent client with receipts", SendShape{ContentType: "application/json", Receipt: true, Marker: true},
+			"destination:/pub/send-message|content-type:application/json|receipt:m-42|content-length:97", "~t=17 n=42 p=1 r=5~" + strings.Repeat("x", 28)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewSender(tt.shape)
+			for range 2 { // the second frame reuses the buffers
+				frame := s.Frame(2, 8, 3, st, 47)
+				f := parse(t, frame)
+				if head := "SEND\n" + strings.ReplaceAll(tt.headers, "|", "\n") + "\n\n"; !strings.HasPrefix(string(frame), head) {
+					t.Fatalf("frame\n%q\nwant it to start with\n%q", frame, head)
+				}
+				if got, want := string(f.Body), json+tt.text+`"}`; got != want {
+					t.Fatalf("body\n%s\nwant\n%s", got, want)
+				}
+				delivered := `{"id":"2-1","chatRoomId":2,"seq":1,"sendId":8,"rcvId":3,"message":"` + tt.text + `","sentAt":"x"}`
+				if d, ok := ParseDelivery([]byte(delivered)); !ok || d.Stamp != st {
+					t.Fatalf("delivered form parses to %+v %v", d, ok)
+				}
+			}
+		})
+	}
+}
+
+func TestConnectFrameWithoutHeartBeats(t *testing.T) {
+	got := string(ConnectFrame("t", 2, 8, 3, 0))
+	want := "CONNECT\nAuthorization:Bearer t\nchatRoomId:2\nsendId:8\nrcvId:3\naccept-version:1.2,1.1,1.0\nheart-beat:0,0\n\n\x00"
+	if got != want {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
+	}
 }
 
 // serverStream is what a node writes: several MESSAGEs (with content-length),

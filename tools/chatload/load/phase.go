@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"math/rand/v2"
 	"syscall"
 	"time"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // counters are the receivers' totals at one moment.
-type counters struct{ recv, dups, gaps, late, foreign uint64 }
+type counters struct{ recv, dups, gaps, late, foreign, receipts uint64 }
 
 func (r *Runner) counters() (s counters) {
 	for _, c := range r.conns {
@@ -18,6 +19,7 @@ func (r *Runner) counters() (s counters) {
 		s.gaps += c.gaps.Load()
 		s.late += c.late.Load()
 		s.foreign += c.foreign.Load()
+		s.receipts += c.receipts.Load()
 	}
 	return s
 }
@@ -107,6 +109,7 @@ func (r *Runner) runPhase(ctx context.Context, res *Result, phase int, rate floa
 		res.Gaps = after.gaps - before.gaps
 		res.Late = after.late - before.late
 		res.Foreign = after.foreign - before.foreign
+		res.SendReceipts = after.receipts - before.receipts
 	})
 	// What arrives after the drain belongs to no phase.
 	r.phase.Store(-1)
@@ -135,8 +138,8 @@ func (r *Runner) finishDeliveries(res *Result) {
 
 // publish sends from the first Publishers members of every room, each at
 // rate messages per second, from PubWorkers goroutines, between start and
-// end. Each worker cycles through its publishers on a fixed schedule
-// (absolute times, so a late send does not shift the later ones).
+// end, on the Schedule (absolute times, so a late send does not shift the
+// later ones).
 func (r *Runner) publish(ctx context.Context, phase int, rate float64, start, end time.Time) (sent, expected, failed uint64) {
 	cfg := &r.cfg
 	var pubs []*conn
@@ -146,6 +149,9 @@ func (r *Runner) publish(ctx context.Context, phase int, rate float64, start, en
 		}
 	}
 	w := min(cfg.PubWorkers, len(pubs))
+	period := time.Duration(float64(time.Second) / rate)
+	rng := rand.New(rand.NewPCG(uint64(r.runID), uint64(phase)))
+	slots := schedule(cfg.Schedule, len(pubs), w, period, rng)
 	// Writes share one deadline: a socket whose peer stopped reading cannot
 	// hold the phase beyond its drain time (the write then closes it).
 	wctx, cancel := context.WithDeadline(ctx, end.Add(cfg.Drain))
@@ -153,25 +159,21 @@ func (r *Runner) publish(ctx context.Context, phase int, rate float64, start, en
 	type totals struct{ sent, expected, failed uint64 }
 	results := make(chan totals, w)
 	for k := range w {
-		var list []*conn
-		for i := k; i < len(pubs); i += w {
-			list = append(list, pubs[i])
-		}
+		list := slots[k]
 		go func() {
 			var t totals
 			defer func() { results <- t }()
-			s := NewSender()
-			interval := time.Duration(float64(time.Second) / (rate * float64(len(list))))
-			offset := interval * time.Duration(k) / time.Duration(w)
-			for n := 0; ; n++ {
-				at := start.Add(offset + time.Duration(n)*interval)
+			s := NewSender(cfg.Send)
+			for n := 0; len(list) > 0; n++ {
+				sl := list[n%len(list)]
+				at := start.Add(sl.at + time.Duration(n/len(list))*period)
 				if !at.Before(end) || ctx.Err() != nil {
 					return
 				}
 				if d := time.Until(at); d > 0 {
 					time.Sleep(d)
 				}
-				c := list[n%len(list)]
+				c := pubs[sl.pub]
 				if !c.alive.Load() {
 					t.failed++
 					continue

@@ -48,10 +48,11 @@ type Result struct {
 	Received         uint64  `json:"received"` // deliveries of this phase within the drain time
 	Lost             uint64  `json:"lost"`
 	LostPct          float64 `json:"lostPct"`
-	Duplicates       uint64  `json:"duplicates"` // per subscriber, by seq
-	Gaps             uint64  `json:"gaps"`       // seqs skipped by a subscriber
-	Late             uint64  `json:"late"`       // arrived after their phase's drain
-	Foreign          uint64  `json:"foreign"`    // not stamped by this run
+	Duplicates       uint64  `json:"duplicates"`             // per subscriber, by seq
+	Gaps             uint64  `json:"gaps"`                   // seqs skipped by a subscriber
+	Late             uint64  `json:"late"`                   // arrived after their phase's drain
+	Foreign          uint64  `json:"foreign"`                // not stamped by this run
+	SendReceipts     uint64  `json:"sendReceipts,omitempty"` // RECEIPTs of SENDs (Config.Send.Receipt)
 	Disconnected     int     `json:"disconnected"`
 	WindowS          float64 `json:"windowS"` // first send to last delivery
 	DeliveriesPerS   float64 `json:"deliveriesPerS"`
@@ -93,6 +94,9 @@ func (r Result) Summary() string {
 			r.RatePerPublisher, r.TotalRate, r.SentPerS, r.DurationS, r.Payload)
 		fmt.Fprintf(&b, "  sent %d (failed %d), expected %d, received %d, lost %d (%.2f%%), duplicates %d, gaps %d, late %d, foreign %d, disconnected %d\n",
 			r.Sent, r.SendFailed, r.Expected, r.Received, r.Lost, r.LostPct, r.Duplicates, r.Gaps, r.Late, r.Foreign, r.Disconnected)
+		if r.SendReceipts > 0 {
+			fmt.Fprintf(&b, "  %d SEND receipts\n", r.SendReceipts)
+		}
 		fmt.Fprintf(&b, "  latency p50 %.2fms p90 %.2fms p99 %.2fms max %.2fms; %.0f deliveries/s\n",
 			r.LatP50Ms, r.LatP90Ms, r.LatP99Ms, r.LatMaxMs, r.DeliveriesPerS)
 	}

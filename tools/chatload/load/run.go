@@ -241,9 +241,12 @@ func (r *Runner) connectAll(ctx context.Context) error {
 }
 
 // startHeartBeats sends a heart-beat (one LF, as stompjs does) on every
-// connection every HeartBeat, spread evenly over the interval. It returns
-// a function that stops it and waits.
+// connection every HeartBeat, spread evenly over the interval; none when
+// HeartBeat is negative. It returns a function that stops it and waits.
 func (r *Runner) startHeartBeats(ctx context.Context) func() {
+	if r.cfg.HeartBeat < 0 {
+		return func() {}
+	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {

@@ -19,14 +19,7 @@ type Stamp struct {
 // The text is ASCII without quotes or backslashes.
 func (s Stamp) Append(dst []byte, payload int) []byte {
 	start := len(dst)
-	dst = append(dst, "t="...)
-	dst = strconv.AppendInt(dst, s.T, 10)
-	dst = append(dst, " n="...)
-	dst = strconv.AppendUint(dst, s.N, 10)
-	dst = append(dst, " p="...)
-	dst = strconv.AppendInt(dst, int64(s.Phase), 10)
-	dst = append(dst, " r="...)
-	dst = strconv.AppendUint(dst, uint64(s.Run), 10)
+	dst = s.appendFields(dst)
 	if pad := payload - (len(dst) - start); pad > 0 {
 		dst = append(dst, ' ')
 		for i := 1; i < pad; i++ {
@@ -34,6 +27,31 @@ func (s Stamp) Append(dst []byte, payload int) []byte {
 		}
 	}
 	return dst
+}
+
+// AppendMarker appends the stamp as the marker of an independent load
+// client's text, "~t=<ns> n=<k> p=<phase> r=<run>~xxxx…", padded with 'x'
+// to at least payload bytes. ParseDelivery reads both forms.
+func (s Stamp) AppendMarker(dst []byte, payload int) []byte {
+	start := len(dst)
+	dst = append(dst, '~')
+	dst = s.appendFields(dst)
+	dst = append(dst, '~')
+	for pad := payload - (len(dst) - start); pad > 0; pad-- {
+		dst = append(dst, 'x')
+	}
+	return dst
+}
+
+func (s Stamp) appendFields(dst []byte) []byte {
+	dst = append(dst, "t="...)
+	dst = strconv.AppendInt(dst, s.T, 10)
+	dst = append(dst, " n="...)
+	dst = strconv.AppendUint(dst, s.N, 10)
+	dst = append(dst, " p="...)
+	dst = strconv.AppendInt(dst, int64(s.Phase), 10)
+	dst = append(dst, " r="...)
+	return strconv.AppendUint(dst, uint64(s.Run), 10)
 }
 
 // Delivery is what a receiver reads from a MESSAGE body.
@@ -44,12 +62,13 @@ type Delivery struct {
 
 var (
 	seqKey     = []byte(`"seq":`)
-	messageKey = []byte(`"message":"t=`)
+	messageKey = []byte(`"message":"`)
 )
 
 // ParseDelivery reads the seq and the stamp from a chat message body as the
 // server delivers it ({"id":..,"chatRoomId":..,"seq":17,...,"message":"t=..
-// n=.. p=.. r=..",...}). ok is false for bodies without a stamp. It does not
+// n=.. p=.. r=..",...}, or with the text "~t=.. n=.. p=.. r=..~xx" of
+// AppendMarker). ok is false for bodies without a stamp. It does not
 // allocate.
 func ParseDelivery(body []byte) (d Delivery, ok bool) {
 	i := bytes.Index(body, seqKey)
@@ -66,6 +85,13 @@ func ParseDelivery(body []byte) (d Delivery, ok bool) {
 		return d, false
 	}
 	p := j + len(messageKey)
+	if p < len(body) && body[p] == '~' {
+		p++
+	}
+	if !bytes.HasPrefix(body[p:], []byte("t=")) {
+		return d, false
+	}
+	p += 2
 	var t, n, phase, run int64
 	for _, f := range []struct {
 		dst *int64

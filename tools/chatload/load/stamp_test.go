@@ -15,24 +15,30 @@ func TestStampRoundTrip(t *testing.T) {
 		{"padded", Stamp{T: 1, N: 2, Phase: 0, Run: 4294967295}, 200},
 		{"phase 31", Stamp{T: 99, N: 1 << 40, Phase: 31, Run: 7}, 64},
 	}
+	forms := []struct {
+		name   string
+		append func(Stamp, []byte, int) []byte
+	}{{"stamp", Stamp.Append}, {"marker", Stamp.AppendMarker}}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			text := string(tt.stamp.Append(nil, tt.payload))
-			if len(text) < tt.payload {
-				t.Fatalf("text %d bytes, want at least %d", len(text), tt.payload)
-			}
-			if strings.ContainsAny(text, "\"\\") {
-				t.Fatalf("text %q needs JSON escaping", text)
-			}
-			body := `{"id":"1-35","chatRoomId":1,"seq":35,"sendId":19,"rcvId":20,"message":"` + text + `","sentAt":"2026-11-26T16:19:16.184Z"}`
-			d, ok := ParseDelivery([]byte(body))
-			if !ok {
-				t.Fatalf("ParseDelivery(%s) failed", body)
-			}
-			if d.Seq != 35 || d.Stamp != tt.stamp {
-				t.Fatalf("got %+v, want seq 35 and %+v", d, tt.stamp)
-			}
-		})
+		for _, form := range forms {
+			t.Run(tt.name+" "+form.name, func(t *testing.T) {
+				text := string(form.append(tt.stamp, nil, tt.payload))
+				if len(text) < tt.payload {
+					t.Fatalf("text %d bytes, want at least %d", len(text), tt.payload)
+				}
+				if strings.ContainsAny(text, "\"\\") {
+					t.Fatalf("text %q needs JSON escaping", text)
+				}
+				body := `{"id":"1-35","chatRoomId":1,"seq":35,"sendId":19,"rcvId":20,"message":"` + text + `","sentAt":"2026-11-26T16:19:16.184Z"}`
+				d, ok := ParseDelivery([]byte(body))
+				if !ok {
+					t.Fatalf("ParseDelivery(%s) failed", body)
+				}
+				if d.Seq != 35 || d.Stamp != tt.stamp {
+					t.Fatalf("got %+v, want seq 35 and %+v", d, tt.stamp)
+				}
+			})
+		}
 	}
 }
 
@@ -42,6 +48,7 @@ func TestParseDeliveryRejects(t *testing.T) {
 		`{"id":"1-1","chatRoomId":1,"seq":1,"sendId":8,"message":"hello","sentAt":"x"}`,
 		`{"id":"1-1","chatRoomId":1,"seq":1,"sendId":8,"message":"t=12 n=","sentAt":"x"}`,
 		`{"id":"1-1","chatRoomId":1,"seq":,"message":"t=1 n=2 p=3 r=4"}`,
+		`{"id":"1-1","chatRoomId":1,"seq":1,"message":"~~t=1 n=2 p=3 r=4~"}`,
 	} {
 		if d, ok := ParseDelivery([]byte(body)); ok {
 			t.Errorf("ParseDelivery(%s) = %+v, want rejection", body, d)

@@ -75,6 +75,46 @@ func TestRunDeliversEverythingInDirectAndGroupRooms(t *testing.T) {
 	}
 }
 
+// TestRunAccountsEveryClientShape: each of the independent client's
+// settings alone, and all of them together, still deliver everything once,
+// with the stamp read back from the text; SEND receipts are counted.
+func TestRunAccountsEveryClientShape(t *testing.T) {
+	url, rooms := node(t)
+	independent := load.SendShape{ContentType: "application/json", Marker: true}
+	tests := []struct {
+		name      string
+		heartBeat time.Duration
+		schedule  string
+		send      load.SendShape
+	}{
+		{"no heart-beats", -1, "", load.SendShape{}},
+		{"random phases", 0, load.ScheduleRandom, load.SendShape{}},
+		{"content-type", 0, "", load.SendShape{ContentType: "application/json"}},
+		{"marker text", 0, "", load.SendShape{Marker: true}},
+		{"SEND receipts", 0, "", load.SendShape{Receipt: true}},
+		{"independent client", -1, load.ScheduleRandom, independent},
+		{"independent client with receipts", -1, load.ScheduleRandom, load.SendShape{ContentType: "application/json", Marker: true, Receipt: true}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runClean(t, load.Config{
+				Name: tt.name, WS: []string{url}, Rooms: 5, RoomSize: 2, Publishers: 2,
+				UserBase: int64(70_000 + 100*i), Rates: []float64{20}, Duration: 300 * time.Millisecond,
+				Drain: 3 * time.Second, Settle: time.Millisecond, Secret: secret, Payload: 100,
+				Seed: load.RoomStoreSeeder{Rooms: rooms}, ConnectParallel: 8,
+				HeartBeat: tt.heartBeat, Schedule: tt.schedule, Send: tt.send,
+			})
+			want := uint64(0)
+			if tt.send.Receipt {
+				want = res[0].Sent
+			}
+			if got := res[0].SendReceipts; got != want {
+				t.Fatalf("%d SEND receipts, want %d", got, want)
+			}
+		})
+	}
+}
+
 func TestIdleRunHoldsConnections(t *testing.T) {
 	url, rooms := node(t)
 	r, err := load.New(load.Config{
