@@ -200,3 +200,28 @@ func redactURL(raw string) string {
 	}
 	return raw
 }
+
+// RedisAddrs returns the host:port addresses REDIS_URL (or
+// REDIS_CLUSTER_ADDRS) names: the one server, the cluster seeds, or the
+// sentinels (not the master they name, learned only when connecting).
+func (c Common) RedisAddrs() ([]string, error) {
+	switch {
+	case c.RedisSentinel():
+		opt, err := c.sentinelOptions()
+		if err != nil {
+			return nil, err
+		}
+		return opt.SentinelAddrs, nil
+	case c.RedisCluster():
+		opt, err := c.clusterOptions()
+		if err != nil {
+			return nil, err
+		}
+		return opt.Addrs, nil
+	}
+	opt, err := redis.ParseURL(c.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return []string{opt.Addr}, nil
+}

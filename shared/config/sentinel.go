@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -104,4 +105,16 @@ func (c Common) sentinelOptions() (*redis.FailoverOptions, error) {
 		return nil, err
 	}
 	return opt, nil
+}
+
+// MasterCheck is how often a fan-out hub should check that its pub/sub
+// connection is on the current master (fanout.Config.MasterCheck): every
+// second under Redis Sentinel, where a failover may leave the old master up
+// and a master for ten seconds and more; never otherwise (a single server
+// has no other master, a cluster client follows slots by itself).
+func (c Common) MasterCheck() time.Duration {
+	if c.RedisSentinel() {
+		return time.Second
+	}
+	return 0
 }

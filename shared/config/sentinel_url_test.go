@@ -68,6 +68,9 @@ func TestSentinelURL(t *testing.T) {
 				opt.DB != w.DB || opt.PoolSize != w.PoolSize {
 				t.Errorf("options = %+v, want %+v", *opt, w)
 			}
+			if addrs, err := c.RedisAddrs(); err != nil || !slices.Equal(addrs, w.SentinelAddrs) {
+				t.Errorf("RedisAddrs() = %v, %v; want the sentinels", addrs, err)
+			}
 			if (opt.TLSConfig != nil) != tc.wantTLS {
 				t.Errorf("TLS = %v, want %v", opt.TLSConfig != nil, tc.wantTLS)
 			}
@@ -75,6 +78,12 @@ func TestSentinelURL(t *testing.T) {
 				t.Errorf("TLS ServerName %q: every connection must verify the host it dials", opt.TLSConfig.ServerName)
 			}
 		})
+	}
+	if c := (Common{RedisURL: "redis+sentinel://a:1/m"}); c.MasterCheck() <= 0 {
+		t.Error("no master check under Sentinel")
+	}
+	if c := (Common{RedisURL: "redis://a:1/0"}); c.MasterCheck() != 0 {
+		t.Error("a master check on a single Redis")
 	}
 	if (Common{RedisURL: "redis://a:1/0"}).RedisSentinel() || (Common{RedisURL: "redis+cluster://a:1"}).RedisSentinel() {
 		t.Error("RedisSentinel() true for a single or cluster URL")

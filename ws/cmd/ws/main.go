@@ -186,7 +186,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 	met := metrics.New()
 	met.ClassifyChannels(ks.ChannelKind)
 	hub := fanout.New(rdb, fanout.Config{Logger: log, Backfill: msgs.ByChannel(),
-		Observe: met.ObserveMessage, Linger: off(set.channelLinger)})
+		Observe: met.ObserveMessage, Linger: off(set.channelLinger),
+		MasterCheck: common.MasterCheck(), CheckChannel: ks.MasterCheck(set.nodeID)})
 	gwCfg := set.limits
 	gwCfg.NodeID, gwCfg.AllowedOrigins, gwCfg.Logger = set.nodeID, set.origins, log
 	gwCfg.HeartbeatOut, gwCfg.HeartbeatIn, gwCfg.ConnectTimeout = set.heartbeat, set.heartbeat, set.connectTimeout
