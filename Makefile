@@ -13,7 +13,7 @@ GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@v1.10.0
 # reports for go1.26.8. The go command fetches it once through the module proxy.
 export GOTOOLCHAIN ?= go1.26.10
 
-.PHONY: all build run run-cluster test test-go test-e2e test-postman test-web web check check-go lint vulncheck fuzz bench soak clean
+.PHONY: all build run run-cluster run-sentinel test test-go test-e2e test-postman test-web web check check-go lint vulncheck fuzz bench soak clean
 
 all: build
 
@@ -32,6 +32,11 @@ run:
 run-cluster:
 	@bash deploy/local/cluster.sh
 
+## run-sentinel: the same on a local master, replica and three sentinels
+## (servers on 6380-6381, sentinels on 26380-26382)
+run-sentinel:
+	@bash deploy/local/sentinel.sh
+
 ## test: vet, race-enabled Go tests of every module, then end-to-end tests,
 ## then the Postman collection (newman), then the web client's browser test
 test: test-go test-e2e test-postman test-web
@@ -42,10 +47,12 @@ test-go:
 		echo "== $$m: test -race"; (cd $$m && $(GO) test -race -count=1 ./...); \
 	done
 
-## test-e2e: the end-to-end suite twice, against one Redis and against a
-## three-master Redis Cluster with three ws nodes (E2E_REDIS=single or
-## E2E_REDIS=cluster for one of them)
-E2E_REDIS ?= both
+## test-e2e: the end-to-end suite against one Redis and against a
+## three-master Redis Cluster with three ws nodes, then its Sentinel subset
+## (seed flow, resume, long poll, features; two ws nodes) against a master,
+## a replica and three sentinels (E2E_REDIS=single, cluster, sentinel or
+## both for single and cluster only)
+E2E_REDIS ?= all
 test-e2e: build
 	@bash e2e/run.sh --redis $(E2E_REDIS)
 

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # End-to-end tests: the real api and two ws nodes against a private Redis,
 # driven by @stomp/stompjs. Run from anywhere:
-#   bash e2e/run.sh [--redis single|cluster|both] [test files...]
+#   bash e2e/run.sh [--redis single|cluster|sentinel|both|all] [test files...]
 # --redis (or E2E_REDIS) picks the Redis the systems start: one redis-server
 # (single, the default), a three-master Redis Cluster with three ws nodes
-# (cluster), or the whole selection once in each mode (both).
-# Logs of every process land in e2e/artifacts/<test>/ (cluster mode:
-# e2e/artifacts/cluster/<test>/) and are printed on failure.
+# (cluster), a master and a replica under three sentinels with two ws nodes
+# (sentinel), the selection once in single and once in cluster mode (both),
+# or in all three modes (all). Without test files, sentinel mode runs its
+# subset, SENTINEL_TESTS (what fits the CI time: seed flow, resume, long
+# poll, features); the other modes run every test.
+# Logs of every process land in e2e/artifacts/<test>/ (cluster and sentinel
+# modes: e2e/artifacts/<mode>/<test>/) and are printed on failure.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -31,16 +35,19 @@ for b in api ws; do
 	fi
 done
 
+SENTINEL_TESTS=(tests/seed-flow.test.mjs tests/resume.test.mjs tests/longpoll.test.mjs tests/features.test.mjs)
+
 mode="${E2E_REDIS:-single}"
 if [ "${1:-}" = "--redis" ]; then
-	mode="${2:?--redis needs single, cluster or both}"
+	mode="${2:?--redis needs single, cluster, sentinel, both or all}"
 	shift 2
 fi
 case "$mode" in
-single | cluster) modes=("$mode") ;;
+single | cluster | sentinel) modes=("$mode") ;;
 both) modes=(single cluster) ;;
+all) modes=(single cluster sentinel) ;;
 *)
-	echo "e2e: --redis/E2E_REDIS must be single, cluster or both, not \`$mode'" >&2
+	echo "e2e: --redis/E2E_REDIS must be single, cluster, sentinel, both or all, not \`$mode'" >&2
 	exit 2
 	;;
 esac
@@ -49,15 +56,17 @@ if [[ " ${modes[*]} " == *" cluster "* ]] && ! command -v redis-cli >/dev/null 2
 	exit 1
 fi
 
-if [ "$#" -eq 0 ]; then
-	set -- tests/
-fi
-# Both modes run even when the first fails; the exit status says whether any failed.
+files=("$@")
+# Every mode runs even when one fails; the exit status says whether any failed.
 failed=()
 for m in "${modes[@]}"; do
+	sel=("${files[@]}")
+	if [ ${#sel[@]} -eq 0 ]; then
+		if [ "$m" = sentinel ]; then sel=("${SENTINEL_TESTS[@]}"); else sel=(tests/); fi
+	fi
 	echo "== e2e against Redis: $m"
 	start=$SECONDS
-	if E2E_REDIS=$m node --test --test-concurrency=1 --test-timeout=120000 "$@"; then
+	if E2E_REDIS=$m node --test --test-concurrency=1 --test-timeout=120000 "${sel[@]}"; then
 		echo "== e2e against Redis: $m passed in $((SECONDS - start)) s"
 	else
 		echo "== e2e against Redis: $m FAILED after $((SECONDS - start)) s"

@@ -27,6 +27,8 @@ trap cleanup INT TERM EXIT
 export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
 if [[ "$REDIS_URL" == redis*+cluster://* ]]; then
   echo "using the Redis Cluster at $REDIS_URL"
+elif [[ "$REDIS_URL" == redis*+sentinel://* ]]; then
+  echo "using the Redis Sentinel set-up at $REDIS_URL"
 elif command -v redis-cli >/dev/null && [ "$(redis-cli -u "$REDIS_URL" ping 2>/dev/null)" = "PONG" ]; then
   echo "using the Redis at $REDIS_URL"
 else

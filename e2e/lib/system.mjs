@@ -4,10 +4,13 @@
 // With E2E_REDIS=cluster: a three-master Redis Cluster (optionally one
 // replica per master) instead of the one redis-server, and three ws nodes
 // (ws-a, ws-b, ws-c); artifacts go to e2e/artifacts/cluster/<name>/.
+// With E2E_REDIS=sentinel: a master, its replica and three sentinels
+// (redis-server --sentinel) watching master set "e2e", REDIS_URL
+// redis+sentinel://…/e2e, two ws nodes; artifacts in e2e/artifacts/sentinel/<name>/.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,9 +34,13 @@ const CLUSTER_NODE_TIMEOUT_MS = 2000;
 const LIVE = new Set();
 process.on('exit', () => { for (const p of LIVE) if (!p.exited) p.child.kill('SIGKILL'); });
 
-/** REDIS_MODE is E2E_REDIS: 'single' (default, one redis-server) or 'cluster' (a 3-master Redis Cluster). */
+/**
+ * REDIS_MODE is E2E_REDIS: 'single' (default, one redis-server), 'cluster' (a
+ * 3-master Redis Cluster) or 'sentinel' (a master and a replica under three sentinels).
+ */
 export const REDIS_MODE = process.env.E2E_REDIS || 'single';
-if (!['single', 'cluster'].includes(REDIS_MODE)) throw new Error(`E2E_REDIS=${REDIS_MODE}: expected single or cluster`);
+if (!['single', 'cluster', 'sentinel'].includes(REDIS_MODE)) throw new Error(`E2E_REDIS=${REDIS_MODE}: expected single, cluster or sentinel`);
+const SENTINEL_MASTER = 'e2e';
 
 /**
  * useSystem registers before/after hooks that start and stop a System for the
@@ -69,7 +76,7 @@ export class System {
     this.wsNodes = Math.min(3, wsNodes ?? (this.mode === 'cluster' ? 3 : 2));
     this.prefix = prefix ?? 'chat';
     this.envPrefix = prefix; // undefined: leave REDIS_PREFIX unset
-    this.dir = this.mode === 'cluster' ? path.join(E2E, 'artifacts', 'cluster', name) : path.join(E2E, 'artifacts', name);
+    this.dir = this.mode === 'single' ? path.join(E2E, 'artifacts', name) : path.join(E2E, 'artifacts', this.mode, name);
     this.secret = randomBytes(32).toString('hex');
     this.procs = [];
     this.clients = [];
@@ -87,7 +94,7 @@ export class System {
         if (!existsSync(path.join(BIN, b))) throw new Error(`${path.join(BIN, b)} is missing: run \`make build\` at the repo root`);
       }
       const letters = ['a', 'b', 'c'].slice(0, this.wsNodes);
-      const redisCount = this.mode === 'cluster' ? 3 * (1 + this.opts.replicas) : 1;
+      const redisCount = { cluster: 3 * (1 + this.opts.replicas), sentinel: 5 }[this.mode] ?? 1;
       const [apiPort, ...ports] = await freePorts(1 + letters.length + redisCount);
       const wsPorts = ports.slice(0, letters.length);
       const redisPorts = ports.slice(letters.length);
@@ -98,6 +105,9 @@ export class System {
       if (this.mode === 'cluster') {
         const masters = await this.#startCluster(redisPorts);
         redisURL = `redis+cluster://${masters.map((p) => `127.0.0.1:${p}`).join(',')}`;
+      } else if (this.mode === 'sentinel') {
+        const sentinels = await this.#startSentinel(redisPorts);
+        redisURL = `redis+sentinel://${sentinels.map((p) => `127.0.0.1:${p}`).join(',')}/${SENTINEL_MASTER}`;
       } else {
         const [redisPort] = redisPorts;
         this.redisPort = redisPort;
@@ -168,7 +178,7 @@ export class System {
    * sys.redis() fails between the two.
    */
   async killRedis() {
-    if (this.mode === 'cluster') throw new Error('killRedis: a cluster has no single Redis (use sys.cluster)');
+    if (this.mode !== 'single') throw new Error(`killRedis: ${this.mode} mode has no single Redis`);
     const p = this.redisProc;
     p.stopping = true;
     this.rc?.close();
@@ -322,6 +332,50 @@ export class System {
     this.cluster = new ClusterOps(this.rc, ports, (l) => this.note(l));
     Object.assign(this.cluster, { masters, replicas: reps, procs });
     return masters;
+  }
+
+  /**
+   * #startSentinel starts a master (ports[0], this.rc connects to it), its
+   * replica (ports[1]) and three sentinels (ports[2..4], quorum 2) and
+   * resolves once the replica is in sync and every sentinel knows the
+   * other two. Returns the sentinels' ports.
+   */
+  async #startSentinel(ports) {
+    const [master, replica, ...sentinels] = ports;
+    const redisDir = (port) => { const d = path.join(this.dir, 'redis', String(port)); mkdirSync(d, { recursive: true }); return d; };
+    const serverArgs = (port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', redisDir(port), '--repl-diskless-sync-delay', '0', ...this.opts.redisArgs];
+    this.redisPort = master;
+    this.redisArgv = serverArgs(master);
+    this.redisProc = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
+    this.rc = await this.#connectRedis(this.redisProc);
+    const rp = this.#spawn('redis-replica', '/usr/bin/redis-server', [...serverArgs(replica), '--replicaof', '127.0.0.1', String(master)], {});
+    const rrc = await this.#connectRedis(rp, replica);
+    const src = [];
+    for (const port of sentinels) {
+      const conf = path.join(redisDir(port), 'sentinel.conf');
+      writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${redisDir(port)}`,
+        `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${master} 2`,
+        `sentinel down-after-milliseconds ${SENTINEL_MASTER} 2000`,
+        `sentinel failover-timeout ${SENTINEL_MASTER} 10000`, ''].join('\n'));
+      src.push(await this.#connectRedis(this.#spawn(`redis-sentinel-${port}`, '/usr/bin/redis-server', [conf, '--sentinel'], {}), port));
+    }
+    const deadline = Date.now() + READY_MS;
+    for (let last = '';;) {
+      const repl = String(await rrc.call('INFO', 'replication'));
+      const known = await Promise.all(src.map(async (c) => {
+        const m = pairs(await c.call('SENTINEL', 'MASTER', SENTINEL_MASTER));
+        return Number(m['num-other-sentinels']) === sentinels.length - 1 && Number(m['num-slaves']) === 1;
+      }));
+      if (repl.includes('master_link_status:up') && known.every(Boolean)) break;
+      last = `replica ${repl.includes('master_link_status:up') ? 'in sync' : 'not in sync'}, sentinels ready ${known}`;
+      if (Date.now() > deadline) throw new Error(`sentinel set-up not ready after ${READY_MS} ms: ${last}`);
+      await delay(100);
+    }
+    rrc.close();
+    for (const c of src) c.close();
+    this.note(`sentinel set-up: master ${master}, replica ${replica}, sentinels ${sentinels.join(',')}`);
+    return sentinels;
   }
 
   async #connectRedis(p, port = this.redisPort) {

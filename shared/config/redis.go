@@ -41,11 +41,21 @@ func (c Common) RedisCluster() bool {
 //   - redis:// or rediss:// (TLS): one server, *redis.Client;
 //   - redis+cluster://h1:p1,h2:p2 or rediss+cluster://…, or REDIS_CLUSTER_ADDRS
 //     (comma-separated host:port seeds; then REDIS_URL's scheme, user info
-//     and TLS still apply): a Redis Cluster, *redis.ClusterClient.
+//     and TLS still apply): a Redis Cluster, *redis.ClusterClient;
+//   - redis+sentinel://h1:p1,h2:p2/<master-name> or rediss+sentinel://…: a
+//     master under Redis Sentinel, a failover *redis.Client (see
+//     sentinelOptions).
 //
 // rediss is verified against the system roots plus RedisCAFile; a password
 // or an ACL user and password come from the URL's user info.
 func (c Common) Redis() (redis.UniversalClient, error) {
+	if c.RedisSentinel() {
+		opt, err := c.sentinelOptions()
+		if err != nil {
+			return nil, err
+		}
+		return redis.NewFailoverClient(opt), nil
+	}
 	if c.RedisCluster() {
 		opt, err := c.clusterOptions()
 		if err != nil {
@@ -150,7 +160,7 @@ func (c Common) trustCA(cfg *tls.Config) error {
 		return nil
 	}
 	if cfg == nil {
-		return errors.New("REDIS_TLS_CA_FILE is set but REDIS_URL is not rediss:// or rediss+cluster://")
+		return errors.New("REDIS_TLS_CA_FILE is set but REDIS_URL is not rediss://, rediss+cluster:// or rediss+sentinel://")
 	}
 	pemCerts, err := os.ReadFile(c.RedisCAFile)
 	if err != nil {
@@ -169,6 +179,10 @@ func (c Common) trustCA(cfg *tls.Config) error {
 
 // validateRedis checks REDIS_URL / REDIS_CLUSTER_ADDRS without connecting.
 func (c Common) validateRedis() error {
+	if c.RedisSentinel() {
+		_, err := c.sentinelOptions()
+		return err
+	}
 	if c.RedisCluster() {
 		_, err := c.clusterOptions()
 		return err
@@ -185,4 +199,29 @@ func redactURL(raw string) string {
 		return u.Redacted()
 	}
 	return raw
+}
+
+// RedisAddrs returns the host:port addresses REDIS_URL (or
+// REDIS_CLUSTER_ADDRS) names: the one server, the cluster seeds, or the
+// sentinels (not the master they name, learned only when connecting).
+func (c Common) RedisAddrs() ([]string, error) {
+	switch {
+	case c.RedisSentinel():
+		opt, err := c.sentinelOptions()
+		if err != nil {
+			return nil, err
+		}
+		return opt.SentinelAddrs, nil
+	case c.RedisCluster():
+		opt, err := c.clusterOptions()
+		if err != nil {
+			return nil, err
+		}
+		return opt.Addrs, nil
+	}
+	opt, err := redis.ParseURL(c.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return []string{opt.Addr}, nil
 }

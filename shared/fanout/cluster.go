@@ -209,7 +209,8 @@ func (h *Hub) reroute(from *shard, chans []string) {
 	h.closeIfIdle(from)
 }
 
-// replace closes a broken shard and subscribes its channels again.
+// replace closes a broken shard (or, on a single Redis, the connection
+// MasterCheck found on a former master) and subscribes its channels again.
 func (h *Hub) replace(sh *shard) {
 	h.mu.Lock()
 	if h.shards[sh.addr] == sh {
@@ -270,8 +271,10 @@ func (h *Hub) rehome(chans []string, from string) {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 2*time.Second)
-		if err := h.routes.refresh(h.ctx, 0); err != nil {
-			h.cfg.Logger.Warn("redis cluster slots refresh failed", "err", err)
+		if h.routes != nil {
+			if err := h.routes.refresh(h.ctx, 0); err != nil {
+				h.cfg.Logger.Warn("redis cluster slots refresh failed", "err", err)
+			}
 		}
 		chans = retry
 	}
@@ -280,9 +283,12 @@ func (h *Hub) rehome(chans []string, from string) {
 // resubscribe places a channel without a shard on its slot owner's shard,
 // counting it moved when that is not the master from (see startRehome).
 func (h *Hub) resubscribe(channel, from string) error {
-	addr, err := h.routes.owner(h.ctx, channel)
-	if err != nil {
-		return err
+	addr := "" // a single Redis (MasterCheck, see replace)
+	if h.routes != nil {
+		var err error
+		if addr, err = h.routes.owner(h.ctx, channel); err != nil {
+			return err
+		}
 	}
 	h.mu.Lock()
 	t := h.topics[channel]

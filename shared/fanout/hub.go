@@ -68,6 +68,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Backfill, when set, closes seq gaps of chat channels from history.
 	Backfill Backfiller
+	// MasterCheck, when positive, is how often the hub checks that its
+	// pub/sub connection is on the server its commands go to (see
+	// checkMaster): on a Redis Sentinel set-up it follows a failover whose
+	// old master stays up. Ignored on a cluster. Default 0: never.
+	MasterCheck time.Duration
+	// CheckChannel is the channel MasterCheck publishes on and the hub
+	// subscribes to (counted in Channels); required with MasterCheck.
+	CheckChannel string
 	// Observe, when set, sees every message received live from Redis once
 	// per hub (not backfilled ones, not dropped duplicates), before it is
 	// delivered. It runs on a receive goroutine (several run at once on a
@@ -127,6 +135,7 @@ type Hub struct {
 	duplicates atomic.Uint64
 	moved      atomic.Uint64
 	failures   atomic.Uint64
+	switched   atomic.Uint64
 }
 
 // New returns a Hub using rdb. Run must be called: it owns the hub's
@@ -351,6 +360,9 @@ type Stats struct {
 	// Moved counts channels re-routed after their slot moved to another
 	// cluster master (failover, resharding).
 	Moved uint64
+	// MasterSwitches counts reconnections of the pub/sub connection after
+	// MasterCheck found it on a server that is no longer the master.
+	MasterSwitches uint64
 	// ResubscribeFailures counts (re)subscriptions that failed: error
 	// replies to SUBSCRIBE (e.g. refused by an ACL) and retries that could
 	// not be sent. Each is retried with backoff.
@@ -366,13 +378,21 @@ func (h *Hub) Stats() Stats {
 	h.mu.RUnlock()
 	return Stats{Channels: channels, Connections: conns, Received: h.received.Load(),
 		Backfilled: h.backfilled.Load(), DuplicatesDropped: h.duplicates.Load(), Moved: h.moved.Load(),
-		ResubscribeFailures: h.failures.Load(), Unconfirmed: h.Unconfirmed()}
+		MasterSwitches: h.switched.Load(), ResubscribeFailures: h.failures.Load(), Unconfirmed: h.Unconfirmed()}
 }
 
 // Run waits until ctx ends, then closes every pub/sub connection and waits
 // for the receive goroutines. Connection errors are logged and retried with
 // backoff by those goroutines.
 func (h *Hub) Run(ctx context.Context) error {
+	if h.cfg.MasterCheck > 0 && h.cfg.CheckChannel != "" && h.cluster == nil {
+		h.mu.Lock()
+		if !h.closed {
+			h.wg.Add(1)
+			go h.checkMaster()
+		}
+		h.mu.Unlock()
+	}
 	select {
 	case <-ctx.Done():
 	case <-h.ctx.Done():

@@ -169,6 +169,12 @@ func (s Space) NodeControl(node string) string { return s.prefix + ":node:" + no
 // receives its own timestamps to measure pub/sub lag (metrics).
 func (s Space) NodeProbe(node string) string { return s.prefix + ":node:" + node + ":probe" }
 
+// MasterCheck is the pub/sub channel on which one process's fan-out hub (a
+// ws node, by its node id; an api instance, by a random id) publishes empty
+// messages to itself, to check that its pub/sub connection is on the
+// current master (Redis Sentinel; fanout.Config.MasterCheck).
+func (s Space) MasterCheck(instance string) string { return s.prefix + ":check:" + instance }
+
 // Control is the pub/sub channel every ws node listens to for commands that
 // concern all nodes (membership revoked, ...), JSON.
 func (s Space) Control() string { return s.prefix + ":control" }

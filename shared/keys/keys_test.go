@@ -52,7 +52,7 @@ func TestPrefixIsUsedEverywhere(t *testing.T) {
 	for _, name := range []string{
 		k.RoomIDs(), k.RoomMeta(1), k.RoomMessages(1), k.UserRooms(1), k.UserSessions(1),
 		k.Direct(1, 2), k.Session("s"), k.Nodes(), k.NodeSessions("n"), k.NodeControl("n"), k.Control(),
-		k.NodeEnded("n"),
+		k.NodeEnded("n"), k.MasterCheck("n"),
 	} {
 		if !strings.HasPrefix(name, "t1a2:x:") {
 			t.Errorf("%q does not start with the prefix and a colon", name)

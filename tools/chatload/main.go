@@ -98,7 +98,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.secret, "jwt-secret", os.Getenv("JWT_SECRET"), "HS256 secret of the servers (default $JWT_SECRET)")
 	fs.StringVar(&o.seed, "seed", "", `how rooms are created: "redis" (shared room store; default when -redis is set) or "api"`)
 	fs.StringVar(&o.api, "api", "", "REST API base URL for -seed api, e.g. http://127.0.0.1:8080")
-	fs.StringVar(&o.redisURL, "redis", "", "Redis URL for -seed redis (loopback only): redis://host:port/db, or redis+cluster://host1:port1,host2:port2 for a Redis Cluster")
+	fs.StringVar(&o.redisURL, "redis", "", "Redis URL for -seed redis (loopback only): redis://host:port/db, redis+cluster://host1:port1,host2:port2 for a Redis Cluster, or redis+sentinel://host1:port1,host2:port2/<master-name> for Redis Sentinel")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "chat", "REDIS_PREFIX of the servers")
 	fs.StringVar(&o.serverPIDs, "server-pids", "", "comma-separated PIDs of server processes to sample in /proc")
 	fs.StringVar(&o.redisPID, "redis-pid", "", "PID(s) of redis-server to sample in /proc")
@@ -221,8 +221,10 @@ func (o *options) seeder() (load.Seeder, func(), error) {
 
 // redisClient opens -redis with the services' own parser
 // (config.Common.Redis): redis:// or rediss:// for one server,
-// redis+cluster://h1:p1,h2:p2 or rediss+cluster://… for a Redis Cluster.
-// Every host must be a loopback address. Unless the URL sets pool_size, a
+// redis+cluster://h1:p1,h2:p2 or rediss+cluster://… for a Redis Cluster,
+// redis+sentinel://h1:p1,h2:p2/<master-name> for a master under Redis
+// Sentinel. Every host named (server, seeds, sentinels) must be a loopback
+// address. Unless the URL sets pool_size, a
 // pool (per node, on a cluster) holds 32 connections.
 func (o *options) redisClient() (redis.UniversalClient, error) {
 	u := o.redisURL
@@ -233,16 +235,10 @@ func (o *options) redisClient() (redis.UniversalClient, error) {
 		}
 		u += sep + "pool_size=32"
 	}
-	rdb, err := config.Common{RedisURL: u}.Redis()
+	c := config.Common{RedisURL: u}
+	addrs, err := c.RedisAddrs()
 	if err != nil {
 		return nil, fmt.Errorf("-redis: %w", err)
-	}
-	var addrs []string
-	switch c := rdb.(type) {
-	case *redis.Client:
-		addrs = []string{c.Options().Addr}
-	case *redis.ClusterClient:
-		addrs = c.Options().Addrs
 	}
 	for _, a := range addrs {
 		host, _, err := net.SplitHostPort(a)
@@ -250,9 +246,12 @@ func (o *options) redisClient() (redis.UniversalClient, error) {
 			err = load.CheckLoopbackHost(host)
 		}
 		if err != nil {
-			rdb.Close()
 			return nil, fmt.Errorf("-redis: %w", err)
 		}
+	}
+	rdb, err := c.Redis()
+	if err != nil {
+		return nil, fmt.Errorf("-redis: %w", err)
 	}
 	return rdb, nil
 }

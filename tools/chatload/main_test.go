@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 
@@ -99,6 +100,7 @@ func TestRefusesRemoteTargets(t *testing.T) {
 	for _, args := range []string{
 		"-conns 2 -idle -jwt-secret s -redis redis://10.1.2.3:6379/0",
 		"-conns 2 -idle -jwt-secret s -redis redis+cluster://127.0.0.1:7000,10.1.2.3:7001",
+		"-conns 2 -idle -jwt-secret s -redis redis+sentinel://127.0.0.1:26379,10.1.2.3:26379/mymaster",
 		"-conns 2 -idle -jwt-secret s -api http://example.com",
 		"-conns 2 -idle -jwt-secret s -api http://127.0.0.1:1 -ws ws://192.0.2.7/ws",
 	} {
@@ -121,6 +123,7 @@ func TestRedisClient(t *testing.T) {
 		{"redis://localhost:6390/0?pool_size=4", []string{"localhost:6390"}, 4},
 		{"redis+cluster://127.0.0.1:7000,[::1]:7001", []string{"127.0.0.1:7000", "[::1]:7001"}, 32},
 		{"redis+cluster://127.0.0.1:7000?pool_size=5", []string{"127.0.0.1:7000"}, 5},
+		{"redis+sentinel://127.0.0.1:26379,[::1]:26380/mymaster", []string{"127.0.0.1:26379", "[::1]:26380"}, 32},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			o := &options{redisURL: tc.url}
@@ -134,6 +137,9 @@ func TestRedisClient(t *testing.T) {
 			switch c := rdb.(type) {
 			case *redis.Client:
 				addrs, pool = []string{c.Options().Addr}, c.Options().PoolSize
+				if strings.Contains(tc.url, "+sentinel") && c.Options().Addr == "FailoverClient" {
+					addrs, _ = config.Common{RedisURL: tc.url}.RedisAddrs()
+				}
 			case *redis.ClusterClient:
 				addrs, pool = c.Options().Addrs, c.Options().PoolSize
 			}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -207,7 +208,8 @@ func run(ctx context.Context) error {
 	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: st.maxMessage, HistoryLen: st.historyLen,
 		EditWindow: st.editWindow, Observer: notes})
 
-	hub := fanout.New(rdb, fanout.Config{Logger: log})
+	hub := fanout.New(rdb, fanout.Config{Logger: log,
+		MasterCheck: st.common.MasterCheck(), CheckChannel: ks.MasterCheck("api-" + rand.Text()[:10])})
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
 	go func() { defer close(hubDone); _ = hub.Run(hubCtx) }()

@@ -185,6 +185,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 		Messages: messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen},
 		Notify:   notify.Config{OutboxMaxLen: int64(set.outboxMaxLen)},
 		Linger:   off(set.channelLinger),
+		// Under Redis Sentinel the hub checks every second that its
+		// pub/sub connection is on the current master.
+		MasterCheck: common.MasterCheck(),
 	})
 	srv := httpServer(set.addr, nd.Handler())
 

@@ -24,7 +24,7 @@ func TestLoadClientFramesDecodeWithTheServerCodec(t *testing.T) {
 			map[string]string{"Authorization": "Bearer a.b:c", "chatRoomId": "2", "sendId": "8", "rcvId": "3", "heart-beat": "10000,10000"}},
 		{"SUBSCRIBE", "SUBSCRIBE", load.SubscribeFrame("s:1", load.RoomDestination(9), "r\n1"),
 			map[string]string{"id": "s:1", "destination": "/sub/chat/room/9", "receipt": "r\n1"}},
-		{"SEND", "SEND", load.NewSender().Frame(2, 8, 3, st, 64),
+		{"SEND", "SEND", load.NewSender(load.SendShape{}).Frame(2, 8, 3, st, 64),
 			map[string]string{"destination": load.SendDestination}},
 	}
 	for _, tt := range tests {

@@ -52,6 +52,11 @@ type Config struct {
 	// Linger is how long the hub keeps an unused channel subscribed
 	// (fanout.Config.Linger: 0 default, negative off).
 	Linger time.Duration
+	// MasterCheck is how often the hub checks that its pub/sub connection
+	// is on the current master, on the node's own check channel
+	// (fanout.Config.MasterCheck; config.Common.MasterCheck: set under
+	// Redis Sentinel, 0 otherwise).
+	MasterCheck time.Duration
 	// ProbeEvery is the period of the metrics' Redis and pub/sub probe [5s].
 	ProbeEvery time.Duration
 }
@@ -98,7 +103,8 @@ func New(rdb redis.UniversalClient, ks keys.Space, verifier gateway.Verifier, cf
 	n.Metrics = metrics.New()
 	n.Metrics.ClassifyChannels(ks.ChannelKind)
 	n.Hub = fanout.New(rdb, fanout.Config{Logger: log, Backfill: n.Messages.ByChannel(),
-		Observe: n.Metrics.ObserveMessage, Linger: cfg.Linger})
+		Observe: n.Metrics.ObserveMessage, Linger: cfg.Linger,
+		MasterCheck: cfg.MasterCheck, CheckChannel: ks.MasterCheck(cfg.ID)})
 	gcfg := cfg.Gateway
 	gcfg.NodeID, gcfg.Logger = cfg.ID, log
 	n.Gateway = gateway.New(gcfg, gateway.Deps{
