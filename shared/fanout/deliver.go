@@ -102,15 +102,19 @@ func (h *Hub) enqueue(channel string, t *topic, it item) {
 // draining. Either way one goroutine at a time drains a channel, in queue
 // order.
 func (h *Hub) drain(channel string, t *topic, onWorker bool) {
+	var done []item
 	for {
 		t.dmu.Lock()
+		if cap(done) > 0 && cap(done) <= 1024 { // not after a burst: its array goes
+			t.spare = done[:0] // the next batch's array: no allocation per message
+		}
 		batch := t.queue
-		t.queue = nil
 		if len(batch) == 0 {
 			t.draining = false
 			t.dmu.Unlock()
 			return
 		}
+		t.queue, t.spare = t.spare, nil
 		t.dmu.Unlock()
 		for i, it := range batch {
 			after, gap := h.gap(t, it)
@@ -127,6 +131,8 @@ func (h *Hub) drain(channel string, t *topic, onWorker bool) {
 			}
 			h.process(channel, t, it, after, gap)
 		}
+		clear(batch) // drop the messages
+		done = batch
 	}
 }
 

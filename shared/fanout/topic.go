@@ -45,8 +45,9 @@ type topic struct {
 	// subscription again.
 	stale atomic.Bool
 
-	dmu      sync.Mutex // guards queue, draining, floor, floorOK; never held across Deliver or I/O
+	dmu      sync.Mutex // guards queue, spare, draining, floor, floorOK; never held across Deliver or I/O
 	queue    []item     // received, not yet delivered
+	spare    []item     // an empty array for the queue, reused by the drainer
 	draining bool       // a goroutine delivers the queue
 	floor    int64      // the channel's head when first subscribed
 	floorOK  bool       // floor was read
