@@ -24,11 +24,11 @@ import (
 	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/memtrim"
 	"github.com/roomwire/roomwire/ws/internal/metrics"
 	"github.com/roomwire/roomwire/ws/internal/node"
+	"github.com/roomwire/roomwire/ws/internal/typing"
 )
 
 func main() {
