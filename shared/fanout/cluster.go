@@ -126,7 +126,7 @@ func (h *Hub) subscribeRedis(ctx context.Context, channel string, t *topic) erro
 		}
 	}
 	h.mu.Lock()
-	if h.closed {
+	if h.closed.Load() {
 		h.mu.Unlock()
 		return fmt.Errorf("hub closed")
 	}
@@ -172,7 +172,7 @@ func (h *Hub) clusterError(sh *shard, err error) (replaced bool) {
 // owner.
 func (h *Hub) lost(sh *shard, channel string) {
 	h.mu.RLock()
-	t := h.topics[channel]
+	t := h.topic(channel)
 	mine := t != nil && t.shard == sh
 	h.mu.RUnlock()
 	if !mine {
@@ -191,9 +191,10 @@ func (h *Hub) reroute(from *shard, chans []string) {
 	h.mu.Lock()
 	moving := chans[:0:0]
 	for _, ch := range chans {
-		if t := h.topics[ch]; t != nil && t.shard == from {
+		if t := h.topic(ch); t != nil && t.shard == from {
 			delete(from.channels, ch)
-			t.shard, t.stale = nil, true
+			t.shard = nil
+			t.stale.Store(true)
 			moving = append(moving, ch)
 		}
 	}
@@ -219,8 +220,9 @@ func (h *Hub) replace(sh *shard) {
 	chans := make([]string, 0, len(sh.channels))
 	for ch := range sh.channels {
 		chans = append(chans, ch)
-		if t := h.topics[ch]; t != nil && t.shard == sh {
-			t.shard, t.stale = nil, true
+		if t := h.topic(ch); t != nil && t.shard == sh {
+			t.shard = nil
+			t.stale.Store(true)
 		}
 	}
 	clear(sh.channels)
@@ -240,7 +242,7 @@ func (h *Hub) startRehome(chans []string, from string) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
+	if h.closed.Load() {
 		return
 	}
 	h.wg.Add(1)
@@ -291,8 +293,8 @@ func (h *Hub) resubscribe(channel, from string) error {
 		}
 	}
 	h.mu.Lock()
-	t := h.topics[channel]
-	if h.closed || t == nil || t.shard != nil {
+	t := h.topic(channel)
+	if h.closed.Load() || t == nil || t.shard != nil {
 		h.mu.Unlock()
 		return nil // closed, unsubscribed meanwhile, or already placed
 	}

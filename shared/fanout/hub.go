@@ -16,9 +16,13 @@
 // until Redis confirms it again: the hub retries with backoff, back-fills
 // the gap from history, and tells Resubscriber subscribers.
 //
-// Each channel is received by one goroutine at a time and a subscriber sees
-// the messages of one channel in publish order; Subscriber.Deliver is never
-// called concurrently for one channel.
+// Each channel is delivered by one goroutine at a time and a subscriber sees
+// the messages of one channel in publish order, each once; Subscriber.Deliver
+// is never called concurrently for one channel, and never with a lock of the
+// hub held, so Subscribe and Unsubscribe never wait for a fan-out. A gap is
+// closed from history on a worker goroutine of its channel, with the
+// channel's newer messages held behind it: a slow history read delays that
+// channel only, never the other channels of its connection.
 package fanout
 
 import (
@@ -94,23 +98,6 @@ type Resubscriber interface {
 	Resubscribed(channel string)
 }
 
-type topic struct {
-	subs   map[Subscriber]struct{}
-	ready  chan struct{} // closed once Redis confirmed the subscription (or it failed)
-	err    error         // why the subscription failed; set before ready closes
-	shard  *shard        // the connection the channel is subscribed on; nil while re-routed
-	linger *time.Timer   // set while no local subscriber is left
-	// stale: Redis may not carry the channel on this node (its connection
-	// broke, a SUBSCRIBE was refused, its slot moved) until it confirms the
-	// subscription again.
-	stale bool
-
-	dmu     sync.Mutex // serialises delivery of this channel
-	lastSeq int64      // highest seq dispatched (sequenced channels); guarded by dmu
-	floor   int64      // the channel's head when first subscribed; guarded by dmu
-	floorOK bool       // floor was read
-}
-
 // Hub multiplexes Redis pub/sub connections among local subscribers.
 type Hub struct {
 	cfg     Config
@@ -122,12 +109,15 @@ type Hub struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	// mu guards topics, inflight, shards and every shard's channels.
-	mu       sync.RWMutex
-	topics   map[string]*topic
-	inflight map[string]int    // SUBSCRIBE commands sent but not yet confirmed
-	shards   map[string]*shard // by server address ("" on a single Redis)
-	closed   bool
+	// buckets hold the subscribed channels, split by name (see bucket).
+	buckets [numBuckets]bucket
+
+	// mu guards the routing of channels to connections: shards, every
+	// shard's channels and retrying, and every topic's shard and stale.
+	// Lock order: mu before a bucket's mu. Neither is held across Deliver.
+	mu     sync.RWMutex
+	shards map[string]*shard // by server address ("" on a single Redis)
+	closed atomic.Bool       // set under mu
 
 	seq        atomic.Uint64
 	received   atomic.Uint64
@@ -150,12 +140,10 @@ func New(rdb redis.UniversalClient, cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Hub{
-		cfg:      cfg,
-		rdb:      rdb,
-		topics:   make(map[string]*topic),
-		inflight: make(map[string]int),
-		shards:   make(map[string]*shard),
+	h := &Hub{cfg: cfg, rdb: rdb, shards: make(map[string]*shard)}
+	for i := range h.buckets {
+		h.buckets[i].topics = make(map[string]*topic)
+		h.buckets[i].inflight = make(map[string]int)
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
@@ -168,31 +156,29 @@ func New(rdb redis.UniversalClient, cfg Config) *Hub {
 // Subscribe adds s to channel. When s is the channel's first local
 // subscriber it subscribes in Redis; in every case it returns only once
 // Redis has confirmed the subscription, so messages published afterwards
-// reach s.
+// reach s. It waits for no delivery in progress.
 func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error {
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
+	if h.closed.Load() {
 		return fmt.Errorf("subscribe to %s: hub closed", channel)
 	}
-	t := h.topics[channel]
+	b := h.bucket(channel)
+	b.mu.Lock()
+	t := b.topics[channel]
 	fresh := t == nil
 	if fresh {
-		t = &topic{subs: make(map[Subscriber]struct{}), ready: make(chan struct{})}
-		h.topics[channel] = t
-		h.inflight[channel]++
+		t = newTopic()
+		b.topics[channel] = t
+		b.inflight[channel]++
 	} else if t.linger != nil {
 		t.linger.Stop()
 		t.linger = nil
 	}
-	t.subs[s] = struct{}{}
-	h.mu.Unlock()
+	t.add(s)
+	b.mu.Unlock()
 
 	if fresh {
 		if err := h.subscribeRedis(ctx, channel, t); err != nil {
-			h.mu.Lock()
 			h.fail(channel, t, err)
-			h.mu.Unlock()
 			return fmt.Errorf("subscribe to %s: %w", channel, err)
 		}
 	}
@@ -201,11 +187,8 @@ func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error
 	defer timer.Stop()
 	select {
 	case <-t.ready:
-		h.mu.RLock()
-		err := t.err
-		h.mu.RUnlock()
-		if err != nil {
-			return fmt.Errorf("subscribe to %s: %w", channel, err)
+		if t.err != nil { // written before ready closed
+			return fmt.Errorf("subscribe to %s: %w", channel, t.err)
 		}
 		if fresh {
 			h.readFloor(ctx, channel, t)
@@ -239,17 +222,22 @@ func (h *Hub) readFloor(ctx context.Context, channel string, t *topic) {
 }
 
 // fail ends a topic whose SUBSCRIBE could not be sent: every subscriber
-// waiting for it gets err. Caller holds mu.
+// waiting for it gets err.
 func (h *Hub) fail(channel string, t *topic, err error) {
-	if h.topics[channel] == t {
-		delete(h.topics, channel)
-	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if t.shard != nil {
 		delete(t.shard.channels, channel)
 		t.shard = nil
 	}
-	if h.inflight[channel]--; h.inflight[channel] <= 0 {
-		delete(h.inflight, channel)
+	b := h.bucket(channel)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.topics[channel] == t {
+		delete(b.topics, channel)
+	}
+	if b.inflight[channel]--; b.inflight[channel] <= 0 {
+		delete(b.inflight, channel)
 	}
 	select {
 	case <-t.ready:
@@ -261,15 +249,15 @@ func (h *Hub) fail(channel string, t *topic, err error) {
 
 // abandon forgets the SUBSCRIBE of a topic that goes before Redis confirmed
 // it (its subscribers timed out): a later topic of the channel must not wait
-// for that confirmation too. Caller holds mu.
-func (h *Hub) abandon(channel string, t *topic) {
+// for that confirmation too. Caller holds b.mu.
+func (b *bucket) abandon(channel string, t *topic) {
 	select {
 	case <-t.ready:
 		return
 	default:
 	}
-	if h.inflight[channel]--; h.inflight[channel] <= 0 {
-		delete(h.inflight, channel)
+	if b.inflight[channel]--; b.inflight[channel] <= 0 {
+		delete(b.inflight, channel)
 	}
 	t.err = fmt.Errorf("subscription of %s abandoned", channel)
 	close(t.ready)
@@ -277,25 +265,26 @@ func (h *Hub) abandon(channel string, t *topic) {
 
 // Unsubscribe removes s from channel. When s was the last local subscriber
 // the channel is unsubscribed in Redis after the linger. It never blocks on
-// Redis for long.
+// Redis for long, nor waits for a delivery in progress: a Deliver that
+// started before may still reach s after it returns.
 func (h *Hub) Unsubscribe(channel string, s Subscriber) {
-	h.mu.Lock()
-	t := h.topics[channel]
+	b := h.bucket(channel)
+	b.mu.Lock()
+	t := b.topics[channel]
 	if t == nil {
-		h.mu.Unlock()
+		b.mu.Unlock()
 		return
 	}
-	delete(t.subs, s)
-	if len(t.subs) > 0 || t.linger != nil {
-		h.mu.Unlock()
+	if t.remove(s) > 0 || t.linger != nil {
+		b.mu.Unlock()
 		return
 	}
-	if h.cfg.Linger > 0 && !h.closed {
+	if h.cfg.Linger > 0 && !h.closed.Load() {
 		t.linger = time.AfterFunc(h.cfg.Linger, func() { h.expire(channel, t) })
-		h.mu.Unlock()
+		b.mu.Unlock()
 		return
 	}
-	h.mu.Unlock()
+	b.mu.Unlock()
 	h.expire(channel, t)
 }
 
@@ -303,13 +292,17 @@ func (h *Hub) Unsubscribe(channel string, s Subscriber) {
 // has no local subscriber.
 func (h *Hub) expire(channel string, t *topic) {
 	h.mu.Lock()
-	if h.topics[channel] != t || len(t.subs) > 0 {
+	b := h.bucket(channel)
+	b.mu.Lock()
+	if b.topics[channel] != t || len(t.subscribers()) > 0 {
+		b.mu.Unlock()
 		h.mu.Unlock()
 		return
 	}
-	delete(h.topics, channel)
+	delete(b.topics, channel)
 	t.linger = nil
-	h.abandon(channel, t)
+	b.abandon(channel, t)
+	b.mu.Unlock()
 	sh := t.shard
 	if sh != nil {
 		delete(sh.channels, channel)
@@ -325,9 +318,14 @@ func (h *Hub) expire(channel string, t *topic) {
 // Channels returns how many channels the node is subscribed to (lingering
 // ones included: Redis still sends their messages).
 func (h *Hub) Channels() int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return len(h.topics)
+	n := 0
+	for i := range h.buckets {
+		b := &h.buckets[i]
+		b.mu.RLock()
+		n += len(b.topics)
+		b.mu.RUnlock()
+	}
+	return n
 }
 
 // Unconfirmed returns how many channels the node is subscribed to locally
@@ -336,14 +334,12 @@ func (h *Hub) Channels() int {
 // may be missed until then (and back-filled from history after). A node
 // with unconfirmed channels is not ready.
 func (h *Hub) Unconfirmed() int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
 	n := 0
-	for _, t := range h.topics {
-		if t.stale {
+	h.eachTopic(func(_ string, t *topic) {
+		if t.stale.Load() {
 			n++
 		}
-	}
+	})
 	return n
 }
 
@@ -374,20 +370,20 @@ type Stats struct {
 // Stats returns the hub's counters.
 func (h *Hub) Stats() Stats {
 	h.mu.RLock()
-	channels, conns := len(h.topics), len(h.shards)
+	conns := len(h.shards)
 	h.mu.RUnlock()
-	return Stats{Channels: channels, Connections: conns, Received: h.received.Load(),
+	return Stats{Channels: h.Channels(), Connections: conns, Received: h.received.Load(),
 		Backfilled: h.backfilled.Load(), DuplicatesDropped: h.duplicates.Load(), Moved: h.moved.Load(),
 		MasterSwitches: h.switched.Load(), ResubscribeFailures: h.failures.Load(), Unconfirmed: h.Unconfirmed()}
 }
 
 // Run waits until ctx ends, then closes every pub/sub connection and waits
-// for the receive goroutines. Connection errors are logged and retried with
-// backoff by those goroutines.
+// for the receive goroutines and back-fill workers. Connection errors are
+// logged and retried with backoff by those goroutines.
 func (h *Hub) Run(ctx context.Context) error {
 	if h.cfg.MasterCheck > 0 && h.cfg.CheckChannel != "" && h.cluster == nil {
 		h.mu.Lock()
-		if !h.closed {
+		if !h.closed.Load() {
 			h.wg.Add(1)
 			go h.checkMaster()
 		}
@@ -398,18 +394,18 @@ func (h *Hub) Run(ctx context.Context) error {
 	case <-h.ctx.Done():
 	}
 	h.mu.Lock()
-	h.closed = true
+	h.closed.Store(true)
 	shards := make([]*shard, 0, len(h.shards))
 	for _, sh := range h.shards {
 		shards = append(shards, sh)
 	}
 	clear(h.shards)
-	for _, t := range h.topics {
+	h.mu.Unlock()
+	h.eachTopic(func(_ string, t *topic) {
 		if t.linger != nil {
 			t.linger.Stop()
 		}
-	}
-	h.mu.Unlock()
+	})
 	h.cancel()
 	for _, sh := range shards {
 		sh.close()

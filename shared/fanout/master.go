@@ -42,10 +42,17 @@ func (h *Hub) checkMaster() {
 			}
 			subscribed = true
 		}
+		tp := h.topic(ch)
+		failed := false
+		if tp != nil {
+			b := h.bucket(ch)
+			b.mu.RLock()
+			failed = tp.err != nil
+			b.mu.RUnlock()
+		}
 		h.mu.RLock()
 		sh := h.shards[""]
-		tp := h.topics[ch]
-		confirmed := sh != nil && tp != nil && tp.shard == sh && !tp.stale && tp.err == nil
+		confirmed := sh != nil && tp != nil && tp.shard == sh && !tp.stale.Load() && !failed
 		h.mu.RUnlock()
 		if !confirmed {
 			continue // being resubscribed: the connection is known to be broken

@@ -192,8 +192,7 @@ func (h *Hub) receive(sh *shard) {
 			switch m.Kind {
 			case "subscribe", "ssubscribe":
 				if resubscribed := h.confirm(sh, m.Channel); resubscribed {
-					h.catchUp(m.Channel)
-					h.resubscribed(m.Channel)
+					h.catchUp(m.Channel) // then tells its Resubscribers
 				}
 			case "sunsubscribe":
 				h.lost(sh, m.Channel)
@@ -224,21 +223,21 @@ func (h *Hub) markStale(sh *shard, unconfirmedOnly bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range sh.channels {
-		t := h.topics[ch]
+		t := h.topic(ch)
 		if t == nil || t.shard != sh {
 			continue
 		}
 		if !unconfirmedOnly {
-			t.stale = true
+			t.stale.Store(true)
 			continue
 		}
 		select {
 		case <-t.ready:
 		default:
-			t.stale = true
+			t.stale.Store(true)
 		}
 	}
-	if sh.retrying || h.closed {
+	if sh.retrying || h.closed.Load() {
 		return
 	}
 	sh.retrying = true
@@ -264,11 +263,11 @@ func (h *Hub) retry(sh *shard) {
 		h.mu.Lock()
 		var chans []string
 		for ch := range sh.channels {
-			if t := h.topics[ch]; t != nil && t.shard == sh && t.stale {
+			if t := h.topic(ch); t != nil && t.shard == sh && t.stale.Load() {
 				chans = append(chans, ch)
 			}
 		}
-		if len(chans) == 0 || sh.closed.Load() || h.closed {
+		if len(chans) == 0 || sh.closed.Load() || h.closed.Load() {
 			sh.retrying = false
 			h.mu.Unlock()
 			return

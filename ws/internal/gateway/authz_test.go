@@ -11,9 +11,9 @@ import (
 
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
+	"github.com/roomwire/roomwire/ws/internal/typing"
 )
 
 // The authorization matrix over STOMP: users A and B, rooms R1 (group of A

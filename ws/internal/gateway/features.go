@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/roomwire/roomwire/shared/readstate"
-	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
+	"github.com/roomwire/roomwire/ws/internal/typing"
 )
 
 // The chat features' STOMP destinations:

@@ -22,10 +22,10 @@ import (
 	"github.com/roomwire/roomwire/shared/readstate"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/metrics"
 	"github.com/roomwire/roomwire/ws/internal/node"
+	"github.com/roomwire/roomwire/ws/internal/typing"
 )
 
 // Config configures a Node. Zero fields take the defaults of the component

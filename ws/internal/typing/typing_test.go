@@ -13,8 +13,8 @@ import (
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/shared/typing"
 	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/ws/internal/typing"
 )
 
 var srv *redistest.Server
