@@ -7,6 +7,7 @@ toolchain go1.26.10
 require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/roomwire/roomwire/shared/auth/authtest v0.0.0
 	github.com/roomwire/roomwire/shared/redistest v0.0.0
 	golang.org/x/time v0.16.0
 )
@@ -22,3 +23,6 @@ require (
 // The replace lets `go mod tidy` and GOWORK=off builds resolve it without a
 // registry; go.work uses it too.
 replace github.com/roomwire/roomwire/shared/redistest => ./redistest
+
+// The same for the test helper authtest (test tokens and keys).
+replace github.com/roomwire/roomwire/shared/auth/authtest => ./auth/authtest

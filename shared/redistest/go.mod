@@ -21,3 +21,6 @@ require (
 // replace lets `go mod tidy` and GOWORK=off builds resolve shared without a
 // registry; go.work uses both too.
 replace github.com/roomwire/roomwire/shared => ../
+
+// shared's tests that tidy looks at use authtest, also a module beside this one.
+replace github.com/roomwire/roomwire/shared/auth/authtest => ../auth/authtest
