@@ -96,7 +96,7 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 
 // IsMember reports whether user belongs to room; false for missing rooms.
 func (s *Store) IsMember(ctx context.Context, roomID, userID int64) (bool, error) {
-	ok, err := s.rdb.SIsMember(ctx, s.keys.RoomMembers(roomID), userID).Result()
+	ok, err := QueueIsMember(ctx, s.rdb, s.keys, roomID, userID).Result()
 	if err != nil {
 		return false, fmt.Errorf("check membership of user %d in room %d: %w", userID, roomID, err)
 	}
