@@ -10,6 +10,8 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/roomwire/roomwire/shared v0.0.0
+	github.com/roomwire/roomwire/shared/auth/authtest v0.0.0
+	github.com/roomwire/roomwire/shared/redistest v0.0.0
 )
 
 require (
@@ -60,3 +62,10 @@ require (
 // The shared module lives beside this one; go.work uses it too. The replace
 // lets `go mod tidy` and GOWORK=off builds resolve it without a registry.
 replace github.com/roomwire/roomwire/shared => ../shared
+
+// The test helper redistest is a module of its own beside shared (so that
+// shared does not import "testing"); the replace resolves it the same way.
+replace github.com/roomwire/roomwire/shared/redistest => ../shared/redistest
+
+// The same for the test helper authtest (test tokens and keys).
+replace github.com/roomwire/roomwire/shared/auth/authtest => ../shared/auth/authtest

@@ -7,6 +7,8 @@ toolchain go1.26.10
 require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/roomwire/roomwire/shared/auth/authtest v0.0.0
+	github.com/roomwire/roomwire/shared/redistest v0.0.0
 	golang.org/x/time v0.16.0
 )
 
@@ -15,3 +17,12 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
+
+// The test helper redistest is a module of its own (it imports "testing",
+// which the production packages here must not); the tests here require it.
+// The replace lets `go mod tidy` and GOWORK=off builds resolve it without a
+// registry; go.work uses it too.
+replace github.com/roomwire/roomwire/shared/redistest => ./redistest
+
+// The same for the test helper authtest (test tokens and keys).
+replace github.com/roomwire/roomwire/shared/auth/authtest => ./auth/authtest

@@ -9,6 +9,8 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/roomwire/roomwire/shared v0.0.0
+	github.com/roomwire/roomwire/shared/auth/authtest v0.0.0
+	github.com/roomwire/roomwire/shared/redistest v0.0.0
 	github.com/roomwire/roomwire/tools/chatload v0.0.0
 	golang.org/x/time v0.16.0
 )
@@ -33,3 +35,10 @@ replace github.com/roomwire/roomwire/shared => ../shared
 // The scale-out tests (internal/scaleout) drive in-process nodes with the
 // load tool's runner; only tests import it.
 replace github.com/roomwire/roomwire/tools/chatload => ../tools/chatload
+
+// The test helper redistest is a module of its own beside shared (so that
+// shared does not import "testing"); the replace resolves it the same way.
+replace github.com/roomwire/roomwire/shared/redistest => ../shared/redistest
+
+// The same for the test helper authtest (test tokens and keys).
+replace github.com/roomwire/roomwire/shared/auth/authtest => ../shared/auth/authtest

@@ -1,9 +1,10 @@
 package fanout
 
 import (
-	"bytes"
 	"context"
 	"strconv"
+
+	"github.com/roomwire/roomwire/shared/wire"
 )
 
 // Msg is one message received from Redis, shared by all local subscribers
@@ -228,50 +229,15 @@ func (h *Hub) newMsg(channel string, payload []byte) *Msg {
 	return m
 }
 
-// NewMsg parses the leading id and seq of a chat message payload; other
-// payloads get an empty ID and zero Seq.
+// NewMsg reads the id and seq of a chat message payload (or of a
+// tombstone) with wire.ParseMessageHead; other payloads get an empty ID and
+// zero Seq.
 func NewMsg(channel string, payload []byte) *Msg {
 	m := &Msg{Channel: channel, Payload: payload}
-	m.ID = leadingID(payload)
-	if m.ID != "" {
-		m.Seq = seqOf(payload)
+	if id, seq, ok := wire.ParseMessageHead(payload); ok {
+		m.ID, m.Seq = id, seq
 	}
 	return m
-}
-
-// leadingID returns X for payloads starting with {"id":"X", else "".
-func leadingID(p []byte) string {
-	const pre = `{"id":"`
-	if len(p) < len(pre) || string(p[:len(pre)]) != pre {
-		return ""
-	}
-	for i := len(pre); i < len(p) && i < 64; i++ {
-		switch p[i] {
-		case '"':
-			return string(p[len(pre):i])
-		case '\\':
-			return ""
-		}
-	}
-	return ""
-}
-
-// seqOf returns N from the first `"seq":N` in the payload's head, or 0.
-func seqOf(p []byte) int64 {
-	const key = `"seq":`
-	head := p[:min(len(p), 128)]
-	i := bytes.Index(head, []byte(key))
-	if i < 0 {
-		return 0
-	}
-	var n int64
-	for _, c := range head[i+len(key):] {
-		if c < '0' || c > '9' {
-			break
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
 }
 
 // signal is a Subscriber that only records that something arrived.

@@ -138,7 +138,7 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	}
 	now := s.now()
 	sentAt := wire.FormatTime(now)
-	tail := `,"message":` + string(wire.Marshal(text)) + `,"sentAt":"` + sentAt + `"}`
+	tail := wire.AppendMessageTail(nil, text, sentAt, "") // send.lua writes the head
 	ks := []string{s.keys.RoomMeta(roomID), s.keys.RoomMembers(roomID), s.keys.RoomHistory(roomID),
 		s.keys.RoomMessages(roomID), s.keys.RoomSendKeys(roomID), s.keys.RoomPresence(roomID), s.keys.RoomRead(roomID)}
 	maxAway := -1
@@ -158,7 +158,7 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	}
 	// The stored JSON is made of these very values; only a replay (whose
 	// message may have been edited since) is decoded.
-	m := wire.Message{ID: strconv.FormatInt(roomID, 10) + "-" + strconv.FormatInt(ints[0], 10), ChatRoomID: roomID,
+	m := wire.Message{ID: wire.MessageID(roomID, ints[0]), ChatRoomID: roomID,
 		Seq: ints[0], SendID: sender, RcvID: ints[1], Message: text, SentAt: sentAt}
 	if ints[2] == 1 {
 		m = wire.Message{}

@@ -71,14 +71,14 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 
 // Result is a member's read state in a room after MarkRead.
 type Result struct {
-	ChatRoomID int64 `json:"chatRoomId"`
-	UserID     int64 `json:"userId"`
+	ChatRoomID int64
+	UserID     int64
 	// Seq is the position: every message up to Seq is read.
-	Seq int64 `json:"seq"`
+	Seq int64
 	// UnreadCount is the room's lastSeq minus Seq.
-	UnreadCount int64 `json:"unreadCount"`
+	UnreadCount int64
 	// Moved reports whether this call moved the position.
-	Moved bool `json:"-"`
+	Moved bool
 }
 
 // MarkRead moves user's position in room forwards to seq (at most the

@@ -25,6 +25,7 @@ import (
 
 	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/room"
 	"github.com/roomwire/roomwire/shared/wire"
 )
 
@@ -319,7 +320,7 @@ func (r *Registry) Admit(ctx context.Context, userID, roomID int64, users ...int
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if roomID > 0 {
 			for _, u := range users {
-				member = append(member, p.SIsMember(ctx, r.keys.RoomMembers(roomID), u))
+				member = append(member, room.QueueIsMember(ctx, p, r.keys, roomID, u))
 			}
 		}
 		count = p.HLen(ctx, r.keys.UserSessions(userID))

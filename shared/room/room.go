@@ -44,19 +44,21 @@ var (
 	ErrTooManyRooms = errors.New("too many rooms")
 )
 
-// Room is a room as the REST API returns it.
+// Room is a room as the stores read it. It is not a wire format: the REST
+// answers are DTOs that api's HTTP layer builds from it.
 type Room struct {
-	ID            int64           `json:"id"`
-	Type          string          `json:"type"`
-	Name          string          `json:"name,omitempty"`
-	CreatedBy     int64           `json:"createdBy"`
-	CreatedAt     string          `json:"createdAt"`
-	MemberIDs     []int64         `json:"memberIds,omitempty"`
-	MemberCount   int             `json:"memberCount"`
-	LastSeq       int64           `json:"lastSeq"`
-	LastMessageAt string          `json:"lastMessageAt,omitempty"`
-	LastMessage   json.RawMessage `json:"lastMessage,omitempty"`
-	activity      int64
+	ID            int64
+	Type          string
+	Name          string
+	CreatedBy     int64
+	CreatedAt     string
+	MemberIDs     []int64
+	MemberCount   int
+	LastSeq       int64
+	LastMessageAt string
+	// LastMessage is the room's last history entry (message JSON), if any.
+	LastMessage json.RawMessage
+	activity    int64
 }
 
 // Config configures a Store.
@@ -96,7 +98,7 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 
 // IsMember reports whether user belongs to room; false for missing rooms.
 func (s *Store) IsMember(ctx context.Context, roomID, userID int64) (bool, error) {
-	ok, err := s.rdb.SIsMember(ctx, s.keys.RoomMembers(roomID), userID).Result()
+	ok, err := QueueIsMember(ctx, s.rdb, s.keys, roomID, userID).Result()
 	if err != nil {
 		return false, fmt.Errorf("check membership of user %d in room %d: %w", userID, roomID, err)
 	}

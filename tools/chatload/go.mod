@@ -21,3 +21,10 @@ require (
 // replace lets `go mod tidy` and GOWORK=off builds resolve it without a
 // registry.
 replace github.com/roomwire/roomwire/shared => ../../shared
+
+// The test helpers redistest and authtest are modules of their own beside
+// shared; the tests of shared's packages that the tool imports need them
+// resolved the same way.
+replace github.com/roomwire/roomwire/shared/redistest => ../../shared/redistest
+
+replace github.com/roomwire/roomwire/shared/auth/authtest => ../../shared/auth/authtest

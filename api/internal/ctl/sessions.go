@@ -17,10 +17,20 @@ import (
 
 // sessionLine is one line of "chatctl sessions": the registry entry, or,
 // when a view lists a session whose hash is gone, the view's data with
-// stale set.
+// stale set. It is the CLI's output format, converted from registry.Session
+// here (sessionLineOf) so that the domain struct is not the format.
 type sessionLine struct {
-	registry.Session
-	Stale bool `json:"stale,omitempty"`
+	ID          string `json:"sessionId"`
+	UserID      int64  `json:"userId"`
+	RoomID      int64  `json:"roomId,omitempty"`
+	Node        string `json:"node"`
+	ConnectedAt string `json:"connectedAt"`
+	RemoteAddr  string `json:"remoteAddr"`
+	Stale       bool   `json:"stale,omitempty"`
+}
+
+func sessionLineOf(s registry.Session) sessionLine {
+	return sessionLine{ID: s.ID, UserID: s.UserID, RoomID: s.RoomID, Node: s.Node, ConnectedAt: s.ConnectedAt, RemoteAddr: s.RemoteAddr}
 }
 
 // sessions prints the sessions of a room or a user as JSON lines, sorted by
@@ -58,9 +68,9 @@ func sessions(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return err
 		}
-		line := sessionLine{Session: s}
+		line := sessionLineOf(s)
 		if !ok {
-			line = sessionLine{Session: registry.Session{ID: sid, UserID: *userID, RoomID: *roomID}, Stale: true}
+			line = sessionLine{ID: sid, UserID: *userID, RoomID: *roomID, Stale: true}
 			if *userID > 0 {
 				line.RoomID = view[sid]
 			} else {

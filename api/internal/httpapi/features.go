@@ -97,7 +97,7 @@ func (s *server) markRead(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, r)
+	c.JSON(http.StatusOK, readOf(r))
 }
 
 // editRequest is the body of PATCH /chat-rooms/:id/messages/:seq.
@@ -210,16 +210,9 @@ func (s *server) bulkPresence(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"users": users})
 }
 
-// roomJSON is a room with the caller's unread count (lastSeq minus the
-// caller's read position).
-type roomJSON struct {
-	room.Room
-	UnreadCount int64 `json:"unreadCount"`
-}
-
 // withUnread adds the caller's unread count to each room, reading every
 // position in one pipeline.
-func (s *server) withUnread(ctx context.Context, user int64, rooms []room.Room) ([]roomJSON, error) {
+func (s *server) withUnread(ctx context.Context, user int64, rooms []room.Room) ([]roomUnreadJSON, error) {
 	ids := make([]int64, len(rooms))
 	for i, r := range rooms {
 		ids[i] = r.ID
@@ -228,9 +221,9 @@ func (s *server) withUnread(ctx context.Context, user int64, rooms []room.Room) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]roomJSON, len(rooms))
+	out := make([]roomUnreadJSON, len(rooms))
 	for i, r := range rooms {
-		out[i] = roomJSON{Room: r, UnreadCount: max(0, r.LastSeq-pos[r.ID])}
+		out[i] = roomUnreadJSON{roomJSON: roomOf(r), UnreadCount: max(0, r.LastSeq-pos[r.ID])}
 	}
 	return out, nil
 }

@@ -19,7 +19,7 @@ const (
 
 // roomListJSON is the answer of GET /chat-rooms.
 type roomListJSON struct {
-	Rooms []roomJSON `json:"rooms"`
+	Rooms []roomUnreadJSON `json:"rooms"`
 	// NextCursor continues the list; absent on its last page.
 	NextCursor string `json:"nextCursor,omitempty"`
 }

@@ -47,7 +47,7 @@ func (s *server) createRoom(c *gin.Context) {
 			status = http.StatusCreated
 			s.announceAdded(c.Request.Context(), r.ID, others[0])
 		}
-		c.JSON(status, r)
+		c.JSON(status, roomOf(r))
 	case room.TypeGroup:
 		r, err := s.deps.Rooms.CreateGroup(c.Request.Context(), me, req.Name, req.MemberIDs)
 		if err != nil {
@@ -55,7 +55,7 @@ func (s *server) createRoom(c *gin.Context) {
 			return
 		}
 		s.announceAdded(c.Request.Context(), r.ID, othersThan(me, r.MemberIDs)...)
-		c.JSON(http.StatusCreated, r)
+		c.JSON(http.StatusCreated, roomOf(r))
 	default:
 		s.fail(c, badRequest(`type must be "direct" or "group"`))
 	}
