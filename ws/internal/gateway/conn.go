@@ -9,28 +9,27 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/registry"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
+	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )
 
 // conn is one WebSocket connection and, after CONNECT, one STOMP session.
 //
-// Goroutines: the read loop (serve, then read) owns the session; it runs on
-// one goroutine at a time and may move to a fresh one when idle (see read).
-// writeLoop, started on demand while something is queued (at most one at a
-// time), is the only writer of whole messages; coder/websocket writes only
-// control frames, through the same socket lock. Hub deliveries, kicks and
-// the node's heart-beat loop only enqueue. An idle connection has one
-// goroutine, parked in a shallow wait, and no read or write buffer beyond
-// the library's small ones.
+// Goroutines: the read loop (wsconn's Serve, calling OnMessage and OnEnd)
+// owns the session; it runs on one goroutine at a time and may move to a
+// fresh one when idle. writeLoop, started on demand while something is
+// queued (at most one at a time), is the only writer of messages; wsconn
+// writes control frames under the same lock and keeps the close state.
+// Hub deliveries, kicks and the node's heart-beat loop only enqueue. An
+// idle connection has one goroutine, parked in a shallow wait, and no read
+// or write buffer beyond wsconn's small read buffer.
 type conn struct {
 	srv        *Server
-	ws         *websocket.Conn
-	sock       *socket // the hijacked socket; the writer writes through it
+	ws         *wsconn.Conn
 	remoteAddr string
 	dec        *stomp.Decoder
 	// lg is the connection's logger, made by log() on first use (most
@@ -64,7 +63,6 @@ type conn struct {
 	connectBy time.Time
 	connTimer *time.Timer
 	readTimer *time.Timer
-	handled   bool // messages were read since the read loop last moved (see read)
 
 	// acks holds unacknowledged deliveries of client-ack subscriptions;
 	// watched counts subscriptions per room, for Revoke. Both under ackMu.
@@ -88,7 +86,7 @@ type conn struct {
 	spare       []outItem // the writer's emptied batch, reused as the next queue
 	qbytes      int
 	closing     bool
-	closeCode   websocket.StatusCode
+	closeCode   wsconn.StatusCode
 	closeReason string
 	writing     bool
 	dead        bool
@@ -169,7 +167,6 @@ func (c *conn) reason() string {
 func newConn(srv *Server, remoteAddr string) *conn {
 	c := &conn{
 		srv:        srv,
-		sock:       &socket{timeout: srv.cfg.WriteTimeout},
 		remoteAddr: remoteAddr,
 		dec:        stomp.NewDecoder(srv.preAuthLimits()),
 		version:    stomp.V12,
@@ -181,41 +178,35 @@ func newConn(srv *Server, remoteAddr string) *conn {
 	return c
 }
 
-// serve runs the connection until it ends (read, closed), then ends the
-// session exactly once.
+// serve runs the connection until it ends (OnMessage, OnEnd), then ends
+// the session exactly once.
 func (c *conn) serve() {
 	// The CONNECT deadline counts from the upgrade, not per read, so a
 	// frame dribbled a byte at a time cannot hold the socket open.
 	c.connectBy = time.Now().Add(c.srv.cfg.ConnectTimeout)
 	c.connTimer = time.AfterFunc(c.srv.cfg.ConnectTimeout, c.connectTimedOut)
 	c.readTimer = time.AfterFunc(c.readTimeout(), c.readTimedOut)
-	c.read()
+	c.ws.Serve(c)
 }
 
-// read runs the read loop. Reading a message grows a goroutine's stack
-// (handling CONNECT, SUBSCRIBE or SEND, with Redis calls, to tens of KiB),
-// which an idle connection would keep; so when the loop has read messages
-// and then waits relayIdle for the next one in vain, it goes on on a new
-// goroutine (the read loop is still one at a time, in order) that starts
-// small and waits in a shallow call. An idle session thus moves once per
-// client heart-beat. The chain is owned by the Server's WaitGroup: closed
-// ends it (wg.Done) once.
-func (c *conn) read() {
-	err := c.readLoop()
-	if errors.Is(err, errIdle) {
-		go c.read()
-		return
+var _ wsconn.Handler = (*conn)(nil)
+
+// OnMessage feeds one WebSocket message to the decoder (readMessage), then
+// re-arms the read timer: it bounds the silence between messages (an
+// AfterFunc timer, not a context and timer per message).
+func (c *conn) OnMessage(r io.Reader) error {
+	err := c.readMessage(r)
+	c.readTimer.Reset(c.readTimeout())
+	return err
+}
+
+// OnEnd is closed; errStop (DISCONNECT, or the socket failed) is no error.
+func (c *conn) OnEnd(err error) {
+	if errors.Is(err, errStop) {
+		err = nil
 	}
 	c.closed(err)
 }
-
-// relayIdle is how long a read loop that has read messages waits on its
-// own goroutine before moving to a fresh one (see read). Connections
-// sending more often than this never move.
-const relayIdle = 2 * time.Second
-
-// errIdle asks read to continue the read loop on a fresh goroutine.
-var errIdle = errors.New("read loop idle")
 
 // closed ends the connection after the read loop stopped with err (nil:
 // the peer went away or DISCONNECT), then ends the session.
@@ -225,7 +216,7 @@ func (c *conn) closed(err error) {
 	c.readTimer.Stop()
 	if err != nil {
 		p := describe(err)
-		if p.code == websocket.StatusInternalError {
+		if p.code == wsconn.StatusInternalError {
 			c.log().Error("connection failed", "err", err)
 		} else {
 			// Only the client-safe text: a decoder detail may quote client
@@ -262,50 +253,10 @@ func (c *conn) closed(err error) {
 	c.end()
 }
 
-// readLoop reads WebSocket messages and feeds the decoder until the socket
-// closes (nil) or a frame fails (the error to report). Messages are fed in
-// chunks as they arrive, so the decoder's limits, not the size of a
-// WebSocket message, bound what is buffered, and an oversized frame is
-// answered with an ERROR frame. The chunk is taken from a pool only while
-// a message is being read: an idle connection holds none.
-//
-// Between messages it waits for the socket to be readable in a shallow
-// call; after handling frames, for relayIdle at most, then it returns
-// errIdle (see read).
-func (c *conn) readLoop() error {
-	for {
-		// No context deadline: readTimer bounds the silence, re-armed
-		// before each message (an AfterFunc timer, not a context and timer
-		// per message).
-		c.readTimer.Reset(c.readTimeout())
-		if !c.sock.buffered() {
-			if !c.handled {
-				c.sock.waitReadable(0)
-			} else if !c.sock.waitReadable(relayIdle) {
-				c.handled = false
-				return errIdle
-			}
-		}
-		_, r, err := c.ws.Reader(context.Background())
-		if err != nil {
-			return nil // socket closed, timed out or broken: nothing more to say
-		}
-		if err := c.readMessage(r); err != nil {
-			if errors.Is(err, errStop) {
-				return nil
-			}
-			return err
-		}
-		// Even a heart-beat went through the library's reader, which
-		// grows a small stack; frames' handling grows it much more.
-		c.handled = true
-	}
-}
-
 // readMessage feeds one WebSocket message to the decoder. It returns the
 // decoder's error, errMessageTooLarge, errStop, or errStop when the socket
 // failed. A message may hold at most maxMessage bytes: beyond, the read
-// stops there (the library's own limit is a little higher, so it never
+// stops there (wsconn's own limit is a little higher, so it never
 // cuts the connection before the ERROR frame is sent).
 func (c *conn) readMessage(r io.Reader) error {
 	bp := readChunks.Get().(*[]byte)
@@ -399,7 +350,7 @@ func (c *conn) connectTimedOut() {
 	c.setEnd("timeout")
 	// Built without c.version, which the read loop may be writing.
 	f := &stomp.Frame{Command: "ERROR", Headers: []stomp.Header{{Key: "message", Value: errConnectTimeout.Error()}}}
-	c.finish(stomp.AppendFrame(nil, f, stomp.V10), websocket.StatusPolicyViolation, "connect timeout")
+	c.finish(stomp.AppendFrame(nil, f, stomp.V10), wsconn.StatusPolicyViolation, "connect timeout")
 }
 
 // expire ends the session when its token's exp passes (ERROR "token
@@ -413,7 +364,7 @@ func (c *conn) expire() {
 }
 
 // kick ends the session from outside the read loop with an ERROR frame.
-func (c *conn) kick(reason string, code websocket.StatusCode) {
+func (c *conn) kick(reason string, code wsconn.StatusCode) {
 	c.setEnd(reason)
 	p := problem{message: errKicked.Error() + ": " + reason, code: code}
 	c.finish(c.errorFrame(p, "", false), code, reason)

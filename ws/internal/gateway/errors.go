@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/coder/websocket"
-
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
+	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )
 
 // Sentinel errors of the gateway; each ends the connection with an ERROR
@@ -47,7 +46,7 @@ var (
 type problem struct {
 	message string // ERROR message header
 	detail  string // ERROR body (text/plain)
-	code    websocket.StatusCode
+	code    wsconn.StatusCode
 	// kind is the low-cardinality class of the error, the reason label of
 	// the error-disconnect metric (see Stats).
 	kind string
@@ -59,29 +58,29 @@ func describe(err error) problem {
 	var se *stomp.Error
 	switch {
 	case errors.As(err, &se):
-		return problem{"malformed frame: " + se.Msg, se.Detail, websocket.StatusProtocolError, "malformed"}
+		return problem{"malformed frame: " + se.Msg, se.Detail, wsconn.StatusProtocolError, "malformed"}
 	case errors.Is(err, errMessageTooLarge):
-		return problem{"malformed frame: " + err.Error(), "", websocket.StatusMessageTooBig, "malformed"}
+		return problem{"malformed frame: " + err.Error(), "", wsconn.StatusMessageTooBig, "malformed"}
 	case errors.Is(err, auth.ErrMissingToken), errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrExpiredToken):
-		return problem{"authentication failed: " + err.Error(), "", websocket.StatusPolicyViolation, "auth"}
+		return problem{"authentication failed: " + err.Error(), "", wsconn.StatusPolicyViolation, "auth"}
 	case errors.Is(err, errIdentity), errors.Is(err, errForbidden):
-		return problem{err.Error(), "", websocket.StatusPolicyViolation, "forbidden"}
+		return problem{err.Error(), "", wsconn.StatusPolicyViolation, "forbidden"}
 	case errors.Is(err, messages.ErrNotMember), errors.Is(err, messages.ErrRoomNotFound):
-		return problem{"forbidden: not a member of the room", "", websocket.StatusPolicyViolation, "forbidden"}
+		return problem{"forbidden: not a member of the room", "", wsconn.StatusPolicyViolation, "forbidden"}
 	case errors.Is(err, messages.ErrEmpty), errors.Is(err, messages.ErrTooLong),
 		errors.Is(err, messages.ErrInvalidText), errors.Is(err, messages.ErrBadReceiver):
-		return problem{err.Error(), "", websocket.StatusPolicyViolation, "bad-message"}
+		return problem{err.Error(), "", wsconn.StatusPolicyViolation, "bad-message"}
 	case errors.Is(err, errLimit), errors.Is(err, errRateLimited), errors.Is(err, errTokenExpired):
-		return problem{err.Error(), "", websocket.StatusPolicyViolation, limitKind(err)}
+		return problem{err.Error(), "", wsconn.StatusPolicyViolation, limitKind(err)}
 	case errors.Is(err, errKicked):
-		return problem{err.Error(), "", websocket.StatusNormalClosure, "kicked"}
+		return problem{err.Error(), "", wsconn.StatusNormalClosure, "kicked"}
 	case errors.Is(err, errUnavailable):
-		return problem{errUnavailable.Error(), "", websocket.StatusTryAgainLater, "unavailable"}
+		return problem{errUnavailable.Error(), "", wsconn.StatusTryAgainLater, "unavailable"}
 	case errors.Is(err, errNotConnected), errors.Is(err, errAlreadyConnected),
 		errors.Is(err, errUnknownDestination), errors.Is(err, errBadRequest):
-		return problem{err.Error(), "", websocket.StatusProtocolError, "protocol"}
+		return problem{err.Error(), "", wsconn.StatusProtocolError, "protocol"}
 	}
-	return problem{"internal error", "", websocket.StatusInternalError, "internal"}
+	return problem{"internal error", "", wsconn.StatusInternalError, "internal"}
 }
 
 // limitKind tells the configured bounds apart for the metric's reason label.

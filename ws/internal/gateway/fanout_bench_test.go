@@ -11,6 +11,7 @@ import (
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
+	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )
 
 // benchPayload is a chat message as send.lua publishes it, with the text a
@@ -47,7 +48,7 @@ func benchConns(tb testing.TB, n int, sockets bool) ([]*conn, []*subscription) {
 			}
 			go func() { _, _ = io.Copy(io.Discard, client) }()
 			tb.Cleanup(func() { server.Close(); client.Close() })
-			c.sock.nc = server
+			c.ws = wsconn.New(server, nil)
 		}
 		s := &subscription{c: c, id: "sub-0", dest: "/sub/chat/room/2", channel: srv.keys.RoomMessages(2), roomID: 2, ack: ackAuto,
 			idEsc: stomp.AppendEscaped(nil, "sub-0", c.version), destEsc: stomp.AppendEscaped(nil, "/sub/chat/room/2", c.version)}

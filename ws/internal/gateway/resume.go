@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/coder/websocket"
-
 	"github.com/roomwire/roomwire/shared/fanout"
+	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )
 
 // ResumeHeader is the SUBSCRIBE header asking for every message after a seq.
@@ -194,7 +193,7 @@ func (c *conn) replay(s *subscription, page [][]byte, short bool, drops int) {
 			s.abandon()
 			if c.replayCtx.Err() == nil {
 				c.srv.log.Warn("resume from history", "session", c.id, "err", err)
-				c.kick("resume failed, reconnect", websocket.StatusTryAgainLater)
+				c.kick("resume failed, reconnect", wsconn.StatusTryAgainLater)
 			}
 			return
 		}

@@ -17,8 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/roomwire/roomwire/shared/auth"
 	"github.com/roomwire/roomwire/shared/clientip"
 	"github.com/roomwire/roomwire/shared/fanout"
@@ -28,6 +26,7 @@ import (
 	"github.com/roomwire/roomwire/shared/requestid"
 	"github.com/roomwire/roomwire/shared/wire"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
+	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )
 
 // Verifier checks CONNECT tokens.
@@ -275,8 +274,8 @@ func New(cfg Config, d Deps) *Server {
 		connects: ratelimit.New(ratelimit.Config{Rate: cfg.ConnectRate, Burst: cfg.ConnectBurst})}
 	s.reads, s.typist = d.Reads, d.Typing
 	for _, o := range cfg.AllowedOrigins {
-		// An origin with a scheme stays "scheme://host": coder/websocket
-		// then matches the request Origin's scheme too, so http:// is not
+		// An origin with a scheme stays "scheme://host": wsconn then
+		// matches the request Origin's scheme too, so http:// is not
 		// let in where https:// was configured. A bare host pattern
 		// matches any scheme.
 		if u, err := url.Parse(o); err == nil && u.Host != "" {
@@ -323,20 +322,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(s, client)
 	c.peer, c.reqID = client, reqID
-	ws, err := websocket.Accept(hijackWriter{ResponseWriter: w, sock: c.sock}, r, &websocket.AcceptOptions{
+	// The decoder bounds frames as it is fed (readMessage streams messages
+	// into it), so an oversized frame gets a STOMP ERROR; maxMessage only
+	// stops one WebSocket message packing endless complete frames, and
+	// readMessage enforces it with an ERROR too. wsconn's limit, a chunk
+	// higher, is never reached first.
+	ws, err := wsconn.Accept(w, r, &wsconn.Options{
 		Subprotocols:   []string{"v12.stomp", "v11.stomp", "v10.stomp"},
 		OriginPatterns: s.origins,
+		WriteTimeout:   s.cfg.WriteTimeout,
+		ReadLimit:      int64(s.maxMessage() + readChunk),
 	})
 	if err != nil {
 		c.debug("websocket upgrade refused", "err", err)
 		return
 	}
-	// The decoder bounds frames as it is fed (readLoop streams messages
-	// into it), so an oversized frame gets a STOMP ERROR; maxMessage only
-	// stops one WebSocket message packing endless complete frames, and the
-	// read loop enforces it with an ERROR too. The library's limit, a
-	// chunk higher, is never reached first.
-	ws.SetReadLimit(int64(s.maxMessage() + readChunk))
 	c.ws = ws
 	s.connsOpen.Add(1)
 	served = true
@@ -401,7 +401,7 @@ func (s *Server) Kick(ids []string, reason string) int {
 	defer s.mu.Unlock()
 	for _, id := range ids {
 		if c := s.live[id]; c != nil {
-			c.kick(reason, websocket.StatusNormalClosure)
+			c.kick(reason, wsconn.StatusNormalClosure)
 			n++
 		}
 	}
@@ -422,7 +422,7 @@ func (s *Server) Revoke(roomID, userID int64, reason string) int {
 	n := 0
 	for _, c := range hit {
 		if c.watches(roomID) {
-			c.kick(reason, websocket.StatusPolicyViolation)
+			c.kick(reason, wsconn.StatusPolicyViolation)
 			n++
 		}
 	}
@@ -437,7 +437,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining = true
 	for _, c := range s.live {
 		c.setEnd("shutdown")
-		p := problem{message: "server shutting down, reconnect", code: websocket.StatusServiceRestart}
+		p := problem{message: "server shutting down, reconnect", code: wsconn.StatusServiceRestart}
 		c.finish(c.errorFrame(p, "", false), p.code, "service restart")
 	}
 	s.mu.Unlock()

@@ -1,18 +1,15 @@
 package gateway
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
-
-	"github.com/coder/websocket"
 
 	"github.com/roomwire/roomwire/shared/fanout"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
+	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )
 
 // outItem is one queued outbound frame: either pre-encoded bytes (replies)
@@ -47,7 +44,7 @@ func (c *conn) enqueue(it outItem) bool {
 		c.queue, c.qbytes = nil, 0
 		c.closing = true
 		c.ending.Store(true)
-		c.closeCode, c.closeReason = websocket.StatusPolicyViolation, "slow consumer"
+		c.closeCode, c.closeReason = wsconn.StatusPolicyViolation, "slow consumer"
 		if c.endReason == "" {
 			c.endReason = "slow-consumer"
 		}
@@ -70,7 +67,7 @@ func (c *conn) enqueue(it outItem) bool {
 // finish queues a last frame (may be nil) and asks the writer to close the
 // socket with code after writing everything queued before it. Later
 // enqueues are dropped. Only the first finish counts.
-func (c *conn) finish(last []byte, code websocket.StatusCode, reason string) {
+func (c *conn) finish(last []byte, code wsconn.StatusCode, reason string) {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
 	if c.closing || c.dead {
@@ -116,7 +113,7 @@ func (c *conn) markDeadLocked() {
 //
 // Everything taken before has been written: take tells waiting replays that
 // the queue is drained (c.drained).
-func (c *conn) take(dst []outItem) (items []outItem, closing, ok bool, code websocket.StatusCode, reason string) {
+func (c *conn) take(dst []outItem) (items []outItem, closing, ok bool, code wsconn.StatusCode, reason string) {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
 	c.drained.Broadcast()
@@ -136,10 +133,6 @@ func (c *conn) take(dst []outItem) (items []outItem, closing, ok bool, code webs
 	items, c.queue, c.qbytes = c.queue, dst[:0], 0
 	return items, c.closing, true, c.closeCode, c.closeReason
 }
-
-// wsHeaderRoom is the room kept in front of a batch for the largest
-// WebSocket frame header a server sends (2 + 8 bytes, unmasked).
-const wsHeaderRoom = 10
 
 // writeBufs recycles writers' batch buffers between writer runs.
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
@@ -162,14 +155,14 @@ func (c *conn) writeLoop() {
 	}()
 	for {
 		var closing, ok bool
-		var code websocket.StatusCode
+		var code wsconn.StatusCode
 		var reason string
 		items, closing, ok, code, reason = c.take(items)
 		if !ok {
 			return
 		}
 		for i := 0; i < len(items); {
-			buf = buf[:wsHeaderRoom]
+			buf = buf[:wsconn.HeaderRoom]
 			for ; i < len(items) && len(buf) < c.srv.cfg.MaxBatchBytes; i++ {
 				buf = c.appendItem(buf, items[i])
 			}
@@ -203,52 +196,16 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// closeWith runs the close handshake (bounded by the library's timeout),
-// which reads the peer's close frame from the library's reader: the read
-// loop must not look at that reader meanwhile (socket.brMu).
-func (c *conn) closeWith(code websocket.StatusCode, reason string) {
-	c.sock.brMu.Lock()
-	defer c.sock.brMu.Unlock()
-	_ = c.ws.Close(code, closeReason(reason))
+// closeWith runs the close handshake (wsconn's Close: bounded by its close
+// timeout, reading the peer's close frame unless the read loop does).
+func (c *conn) closeWith(code wsconn.StatusCode, reason string) {
+	_ = c.ws.Close(code, reason)
 }
 
-// maxCloseReason is the longest reason a close frame carries (a control
-// frame's 125 bytes less the code); coder/websocket sends no close frame
-// at all for a longer one.
-const maxCloseReason = 123
-
-// closeReason shortens reason to fit a close frame, on a rune boundary.
-func closeReason(reason string) string {
-	if len(reason) <= maxCloseReason {
-		return reason
-	}
-	reason = reason[:maxCloseReason-3]
-	for !utf8.ValidString(reason) {
-		reason = reason[:len(reason)-1]
-	}
-	return reason + "..."
-}
-
-// writeMessage sends buf[wsHeaderRoom:] as one text message, framing it in
+// writeMessage sends buf[wsconn.HeaderRoom:] as one text message, framed in
 // the room left in front of it.
 func (c *conn) writeMessage(buf []byte) error {
-	n := len(buf) - wsHeaderRoom
-	var h int
-	switch {
-	case n < 126:
-		h = wsHeaderRoom - 2
-		buf[h+1] = byte(n)
-	case n <= 0xffff:
-		h = wsHeaderRoom - 4
-		buf[h+1] = 126
-		binary.BigEndian.PutUint16(buf[h+2:], uint16(n))
-	default:
-		h = 0
-		buf[1] = 127
-		binary.BigEndian.PutUint64(buf[2:], uint64(n))
-	}
-	buf[h] = 0x81 // FIN, text
-	if _, err := c.sock.Write(buf[h:]); err != nil {
+	if err := c.ws.WriteText(buf); err != nil {
 		return err
 	}
 	c.srv.framesOut.Add(1)

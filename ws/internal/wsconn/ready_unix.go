@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd
 
-package gateway
+package wsconn
 
 import "syscall"
 
