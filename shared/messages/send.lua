@@ -10,6 +10,7 @@
 -- ARGV[7] idempotency key: a script run again with a key it already stored
 -- (a client retry after a lost reply) returns that message, changing nothing.
 -- ARGV[8] most members listed as away (-1: list none)
+-- ARGV[9] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
 -- Returns {message JSON, seq, receiver id (0 = none), replayed (1/0),
 -- sender's previous read position, too large (1/0), user, read position,
 -- user, read position, ...}: after sending, the sender
@@ -85,5 +86,5 @@ if keep > 0 and seq > keep then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', seq - keep)
 end
 redis.call('HSET', KEYS[1], 'lastMessageAt', ARGV[6])
-redis.call('PUBLISH', KEYS[4], msg)
+redis.call(ARGV[#ARGV], KEYS[4], msg)
 return after(seq, msg, rcv, true)
