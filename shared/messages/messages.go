@@ -101,12 +101,15 @@ type Member struct {
 	UserID, Read int64
 }
 
-// Store sends messages and reads history. It is safe for concurrent use.
+// Store sends messages and reads history. It is safe for concurrent use;
+// concurrent sends share round trips to Redis (see batcher).
 type Store struct {
 	rdb  redis.UniversalClient
 	keys keys.Space
 	cfg  Config
 	now  func() time.Time
+	// batch pipelines concurrent sends (batch.go).
+	batch batcher
 }
 
 // NewStore returns a Store; zero fields of cfg take their defaults.
@@ -148,7 +151,7 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	// A fresh idempotency key per call: go-redis retries a command whose
 	// connection broke, and a script Redis ran before dying must not run
 	// twice (it would store and publish the message again).
-	reply, err := sendScript.Run(ctx, s.rdb, ks, roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey(), maxAway).Slice()
+	reply, err := s.run(ctx, ks, []any{roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey(), maxAway})
 	if err != nil {
 		return wire.Message{}, nil, mapScriptErr(err, roomID)
 	}
