@@ -2,7 +2,8 @@ package messages_test
 
 import (
 	"context"
-	"net"
+	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/wire"
 )
 
 // holdFirst is a go-redis hook that holds the first script run until
@@ -61,7 +63,7 @@ func TestConcurrentSendsShareOneRoundTrip(t *testing.T) {
 	room := f.group(t, 1, 2, 3)
 	other := f.direct(t, 4, 5)
 
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Dialer: (&net.Dialer{}).DialContext})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { rdb.Close() })
 	h := &holdFirst{entered: make(chan struct{}), release: make(chan struct{}),
 		flush: func() { srv.Client(t).ScriptFlush(ctx) }}
@@ -116,5 +118,59 @@ func TestConcurrentSendsShareOneRoundTrip(t *testing.T) {
 	}
 	if n := f.rdb.ZCard(ctx, f.keys.RoomHistory(room)).Val(); n != 6 {
 		t.Errorf("room history holds %d messages, want 6", n)
+	}
+}
+
+// TestQueuedSendWhoseContextEndedIsNotSent: a send given up while it
+// waited for the round trip in flight is not run (its caller got an
+// error and may send again); the others of its batch are.
+func TestQueuedSendWhoseContextEndedIsNotSent(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, messages.Config{})
+	room := f.group(t, 1, 2)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	h := &holdFirst{entered: make(chan struct{}), release: make(chan struct{}), flush: func() {}}
+	rdb.AddHook(h)
+	store := messages.NewStore(rdb, f.keys, messages.Config{})
+
+	errs := make(chan error, 3)
+	send := func(ctx context.Context, text string) {
+		_, _, err := store.Send(ctx, room, 1, 0, text)
+		errs <- err
+	}
+	go send(ctx, "first")
+	<-h.entered
+	gone, cancel := context.WithCancel(ctx)
+	go send(gone, "given up")
+	go send(ctx, "kept")
+	for deadline := time.Now().Add(5 * time.Second); store.Queued() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sends queued after 5s, want 2", store.Queued())
+		}
+	}
+	cancel()
+	close(h.release)
+	var failed int
+	for range 3 {
+		if err := <-errs; errors.Is(err, context.Canceled) {
+			failed++
+		} else if err != nil {
+			t.Errorf("Send: %v", err)
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d sends failed with context.Canceled, want 1", failed)
+	}
+	var texts []string
+	for _, raw := range f.rdb.ZRange(ctx, f.keys.RoomHistory(room), 0, -1).Val() {
+		var m wire.Message
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, m.Message)
+	}
+	if !slices.Equal(texts, []string{"first", "kept"}) {
+		t.Errorf("history %q, want [first kept]", texts)
 	}
 }
