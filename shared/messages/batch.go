@@ -25,39 +25,50 @@ type sendCall struct {
 
 // batcher pipelines concurrent sends (from different connections, or the
 // REST handlers) into one round trip, without a timer and without a
-// goroutine of its own: a send that finds no round trip in flight runs at
-// once, as if alone; sends that come while one is in flight queue, and
-// when it is done the first of them runs them all in one pipeline and
-// wakes the others. So a lone send costs what it did, and under load the
+// goroutine of its own: a send that finds fewer than SendsInFlight round
+// trips in flight runs at once, as if alone; sends that come while all
+// are in flight queue, and when one is done the first of them runs them
+// all (up to 128) in one pipeline and wakes the others. So a lone send costs what it did, and under load the
 // commands, system calls and wake-ups of many sends are shared. The
 // order of one caller's sends is kept, as each waits for its reply.
 type batcher struct {
-	mu      sync.Mutex
-	running bool        // a round trip is in flight
-	queue   []*sendCall // sends waiting for the next one
+	mu       sync.Mutex
+	inflight int         // round trips in flight
+	queue    []*sendCall // sends waiting for the next one
 }
 
-// run runs send.lua for one send, alone or in a batch with others.
+// run runs send.lua for one send, alone or in a batch with others. On a
+// Redis Cluster every send runs alone, as one EVALSHA: a batch spans the
+// masters, and a master in trouble (a failover) would stall the sends to
+// the rooms of every other master behind it.
 func (s *Store) run(ctx context.Context, keys []string, args []any) ([]any, error) {
+	if s.sharded {
+		return sendScript.Run(ctx, s.rdb, keys, args...).Slice()
+	}
 	c := &sendCall{ctx: ctx, keys: keys, args: args, lead: make(chan bool, 1)}
 	b := &s.batch
+	batch := []*sendCall{c}
 	b.mu.Lock()
-	b.queue = append(b.queue, c)
-	if b.running {
+	if b.inflight < s.cfg.SendsInFlight {
+		b.inflight++
+		b.mu.Unlock()
+	} else {
+		b.queue = append(b.queue, c)
 		b.mu.Unlock()
 		if !<-c.lead {
 			return c.reply, c.err
 		}
-		b.mu.Lock() // handed the lead: c is at the head of the queue
+		// Handed the lead (and the round trip's slot) by a call that
+		// finished: c is at the head of the queue.
+		b.mu.Lock()
+		n := min(len(b.queue), maxBatch)
+		batch = b.queue[:n:n]
+		b.queue = b.queue[n:]
+		if len(b.queue) == 0 {
+			b.queue = nil // let the backing array go
+		}
+		b.mu.Unlock()
 	}
-	b.running = true
-	n := min(len(b.queue), maxBatch)
-	batch := b.queue[:n:n]
-	b.queue = b.queue[n:]
-	if len(b.queue) == 0 {
-		b.queue = nil // let the backing array go
-	}
-	b.mu.Unlock()
 
 	s.runBatch(batch)
 
@@ -65,7 +76,7 @@ func (s *Store) run(ctx context.Context, keys []string, args []any) ([]any, erro
 	if len(b.queue) > 0 {
 		b.queue[0].lead <- true
 	} else {
-		b.running = false
+		b.inflight--
 	}
 	b.mu.Unlock()
 	for _, o := range batch[1:] {

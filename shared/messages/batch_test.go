@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ type holdFirst struct {
 	flush     func()
 	entered   chan struct{}
 	release   chan struct{}
-	once      sync.Once
+	held      atomic.Bool // sync.Once would hold the others too
 	mu        sync.Mutex
 	pipelines []int
 }
@@ -33,7 +34,10 @@ func (h *holdFirst) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *holdFirst) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if n := cmd.Name(); n == "evalsha" || n == "eval" {
-			h.once.Do(func() { close(h.entered); <-h.release })
+			if h.held.CompareAndSwap(false, true) {
+				close(h.entered)
+				<-h.release
+			}
 		}
 		return next(ctx, cmd)
 	}
@@ -68,7 +72,7 @@ func TestConcurrentSendsShareOneRoundTrip(t *testing.T) {
 	h := &holdFirst{entered: make(chan struct{}), release: make(chan struct{}),
 		flush: func() { srv.Client(t).ScriptFlush(ctx) }}
 	rdb.AddHook(h)
-	store := messages.NewStore(rdb, f.keys, messages.Config{})
+	store := messages.NewStore(rdb, f.keys, messages.Config{SendsInFlight: 1})
 
 	const queued = 10
 	seqs := make(chan int64, queued+1)
@@ -132,7 +136,7 @@ func TestQueuedSendWhoseContextEndedIsNotSent(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	h := &holdFirst{entered: make(chan struct{}), release: make(chan struct{}), flush: func() {}}
 	rdb.AddHook(h)
-	store := messages.NewStore(rdb, f.keys, messages.Config{})
+	store := messages.NewStore(rdb, f.keys, messages.Config{SendsInFlight: 1})
 
 	errs := make(chan error, 3)
 	send := func(ctx context.Context, text string) {
@@ -172,5 +176,31 @@ func TestQueuedSendWhoseContextEndedIsNotSent(t *testing.T) {
 	}
 	if !slices.Equal(texts, []string{"first", "kept"}) {
 		t.Errorf("history %q, want [first kept]", texts)
+	}
+}
+
+// TestSendsInFlightBoundsTheRoundTrips: with SendsInFlight 2, a send goes
+// out at once while one round trip is in flight (it is not held behind
+// it); only past the bound do sends queue.
+func TestSendsInFlightBoundsTheRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, messages.Config{})
+	room := f.group(t, 1, 2)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	h := &holdFirst{entered: make(chan struct{}), release: make(chan struct{}), flush: func() {}}
+	rdb.AddHook(h)
+	store := messages.NewStore(rdb, f.keys, messages.Config{SendsInFlight: 2})
+
+	first := make(chan error, 1)
+	go func() { _, _, err := store.Send(ctx, room, 1, 0, "held"); first <- err }()
+	<-h.entered
+	m, _, err := store.Send(ctx, room, 2, 0, "beside it")
+	if err != nil || m.Seq != 1 || store.Queued() != 0 {
+		t.Errorf("second send = seq %d, %v, %d queued; want seq 1 at once, none queued", m.Seq, err, store.Queued())
+	}
+	close(h.release)
+	if err := <-first; err != nil {
+		t.Errorf("held send: %v", err)
 	}
 }

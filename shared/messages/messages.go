@@ -66,6 +66,11 @@ type Config struct {
 	// EditWindow is how long after sending its author may edit or delete
 	// a message; default 15m.
 	EditWindow time.Duration
+	// SendsInFlight bounds the round trips of concurrent sends in flight
+	// on a single Redis; sends beyond wait and go together in one
+	// pipeline when one is done; default 2. (On a cluster each send is
+	// its own round trip.)
+	SendsInFlight int
 	// Observer, when set, is told about every message Send stored, after
 	// it was published (notify.Notifier: personal notifications, outbox).
 	Observer SendObserver
@@ -108,8 +113,9 @@ type Store struct {
 	keys keys.Space
 	cfg  Config
 	now  func() time.Time
-	// batch pipelines concurrent sends (batch.go).
-	batch batcher
+	// batch pipelines concurrent sends on a single Redis (batch.go).
+	batch   batcher
+	sharded bool
 }
 
 // NewStore returns a Store; zero fields of cfg take their defaults.
@@ -123,7 +129,10 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 	if cfg.EditWindow <= 0 {
 		cfg.EditWindow = 15 * time.Minute
 	}
-	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now}
+	if cfg.SendsInFlight <= 0 {
+		cfg.SendsInFlight = 2
+	}
+	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now, sharded: events.Sharded(rdb)}
 }
 
 // MaxBytes is the configured maximum message size.
