@@ -68,7 +68,7 @@ type Config struct {
 	EditWindow time.Duration
 	// SendsInFlight bounds the round trips of concurrent sends in flight
 	// on a single Redis; sends beyond wait and go together in one
-	// pipeline when one is done; default 2. (On a cluster each send is
+	// pipeline when one is done; default 1. (On a cluster each send is
 	// its own round trip.)
 	SendsInFlight int
 	// Observer, when set, is told about every message Send stored, after
@@ -130,7 +130,7 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 		cfg.EditWindow = 15 * time.Minute
 	}
 	if cfg.SendsInFlight <= 0 {
-		cfg.SendsInFlight = 2
+		cfg.SendsInFlight = 1
 	}
 	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now, sharded: events.Sharded(rdb)}
 }
