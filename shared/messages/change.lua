@@ -5,6 +5,7 @@
 -- ARGV[1] user id (must still be a member)   ARGV[2] seq
 -- ARGV[3] the entry as read   ARGV[4] its replacement
 -- ARGV[5] MESSAGE_EDITED / MESSAGE_DELETED event JSON
+-- ARGV[6] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
 -- Returns 1 when replaced, 0 when the entry is gone (trimmed), -1 when it
 -- changed meanwhile (read again), or an error reply NOTMEMBER.
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
@@ -19,5 +20,5 @@ if cur[1] ~= ARGV[3] then
 end
 redis.call('ZREM', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-redis.call('PUBLISH', KEYS[3], ARGV[5])
+redis.call(ARGV[#ARGV], KEYS[3], ARGV[5])
 return 1

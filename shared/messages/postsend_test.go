@@ -113,3 +113,49 @@ func TestSentMessageMatchesItsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestSendToAPairReadsThePostSendState covers send.lua's short path for a
+// send naming its receiver in a room of two (one membership check for
+// both, one presence lookup): the receiver is away exactly when they have
+// no presence field, with their read position; a receiver that is the
+// sender, or a room of more, takes the general path.
+func TestSendToAPairReadsThePostSendState(t *testing.T) {
+	ctx := context.Background()
+	log := &sentLog{}
+	f := newFixture(t, messages.Config{Observer: log})
+	direct := f.direct(t, 1, 2)
+	group := f.group(t, 1, 2, 3)
+	f.rdb.HSet(ctx, f.keys.RoomRead(direct), "2", 0)
+
+	f.send(t, direct, 1, 2, "2 is away")
+	f.rdb.HSet(ctx, f.keys.RoomPresence(direct), "2", 1)
+	f.send(t, direct, 1, 2, "2 is here")
+	f.rdb.HSet(ctx, f.keys.RoomPresence(direct), "1", 1)
+	f.rdb.HDel(ctx, f.keys.RoomPresence(direct), "2")
+	f.rdb.HSet(ctx, f.keys.RoomRead(direct), "2", 1)
+	f.send(t, direct, 2, 1, "from 2, 1 is here")
+	f.send(t, direct, 1, 2, "2 left, read 1")
+	f.send(t, group, 1, 1, "to myself")
+	f.send(t, group, 1, 2, "to 2 of three")
+
+	want := []messages.PostSend{
+		{SenderRead: 0, Away: []messages.Member{{UserID: 2, Read: 0}}},
+		{SenderRead: 1},
+		{SenderRead: 1},
+		{SenderRead: 2, Away: []messages.Member{{UserID: 2, Read: 3}}},
+		{SenderRead: 0, Away: []messages.Member{{UserID: 2}, {UserID: 3}}},
+		{SenderRead: 1, Away: []messages.Member{{UserID: 2}, {UserID: 3}}},
+	}
+	if len(log.posts) != len(want) {
+		t.Fatalf("observer saw %d sends, want %d", len(log.posts), len(want))
+	}
+	for i, p := range log.posts {
+		sortAway(p.Away)
+		if !reflect.DeepEqual(p, want[i]) {
+			t.Errorf("send %d (%q): post-send %+v, want %+v", i+1, log.msgs[i].Message, p, want[i])
+		}
+	}
+	if pos := f.rdb.HGetAll(ctx, f.keys.RoomRead(direct)).Val(); !reflect.DeepEqual(pos, map[string]string{"1": "4", "2": "3"}) {
+		t.Errorf("read positions %v, want 1 at 4 and 2 at 3", pos)
+	}
+}

@@ -5,6 +5,7 @@
 -- ARGV[1] user id   ARGV[2] wanted seq (capped at the room's lastSeq)
 -- ARGV[3] READ event JSON up to the seq ('{"type":"READ",...,"seq":'), or
 --         '' to move silently   ARGV[4] the event's rest (',"at":"..."}')
+-- ARGV[5] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
 -- Returns {position, moved (1/0), lastSeq}, or an error reply NOROOM / NOTMEMBER.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('NOROOM room not found')
@@ -21,6 +22,6 @@ if want <= cur then
 end
 redis.call('HSET', KEYS[3], ARGV[1], want)
 if ARGV[3] ~= '' then
-  redis.call('PUBLISH', KEYS[4], ARGV[3] .. want .. ARGV[4])
+  redis.call(ARGV[#ARGV], KEYS[4], ARGV[3] .. want .. ARGV[4])
 end
 return {want, 1, last}

@@ -7,6 +7,7 @@
 -- KEYS[3] room events channel
 -- ARGV[1] session id   ARGV[2] user id   ARGV[3] "add" or "remove"
 -- ARGV[4] event JSON (ENTER for add, LEAVE for remove)
+-- ARGV[5] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
 -- KEYS[4] (optional, add only; a single Redis only, as it is on the user's
 -- slot) the user's session hash: the session enters only if it is there,
 -- that is if claim.lua, earlier in the same pipeline, admitted it.
@@ -16,7 +17,7 @@ if ARGV[3] == 'add' then
   if KEYS[4] and redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then return -1 end
   if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
   if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 then
-    redis.call('PUBLISH', KEYS[3], ARGV[4])
+    redis.call(ARGV[#ARGV], KEYS[3], ARGV[4])
     return 1
   end
   return 0
@@ -26,7 +27,7 @@ local n = redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
 if n <= 0 then
   redis.call('HDEL', KEYS[2], ARGV[2])
   if n == 0 then
-    redis.call('PUBLISH', KEYS[3], ARGV[4])
+    redis.call(ARGV[#ARGV], KEYS[3], ARGV[4])
     return 1
   end
 end

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,10 +41,6 @@ var (
 	takeScript     = redis.NewScript(takeLua)
 	claimScript    = redis.NewScript(claimLua)
 	presenceScript = events.NewScript(presenceLua)
-	// The same two forms as presenceScript's, for EVALSHA in a pipeline;
-	// presenceScript.Run (EVAL) loads them after NOSCRIPT.
-	presencePlain   = redis.NewScript(presenceLua)
-	presenceSharded = redis.NewScript(strings.ReplaceAll(presenceLua, "'PUBLISH'", "'SPUBLISH'"))
 )
 
 // Session is one registry entry.
@@ -126,7 +121,7 @@ func (r *Registry) register(ctx context.Context, s Session, max int) (entered bo
 			if capped { // enter only if the claim above passed
 				keys = append(keys, r.keys.UserSessions(s.UserID))
 			}
-			presence = r.presenceSha().EvalSha(ctx, p, keys, r.presenceArgs(s, true, "")...)
+			presence = presenceScript.EvalSha(ctx, p, r.rdb, keys, r.presenceArgs(s, true, "")...)
 		}
 		if ordered {
 			still = p.Exists(ctx, r.keys.Session(s.ID))
@@ -290,15 +285,6 @@ func (r *Registry) presenceArgs(s Session, add bool, reason string) []any {
 	}
 	ev.At = wire.FormatTime(time.Now())
 	return []any{s.ID, s.UserID, op, wire.Marshal(ev)}
-}
-
-// presenceSha is presence.lua in rdb's mode (PUBLISH, or SPUBLISH on a
-// cluster, as events.Script runs it) for EVALSHA inside a pipeline.
-func (r *Registry) presenceSha() *redis.Script {
-	if events.Sharded(r.rdb) {
-		return presenceSharded
-	}
-	return presencePlain
 }
 
 // Admission is what a CONNECT must know before its session registers.

@@ -4,6 +4,7 @@
 -- KEYS[3] room events channel
 -- ARGV[1] user id   ARGV[2] events allowed per window   ARGV[3] window (ms)
 -- ARGV[4] TYPING event JSON
+-- ARGV[5] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
 -- Returns 1 when published, 0 when dropped, or an error reply NOTMEMBER.
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
   return redis.error_reply('NOTMEMBER not a member of the room')
@@ -15,5 +16,5 @@ end
 if n > tonumber(ARGV[2]) then
   return 0
 end
-redis.call('PUBLISH', KEYS[3], ARGV[4])
+redis.call(ARGV[#ARGV], KEYS[3], ARGV[4])
 return 1
