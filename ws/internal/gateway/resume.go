@@ -162,6 +162,11 @@ func (c *conn) replay(s *subscription, page [][]byte, short bool, drops int) {
 				return
 			}
 			s.mu.Lock()
+			if s.stopped.Load() { // UNSUBSCRIBE came in after waitRoom
+				s.mu.Unlock()
+				s.abandon()
+				return
+			}
 			s.deliverLive(fanout.NewMsg(s.channel, p))
 			s.mu.Unlock()
 			replayed++
@@ -173,6 +178,11 @@ func (c *conn) replay(s *subscription, page [][]byte, short bool, drops int) {
 				return
 			}
 			s.mu.Lock()
+			if s.stopped.Load() {
+				s.mu.Unlock()
+				s.abandon()
+				return
+			}
 			if replayed >= c.srv.cfg.MaxReplay || s.drops == drops {
 				s.capped = replayed >= c.srv.cfg.MaxReplay
 				s.finishLocked()
@@ -213,9 +223,14 @@ func (c *conn) waitRoom(s *subscription) bool {
 	return !c.closing && !c.dead && !s.stopped.Load()
 }
 
-// stopReplay makes a running replay of s stop (UNSUBSCRIBE).
+// stopReplay makes a running replay of s stop (UNSUBSCRIBE). stopped is
+// set under s.mu, which the hub's Deliver and the replay hold while they
+// check it and queue a MESSAGE: once stopReplay returns, no MESSAGE of s
+// can be queued after it (the UNSUBSCRIBE's RECEIPT comes later).
 func (c *conn) stopReplay(s *subscription) {
+	s.mu.Lock()
 	s.stopped.Store(true)
+	s.mu.Unlock()
 	c.qmu.Lock()
 	c.drained.Broadcast()
 	c.qmu.Unlock()
