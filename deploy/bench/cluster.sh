@@ -24,6 +24,7 @@ dur=${BENCH_DURATION:-20s}
 echo "bench-cluster: logs in $out"
 $GO build -o "$out/bin/ws" ./ws/cmd/ws
 $GO build -o "$out/bin/chatload" ./tools/chatload
+$GO build -o "$out/bin/rediscluster" ./shared/redistest/cmd/rediscluster
 ulimit -n 65536 2>/dev/null || true
 
 pids=()
@@ -64,28 +65,17 @@ PY
 workload() { # name, chatload args...
 	local name=$1; shift
 	local rports=() rpids=() wpids=() urls=() metrics=()
-	for i in 1 2 3; do
-		local p; p=$(freeport); rports+=("$p")
-		mkdir -p "$out/$name/redis-$p"
-		redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-node-timeout 5000 \
-			--cluster-config-file "$out/$name/redis-$p/nodes.conf" --save "" --appendonly no \
-			--dir "$out/$name/redis-$p" --logfile "$out/$name/redis-$p/redis.log" &
-		pids+=($!); rpids+=($!)
-	done
-	for p in "${rports[@]}"; do
-		for _ in $(seq 50); do [ "$(redis-cli -p "$p" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
-	done
-	redis-cli --cluster create "${rports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >"$out/$name/create.log"
-	for _ in $(seq 100); do
-		ok=1
-		for p in "${rports[@]}"; do
-			redis-cli -p "$p" cluster info | grep -q 'cluster_state:ok' || ok=0
-		done
-		[ $ok = 1 ] && break
-		sleep 0.1
-	done
+	mkdir -p "$out/$name"
+	# The bring-up the Go tests use (redistest.StartCluster), as a command.
+	"$out/bin/rediscluster" -masters 3 -- --cluster-node-timeout 5000 >"$out/$name/cluster.txt" 2>"$out/$name/cluster.log" &
+	local cpid=$!; pids+=("$cpid")
+	for _ in $(seq 300); do grep -qx ready "$out/$name/cluster.txt" && break; sleep 0.1; done
+	grep -qx ready "$out/$name/cluster.txt" || { echo "rediscluster did not start: $(cat "$out/$name/cluster.log")" >&2; exit 1; }
+	while read -r role addr pid _; do
+		[ "$role" = master ] && { rports+=("${addr##*:}"); rpids+=("$pid"); }
+	done <"$out/$name/cluster.txt"
 	sleep 2 # a new master waits before taking writes
-	local url; url="redis+cluster://$(IFS=,; echo "${rports[*]/#/127.0.0.1:}")"
+	local url; url=$(awk '$1 == "url" {print $2}' "$out/$name/cluster.txt")
 	for i in 1 2 3; do
 		local p; p=$(freeport)
 		REDIS_URL=$url JWT_SECRET=$secret WS_ADDR=127.0.0.1:$p NODE_ID=ws-$i LOG_LEVEL=warn \
@@ -120,8 +110,8 @@ workload() { # name, chatload args...
 			"$(secs "$p" "${before[$i]}")" "$(rss_mib "$p")" "$(redis-cli -p "${rports[$j]}" dbsize)"
 		i=$((i + 1)); j=$((j + 1))
 	done
-	for p in "${wpids[@]}" "${rpids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait "${wpids[@]}" "${rpids[@]}" 2>/dev/null || true
+	for p in "${wpids[@]}" "$cpid"; do kill "$p" 2>/dev/null || true; done
+	wait "${wpids[@]}" "$cpid" 2>/dev/null || true
 }
 
 workload C2 -conns "${BENCH_C2_CONNS:-3000}" -room-size 2 -rate 1 -duration "$dur" -json

@@ -50,6 +50,13 @@ func newWSWorld(t *testing.T) *wsWorld {
 			t.Fatal(err)
 		}
 	}
+	// The node's notifier runs off the send path and decides then who is
+	// online: the setup waits until it has filed B's two offline records
+	// (the first messages of R1 and R3), or a test that connects B first
+	// would see them published to B as if its action had caused them.
+	redistest.Eventually(t, "the setup's notifications", func() bool {
+		return e.rdb.XLen(context.Background(), e.keys.UserOutbox(wsB)).Val() == 2
+	})
 	return w
 }
 
