@@ -224,9 +224,10 @@ var (
 	descDuplicates = desc("roomwire_ws_redis_duplicates_dropped_total", "Messages from Redis dropped as already delivered (seq not above the last).")
 	descPubSub     = desc("roomwire_ws_redis_pubsub_connections", "Redis pub/sub connections of this node's hub: one on a single Redis, one per master serving a subscribed channel on a cluster.")
 	descMoved      = desc("roomwire_ws_redis_channels_moved_total", "Channels re-subscribed on another cluster master after their slot moved (failover, resharding).")
+	descSwitches   = desc("roomwire_ws_redis_master_switches_total", "Times the hub moved its pub/sub connection to the current master after finding it on another server (Redis Sentinel failover).")
 	allStatsDescs  = []*prometheus.Desc{descConns, descSessions, descSubs, descChannels, descFramesIn, descFramesOut,
 		descWrites, descDelivered, descPublished, descSlow, descErrors, descReceived, descBackfilled, descDuplicates,
-		descPubSub, descMoved}
+		descPubSub, descMoved, descSwitches}
 )
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -263,4 +264,5 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDuplicates, h.DuplicatesDropped)
 	gauge(descPubSub, float64(h.Connections))
 	counter(descMoved, h.Moved)
+	counter(descSwitches, h.MasterSwitches)
 }

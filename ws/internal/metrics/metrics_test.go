@@ -179,6 +179,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		"roomwire_ws_redis_duplicates_dropped_total":             0,
 		"roomwire_ws_redis_pubsub_connections":                   1, // a single Redis
 		"roomwire_ws_redis_channels_moved_total":                 0,
+		"roomwire_ws_redis_master_switches_total":                0,
 		`roomwire_ws_redis_messages_by_kind_total{kind="room"}`:  1, // the chat message
 	}
 	for s, v := range want {
