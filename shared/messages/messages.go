@@ -66,11 +66,6 @@ type Config struct {
 	// EditWindow is how long after sending its author may edit or delete
 	// a message; default 15m.
 	EditWindow time.Duration
-	// SendsInFlight bounds the round trips of concurrent sends in flight
-	// on a single Redis; sends beyond wait and go together in one
-	// pipeline when one is done; default 1. (On a cluster each send is
-	// its own round trip.)
-	SendsInFlight int
 	// Observer, when set, is told about every message Send stored, after
 	// it was published (notify.Notifier: personal notifications, outbox).
 	Observer SendObserver
@@ -106,16 +101,12 @@ type Member struct {
 	UserID, Read int64
 }
 
-// Store sends messages and reads history. It is safe for concurrent use;
-// concurrent sends share round trips to Redis (see batcher).
+// Store sends messages and reads history. It is safe for concurrent use.
 type Store struct {
 	rdb  redis.UniversalClient
 	keys keys.Space
 	cfg  Config
 	now  func() time.Time
-	// batch pipelines concurrent sends on a single Redis (batch.go).
-	batch   batcher
-	sharded bool
 }
 
 // NewStore returns a Store; zero fields of cfg take their defaults.
@@ -129,10 +120,7 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 	if cfg.EditWindow <= 0 {
 		cfg.EditWindow = 15 * time.Minute
 	}
-	if cfg.SendsInFlight <= 0 {
-		cfg.SendsInFlight = 1
-	}
-	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now, sharded: events.Sharded(rdb)}
+	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now}
 }
 
 // MaxBytes is the configured maximum message size.
@@ -160,7 +148,7 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	// A fresh idempotency key per call: go-redis retries a command whose
 	// connection broke, and a script Redis ran before dying must not run
 	// twice (it would store and publish the message again).
-	reply, err := s.run(ctx, ks, []any{roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey(), maxAway})
+	reply, err := sendScript.Run(ctx, s.rdb, ks, roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey(), maxAway).Slice()
 	if err != nil {
 		return wire.Message{}, nil, mapScriptErr(err, roomID)
 	}
