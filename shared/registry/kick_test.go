@@ -27,7 +27,7 @@ func TestKickRecordsEndedForTheNode(t *testing.T) {
 			// hash and its session set sit on different masters.
 			n1 = ""
 			for i := 0; n1 == ""; i++ {
-				name := fmt.Sprintf("n%d", i)
+				name := fmt.Sprintf("kicked%d", i) // never "n2", the other node below
 				a, err1 := c.MasterOf(ctx, k.NodeEnded(name))
 				b, err2 := c.MasterOf(ctx, k.NodeSessions(name))
 				if err1 != nil || err2 != nil {
