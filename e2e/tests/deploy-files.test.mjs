@@ -2,7 +2,7 @@
 // system: docker-compose.yml (and `docker-compose config -q` when Debian's
 // docker-compose is installed), deploy/k8s/*.yaml and deploy/Dockerfile
 // against docs/configuration.md's table and the health paths the services
-// really serve (ws/cmd/ws/main.go, api/internal/httpapi/server.go). Every
+// really serve (ws/internal/wsnode/wsnode.go, api/internal/httpapi/server.go). Every
 // check is a function returning a list of problems; the last test breaks a
 // copy of each file and asserts that the check notices.
 // DEPLOY_CHECK_ROOT=/some/copy points the checks at another checkout.
@@ -64,7 +64,7 @@ export function seconds(v) {
 
 function loadContext() {
   const config = configTable(read(CONFIG_DOC));
-  const served = servedPaths(read('ws/cmd/ws/main.go'), read('api/internal/httpapi/server.go'));
+  const served = servedPaths(read('ws/internal/wsnode/wsnode.go'), read('api/internal/httpapi/server.go'));
   assert.ok(served.ws.has('/readyz') && served.api.has('/readyz'), `could not find the services' routes in their source: ${JSON.stringify({ ws: [...served.ws], api: [...served.api] })}`);
   return { root: ROOT, config, served };
 }
