@@ -98,7 +98,7 @@ func (c *Cluster) create(ctx context.Context) error {
 			return fmt.Errorf("meet %s: %w", s.Addr, err)
 		}
 	}
-	if err := c.poll(ctx, c.allKnown); err != nil {
+	if err := poll(ctx, c.allKnown); err != nil {
 		return err
 	}
 	for i, s := range c.Replicas {
@@ -110,14 +110,15 @@ func (c *Cluster) create(ctx context.Context) error {
 			return fmt.Errorf("make %s a replica: %w", s.Addr, err)
 		}
 	}
-	return c.poll(ctx, c.settled)
+	return poll(ctx, c.settled)
 }
 
 // nodes returns every node, masters first.
 func (c *Cluster) nodes() []*Server { return append(slices.Clone(c.Masters), c.Replicas...) }
 
-// poll calls check every 50ms until it succeeds or ctx ends.
-func (c *Cluster) poll(ctx context.Context, check func(context.Context) error) error {
+// poll calls check every 50ms until it succeeds or ctx ends (cluster and
+// Sentinel set-ups wait for their state this way).
+func poll(ctx context.Context, check func(context.Context) error) error {
 	for {
 		err := check(ctx)
 		if err == nil {
@@ -125,7 +126,7 @@ func (c *Cluster) poll(ctx context.Context, check func(context.Context) error) e
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("cluster not ready: %w (%w)", err, ctx.Err())
+			return fmt.Errorf("not ready: %w (%w)", err, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -348,7 +349,7 @@ func (c *Cluster) Failover(ctx context.Context, replica *Server) error {
 	c.Masters[mi], c.Replicas[ri] = c.Replicas[ri], c.Masters[mi]
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := c.poll(ctx, c.settled); err != nil {
+	if err := poll(ctx, c.settled); err != nil {
 		return fmt.Errorf("failover %s: %w", replica.Addr, err)
 	}
 	return nil

@@ -87,7 +87,7 @@ func StartSentinel(opts SentinelOptions) (*Sentinel, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
 	defer cancel()
-	if err := s.poll(ctx, s.settled); err != nil {
+	if err := poll(ctx, s.settled); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sentinel set-up: %w", err)
 	}
@@ -136,21 +136,6 @@ func (s *Sentinel) client(addr string) *redis.Client {
 		s.admin[addr] = c
 	}
 	return c
-}
-
-// poll calls check every 50ms until it succeeds or ctx ends.
-func (s *Sentinel) poll(ctx context.Context, check func(context.Context) error) error {
-	for {
-		err := check(ctx)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (%w)", err, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // settled checks that the replica is in sync with the master and that every
@@ -261,7 +246,7 @@ func (s *Sentinel) Failover(ctx context.Context) error {
 		return fmt.Errorf("failover: pause writes on %s: %w", old.Addr, err)
 	}
 	defer oc.Do(context.Background(), "CLIENT", "UNPAUSE")
-	if err := s.poll(ctx, s.caughtUp); err != nil {
+	if err := poll(ctx, s.caughtUp); err != nil {
 		return fmt.Errorf("failover: replica catching up: %w", err)
 	}
 	if err := s.Switch(ctx); err != nil {
@@ -278,7 +263,7 @@ func (s *Sentinel) Failover(ctx context.Context) error {
 	if err := oc.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
 		return fmt.Errorf("failover: unpause %s: %w", old.Addr, err)
 	}
-	if err := s.poll(ctx, s.replicaSynced); err != nil {
+	if err := poll(ctx, s.replicaSynced); err != nil {
 		return fmt.Errorf("failover: old master not reconfigured: %w", err)
 	}
 	return nil
@@ -295,7 +280,7 @@ func (s *Sentinel) Switch(ctx context.Context) error {
 		return fmt.Errorf("failover: SENTINEL FAILOVER: %w", err)
 	}
 	s.Master, s.Replica = s.Replica, s.Master
-	if err := s.poll(ctx, s.switched); err != nil {
+	if err := poll(ctx, s.switched); err != nil {
 		return fmt.Errorf("failover: %w", err)
 	}
 	return nil
@@ -306,7 +291,7 @@ func (s *Sentinel) Switch(ctx context.Context) error {
 func (s *Sentinel) Settle(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.poll(ctx, s.settled)
+	return poll(ctx, s.settled)
 }
 
 // caughtUp checks that the replica has every write of the master.
@@ -359,7 +344,7 @@ func (s *Sentinel) Crash(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	old.Kill()
 	s.Master, s.Replica = s.Replica, old
-	if err := s.poll(ctx, s.switched); err != nil {
+	if err := poll(ctx, s.switched); err != nil {
 		return time.Since(start), fmt.Errorf("crash failover: %w", err)
 	}
 	return time.Since(start), nil

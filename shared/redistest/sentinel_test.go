@@ -48,7 +48,7 @@ func TestSentinelFailoverAndCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("sentinels list the old master as a replica after %v", time.Since(start))
-	if err := s.poll(ctx, s.caughtUp); err != nil {
+	if err := poll(ctx, s.caughtUp); err != nil {
 		t.Fatal(err)
 	}
 	took, err := s.Crash(ctx)
