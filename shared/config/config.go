@@ -104,6 +104,22 @@ func Load(getenv func(string) string) (Common, error) {
 	return c, nil
 }
 
+// LoadRedis reads the common settings of a process that verifies no tokens
+// (chatctl's Redis commands, the archiver): the JWT_* variables are hidden
+// from Load, so it neither insists on a secret nor reads key files that may
+// exist only where the services run.
+func LoadRedis(getenv func(string) string) (Common, error) {
+	return Load(func(k string) string {
+		switch {
+		case k == "JWT_SECRET":
+			return "unused-without-tokens"
+		case strings.HasPrefix(k, "JWT_"):
+			return ""
+		}
+		return getenv(k)
+	})
+}
+
 // loadTokens reads the JWT settings. A secret is required unless DEV_MODE,
 // a public key file or a JWKS URL provides keys.
 func (c *Common) loadTokens(getenv func(string) string) error {

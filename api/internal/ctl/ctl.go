@@ -1,6 +1,7 @@
 // Package ctl implements chatctl, the operator's command line: minting
 // development tokens, reading the session registry, kicking a session,
 // posting a system message, tailing a room, listing the offline outbox,
+// migrating the archive and restoring Redis from it,
 // and probing a health endpoint.
 package ctl
 
@@ -50,6 +51,14 @@ commands:
       print the users with offline notification records waiting for a
       push worker (userId, claimableFrom, records), or one user's records,
       as JSON lines; claims nothing
+  migrate
+      apply the archive's schema migrations to ARCHIVE_DATABASE_URL (the
+      archiver does it at start too)
+  restore [-recent 1000] [-force]
+      reload rooms, members and each room's newest -recent messages from
+      the archive (ARCHIVE_DATABASE_URL) into an empty Redis, after a
+      Redis loss; -force overwrites the archived rooms in a Redis that
+      holds rooms
   healthcheck URL
       exit 0 if GET URL answers 200 within 2s, else 1 (for container
       health checks in images without a shell)
@@ -79,6 +88,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = tail(ctx, args[1:], getenv, stdout, stderr)
 	case "outbox":
 		err = outbox(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		err = migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "restore":
+		err = restore(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		err = healthcheck(ctx, args[1:], stderr)
 	case "help", "-h", "-help", "--help":
