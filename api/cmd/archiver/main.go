@@ -1,6 +1,6 @@
 // Command archiver copies the messages, edits, deletions, rooms and members
 // that Redis stores into PostgreSQL (ARCHIVE_DATABASE_URL), from the
-// archive streams the send path feeds (see api/internal/archiver). It
+// archive streams the send path feeds (see shared/archiver). It
 // applies the schema migrations at start. Configuration is by environment:
 // every variable is in docs/configuration.md.
 package main
@@ -22,8 +22,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/roomwire/roomwire/api/internal/archiver"
+	"github.com/roomwire/roomwire/api/internal/archivemetrics"
 	"github.com/roomwire/roomwire/shared/archive"
+	"github.com/roomwire/roomwire/shared/archiver"
 	"github.com/roomwire/roomwire/shared/config"
 )
 
@@ -77,7 +78,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	arc := archiver.New(rdb, common.Keys(), store, archiver.Config{Consumer: getenv("ARCHIVER_CONSUMER"),
-		Batch: batch, Metrics: archiver.NewMetrics(reg), Logger: log})
+		Batch: batch, Observer: archivemetrics.New(reg), Logger: log})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -85,10 +86,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
 		body := struct {
-			Status   string           `json:"status"`
-			Redis    string           `json:"redis"`
-			Postgres string           `json:"postgres"`
-			Archive  archiver.Status  `json:"archive"`
+			Status   string          `json:"status"`
+			Redis    string          `json:"redis"`
+			Postgres string          `json:"postgres"`
+			Archive  archiver.Status `json:"archive"`
 		}{Status: "ready", Redis: "ok", Postgres: "ok", Archive: arc.Status()}
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			body.Status, body.Redis = "unavailable", "unreachable"

@@ -58,10 +58,27 @@ type Config struct {
 	// Retry is the pause after a failed round (PostgreSQL or Redis down);
 	// default 1s.
 	Retry time.Duration
-	// Metrics, when set, is told about each round.
-	Metrics *Metrics
+	// Observer, when set, is told about each round (metrics).
+	Observer Observer
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+}
+
+// Observer is told what the archiver does (the archiver binary's
+// Prometheus metrics).
+type Observer interface {
+	// Round reports a round that succeeded: records archived, its time,
+	// and the status after it.
+	Round(records int, took time.Duration, st Status)
+	// Failed reports a round that failed.
+	Failed()
+	// Wrote reports rows written: message versions and rooms.
+	Wrote(messages, rooms int)
+	// Malformed reports a record skipped as not ours.
+	Malformed()
+	// Lost reports messages gone from both the stream and history before
+	// the archiver read them.
+	Lost(n int)
 }
 
 // Archiver moves the archive streams' records into a Sink. Run it once.
@@ -178,8 +195,8 @@ func (a *Archiver) Round(ctx context.Context) (int, error) {
 	}
 	st := a.status
 	a.mu.Unlock()
-	if m := a.cfg.Metrics; m != nil {
-		m.round(n, time.Since(start), st)
+	if o := a.cfg.Observer; o != nil {
+		o.Round(n, time.Since(start), st)
 	}
 	return n, nil
 }
@@ -189,8 +206,8 @@ func (a *Archiver) failed(err error) {
 	a.mu.Lock()
 	a.status.LastError = err.Error()
 	a.mu.Unlock()
-	if m := a.cfg.Metrics; m != nil {
-		m.failures.Inc()
+	if o := a.cfg.Observer; o != nil {
+		o.Failed()
 	}
 }
 

@@ -74,8 +74,8 @@ func (a *Archiver) apply(ctx context.Context, batches []batch) error {
 			r, err := parseRecord(e)
 			if err != nil {
 				a.log.Error("skipping archive record", "stream", b.key, "err", err)
-				if m := a.cfg.Metrics; m != nil {
-					m.malformed.Inc()
+				if o := a.cfg.Observer; o != nil {
+					o.Malformed()
 				}
 				continue
 			}
@@ -124,8 +124,8 @@ func (a *Archiver) apply(ctx context.Context, batches []batch) error {
 	if err := a.sink.PutMessages(ctx, rows); err != nil {
 		return fmt.Errorf("archive %d messages: %w", len(rows), err)
 	}
-	if m := a.cfg.Metrics; m != nil {
-		m.messages.Add(float64(len(rows)))
+	if o := a.cfg.Observer; o != nil {
+		o.Wrote(len(rows), 0)
 	}
 	return a.moveArchived(ctx, upTo)
 }
@@ -191,8 +191,8 @@ func (a *Archiver) putRooms(ctx context.Context, ids map[int64]bool) error {
 		}
 		return fmt.Errorf("archive %d rooms: %w", len(rows), err)
 	}
-	if m := a.cfg.Metrics; m != nil {
-		m.rooms.Add(float64(len(rows)))
+	if o := a.cfg.Observer; o != nil {
+		o.Wrote(0, len(rows))
 	}
 	return nil
 }
@@ -265,8 +265,8 @@ func (a *Archiver) fill(ctx context.Context, room, base int64, rs []record) ([]a
 		}
 		if lost > 0 {
 			a.log.Error("archive lost messages: gone from the stream and from history", "room", room, "count", lost)
-			if m := a.cfg.Metrics; m != nil {
-				m.lost.Add(float64(lost))
+			if o := a.cfg.Observer; o != nil {
+				o.Lost(lost)
 			}
 		}
 	}

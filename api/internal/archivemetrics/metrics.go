@@ -1,10 +1,16 @@
-package archiver
+// Package archivemetrics holds the archiver's Prometheus metrics
+// (archiver.Observer).
+package archivemetrics
 
 import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roomwire/roomwire/shared/archiver"
 )
+
+var _ archiver.Observer = (*Metrics)(nil)
 
 // Metrics are the archiver's Prometheus metrics.
 type Metrics struct {
@@ -19,8 +25,8 @@ type Metrics struct {
 	duration  prometheus.Histogram
 }
 
-// NewMetrics registers the archiver's metrics on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// New registers the archiver's metrics on reg.
+func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		messages: prometheus.NewCounter(prometheus.CounterOpts{Name: "roomwire_archive_messages_total",
 			Help: "Message versions (sends, edits, deletions, gap fills) written to PostgreSQL."}),
@@ -46,7 +52,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) round(n int, took time.Duration, st Status) {
+// Round implements archiver.Observer.
+func (m *Metrics) Round(n int, took time.Duration, st archiver.Status) {
 	m.rounds.Inc()
 	if n > 0 {
 		m.duration.Observe(took.Seconds())
@@ -54,3 +61,18 @@ func (m *Metrics) round(n int, took time.Duration, st Status) {
 	m.backlog.Set(float64(st.Backlog))
 	m.lag.Set(st.LagSeconds)
 }
+
+// Failed implements archiver.Observer.
+func (m *Metrics) Failed() { m.failures.Inc() }
+
+// Wrote implements archiver.Observer.
+func (m *Metrics) Wrote(messages, rooms int) {
+	m.messages.Add(float64(messages))
+	m.rooms.Add(float64(rooms))
+}
+
+// Malformed implements archiver.Observer.
+func (m *Metrics) Malformed() { m.malformed.Inc() }
+
+// Lost implements archiver.Observer.
+func (m *Metrics) Lost(n int) { m.lost.Add(float64(n)) }
