@@ -40,8 +40,9 @@ func (c Config) withDefaults() Config {
 
 // Store is the archive in one PostgreSQL database, behind a pgxpool.
 type Store struct {
-	pool *pgxpool.Pool
-	cfg  Config
+	pool  *pgxpool.Pool
+	cfg   Config
+	where string // host:port/database, for errors (no password)
 }
 
 // Open connects a pool to the database at url (a postgres:// URL or a
@@ -62,7 +63,8 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("archive: open pool: %w", err)
 	}
-	s := &Store{pool: pool, cfg: cfg}
+	cc := pc.ConnConfig
+	s := &Store{pool: pool, cfg: cfg, where: fmt.Sprintf("%s:%d/%s", cc.Host, cc.Port, cc.Database)}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -75,8 +77,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("archive: ping %s:%d/%s: %w", s.pool.Config().ConnConfig.Host,
-			s.pool.Config().ConnConfig.Port, s.pool.Config().ConnConfig.Database, err)
+		return fmt.Errorf("archive: ping %s: %w", s.where, err)
 	}
 	return nil
 }

@@ -11,6 +11,14 @@ import (
 	"github.com/roomwire/roomwire/shared/archive"
 )
 
+// archiveReader is messages.Archive, copied here because archive must not
+// import messages (messages declares the interface; Store satisfies it).
+type archiveReader interface {
+	Range(ctx context.Context, roomID, lo, hi int64, limit, maxBytes int, asc bool) (entries []json.RawMessage, more bool, err error)
+}
+
+var _ archiveReader = (*archive.Store)(nil)
+
 // entry is the body of seq in the rooms of TestRange: 11 bytes, 12 with
 // its separator.
 func entry(seq int64) string { return fmt.Sprintf(`{"seq":%-3d}`, seq) }
