@@ -6,6 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_DOC, configTable, envReads, goFiles, readText } from '../lib/docs.mjs';
@@ -31,12 +32,26 @@ export function roleOf(file) {
   return undefined;
 }
 
+/**
+ * testSupport says whether file (relative, with '/') lies in a test-support
+ * module: a module of its own below shared/ (redistest, authtest,
+ * archivetest). Their variables configure tests, not a service, and are
+ * documented under "Scripts and tools", not in the table.
+ */
+export function testSupport(root, file) {
+  for (let dir = path.posix.dirname(file); dir.startsWith('shared/'); dir = path.posix.dirname(dir)) {
+    if (existsSync(path.join(root, dir, 'go.mod'))) return true;
+  }
+  return false;
+}
+
 /** codeReads maps each variable the Go code reads to the files and roles reading it. */
 export function codeReads(root) {
   const reads = new Map();
   for (const m of MODULES) {
     for (const abs of goFiles(path.join(root, m))) {
       const file = path.relative(root, abs).split(path.sep).join('/');
+      if (testSupport(root, file)) continue;
       for (const name of envReads(readText(root, file))) {
         const r = reads.get(name) ?? { files: new Set(), roles: new Set() };
         r.files.add(file);
@@ -106,6 +121,14 @@ test(`${CONFIG_DOC} has one row for each variable the Go code reads, and reads e
     assert.ok(reads.has(known), `the extractor found no read of ${known}: is e2e/lib/docs.mjs envReads out of date?`);
   }
   assert.deepEqual(configProblems(table, reads), []);
+});
+
+test('test-support modules are told from the services\' code', { skip: SKIP }, () => {
+  assert.equal(testSupport(ROOT, 'shared/archive/archivetest/archivetest.go'), true);
+  assert.equal(testSupport(ROOT, 'shared/redistest/redistest.go'), true);
+  assert.equal(testSupport(ROOT, 'shared/archive/archive.go'), false);
+  assert.equal(testSupport(ROOT, 'shared/config/config.go'), false);
+  assert.equal(testSupport(ROOT, 'ws/cmd/ws/main.go'), false);
 });
 
 test('the check notices a variable without a row, a row nobody reads, and a wrong service', { skip: SKIP }, () => {
