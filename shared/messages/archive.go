@@ -3,8 +3,14 @@ package messages
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
+
+// ErrArchiveUnavailable wraps the error of an Archive read (PostgreSQL down
+// or slow): History or Since needed messages older than Redis keeps and
+// could not read them. Pages Redis serves alone never fail with it.
+var ErrArchiveUnavailable = errors.New("archived history is unavailable")
 
 // ArchiveFeed turns on the archive stream records of send.lua and
 // change.lua: each stored, edited or deleted message is appended, in the
@@ -89,7 +95,7 @@ func (s *Store) mergeArchive(ctx context.Context, roomID int64, q Query, asc boo
 	if asc {
 		entries, more, err := s.cfg.Archive.Range(ctx, roomID, q.After, hi, q.Limit, b.maxBytes, true)
 		if err != nil {
-			return Page{}, fmt.Errorf("read archived history of room %d: %w", roomID, err)
+			return Page{}, fmt.Errorf("read archived history of room %d: %w: %w", roomID, ErrArchiveUnavailable, err)
 		}
 		if !b.add(entries) || more {
 			return Page{Messages: b.msgs, HasMore: true}, nil
@@ -110,7 +116,7 @@ func (s *Store) mergeArchive(ctx context.Context, roomID int64, q Query, asc boo
 	}
 	entries, more, err := s.cfg.Archive.Range(ctx, roomID, q.After, hi, max(q.Limit-len(b.msgs), 1), budget, false)
 	if err != nil {
-		return Page{}, fmt.Errorf("read archived history of room %d: %w", roomID, err)
+		return Page{}, fmt.Errorf("read archived history of room %d: %w: %w", roomID, ErrArchiveUnavailable, err)
 	}
 	fits := b.add(entries)
 	return Page{Messages: b.msgs, HasMore: !fits || more}, nil
@@ -127,7 +133,7 @@ func (s *Store) sinceArchive(ctx context.Context, roomID, after int64, limit int
 	limit = max(limit, 1)
 	entries, more, err := s.cfg.Archive.Range(ctx, roomID, after, hi, limit, 0, true)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read archived history of room %d after %d: %w", roomID, after, err)
+		return nil, 0, fmt.Errorf("read archived history of room %d after %d: %w: %w", roomID, after, ErrArchiveUnavailable, err)
 	}
 	if len(entries) == 0 {
 		return msgs, oldest, nil

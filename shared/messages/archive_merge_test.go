@@ -3,6 +3,7 @@ package messages_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -349,5 +350,39 @@ func seqRange(from, to int64) []int64 {
 		} else {
 			s--
 		}
+	}
+}
+
+// downArchive is an Archive that always fails, as PostgreSQL down does.
+type downArchive struct{}
+
+func (downArchive) Range(context.Context, int64, int64, int64, int, int, bool) ([]json.RawMessage, bool, error) {
+	return nil, false, errors.New("connection refused")
+}
+
+// TestArchiveDown: pages Redis serves alone still work; those reaching
+// below it fail with ErrArchiveUnavailable.
+func TestArchiveDown(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, messages.Config{HistoryLen: 5})
+	id := f.group(t, 1)
+	for range 10 {
+		f.send(t, id, 1, 0, "m")
+	} // Redis keeps 6..10
+	s := messages.NewStore(f.rdb, f.keys, messages.Config{HistoryLen: 5, Archive: downArchive{}})
+	if p, err := s.History(ctx, id, messages.Query{Limit: 3}); err != nil || len(p.Messages) != 3 {
+		t.Errorf("History of Redis's part = %d messages, %v", len(p.Messages), err)
+	}
+	if msgs, _, err := s.Since(ctx, id, 5, 10); err != nil || len(msgs) != 5 {
+		t.Errorf("Since(5) = %d messages, %v", len(msgs), err)
+	}
+	if _, err := s.History(ctx, id, messages.Query{Before: 7}); !errors.Is(err, messages.ErrArchiveUnavailable) {
+		t.Errorf("History below Redis: %v, want ErrArchiveUnavailable", err)
+	}
+	if _, err := s.History(ctx, id, messages.Query{Ascending: true}); !errors.Is(err, messages.ErrArchiveUnavailable) {
+		t.Errorf("History from the start: %v, want ErrArchiveUnavailable", err)
+	}
+	if _, _, err := s.Since(ctx, id, 2, 10); !errors.Is(err, messages.ErrArchiveUnavailable) {
+		t.Errorf("Since(2): %v, want ErrArchiveUnavailable", err)
 	}
 }
