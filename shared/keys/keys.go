@@ -57,7 +57,9 @@ func (s Space) user(id int64, suffix string) string {
 func (s Space) RoomIDs() string { return s.prefix + ":ids:room" }
 
 // RoomMeta is the hash of a room: id, type, name, createdBy, createdAt,
-// lastSeq (the per-room sequence) and lastMessageAt (unix ms).
+// lastSeq (the per-room sequence), lastMessageAt (unix ms) and, with the
+// archive on, archivedSeq (the highest seq PostgreSQL holds; written by
+// the archiver only, only forwards; send.lua's trim guard reads it).
 func (s Space) RoomMeta(id int64) string { return s.room(id, "meta") }
 
 // RoomMembers is the set of member user ids of a room.

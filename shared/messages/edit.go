@@ -101,7 +101,12 @@ func (s *Store) change(ctx context.Context, roomID, seq, user int64, event strin
 		entry := wire.Marshal(replace(old.Message, at))
 		ev := wire.Marshal(wire.MessageEvent{Type: event, ChatRoomID: roomID, UserID: user, Seq: seq, At: at, Message: entry})
 		ks := []string{s.keys.RoomMembers(roomID), s.keys.RoomHistory(roomID), s.keys.RoomEvents(roomID)}
-		n, err := changeScript.Run(ctx, s.rdb, ks, user, seq, vals[0], entry, ev).Int()
+		args := []any{user, seq, vals[0], entry, ev}
+		if s.cfg.ArchiveFeed.On {
+			ks = append(ks, s.keys.ArchiveStreamFor(roomID, s.sharded))
+			args = append(args, roomID, s.cfg.ArchiveFeed.StreamMax)
+		}
+		n, err := changeScript.Run(ctx, s.rdb, ks, args...).Int()
 		switch {
 		case err != nil && strings.HasPrefix(err.Error(), "NOTMEMBER"):
 			return nil, ErrNotMember

@@ -5,7 +5,11 @@
 // append with trimming, publish on the room's channel, and the room-side
 // half of the post-send step (the sender's read position, the members away
 // from the room), in one atomic step and one Redis round trip. The
-// published payload is byte-for-byte the stored history entry.
+// published payload is byte-for-byte the stored history entry. With the
+// archive feed on (Config.ArchiveFeed) the same step appends the entry to
+// the room's archive stream for the archiver; with an Archive
+// (Config.Archive) History and Since read on into PostgreSQL below the
+// oldest entry Redis keeps.
 package messages
 
 import (
@@ -69,6 +73,14 @@ type Config struct {
 	// Observer, when set, is told about every message Send stored, after
 	// it was published (notify.Notifier: personal notifications, outbox).
 	Observer SendObserver
+	// ArchiveFeed, when On, appends every stored, edited and deleted
+	// message to the room's archive stream and guards history trimming
+	// (see ArchiveFeed); off by default.
+	ArchiveFeed ArchiveFeed
+	// Archive, when set, is older history: History and Since continue
+	// into it below the oldest entry Redis retains, with the same JSON
+	// and the same paging. nil (the default): Redis alone.
+	Archive Archive
 }
 
 // SendObserver runs the post-send step of the one send path. MessageSent
@@ -103,10 +115,11 @@ type Member struct {
 
 // Store sends messages and reads history. It is safe for concurrent use.
 type Store struct {
-	rdb  redis.UniversalClient
-	keys keys.Space
-	cfg  Config
-	now  func() time.Time
+	rdb     redis.UniversalClient
+	keys    keys.Space
+	cfg     Config
+	sharded bool // a Redis Cluster: one archive stream per slot
+	now     func() time.Time
 }
 
 // NewStore returns a Store; zero fields of cfg take their defaults.
@@ -120,7 +133,13 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 	if cfg.EditWindow <= 0 {
 		cfg.EditWindow = 15 * time.Minute
 	}
-	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now}
+	if cfg.ArchiveFeed.StreamMax <= 0 {
+		cfg.ArchiveFeed.StreamMax = defaultStreamMax
+	}
+	if cfg.ArchiveFeed.BacklogMax <= 0 {
+		cfg.ArchiveFeed.BacklogMax = defaultBacklogMax
+	}
+	return &Store{rdb: rdb, keys: ks, cfg: cfg, sharded: events.Sharded(rdb), now: time.Now}
 }
 
 // MaxBytes is the configured maximum message size.
@@ -148,7 +167,12 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	// A fresh idempotency key per call: go-redis retries a command whose
 	// connection broke, and a script Redis ran before dying must not run
 	// twice (it would store and publish the message again).
-	reply, err := sendScript.Run(ctx, s.rdb, ks, roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey(), maxAway).Slice()
+	args := []any{roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey(), maxAway}
+	if feed := s.cfg.ArchiveFeed; feed.On {
+		ks = append(ks, s.keys.ArchiveStreamFor(roomID, s.sharded))
+		args = append(args, feed.StreamMax, feed.BacklogMax)
+	}
+	reply, err := sendScript.Run(ctx, s.rdb, ks, args...).Slice()
 	if err != nil {
 		return wire.Message{}, nil, mapScriptErr(err, roomID)
 	}
@@ -276,7 +300,10 @@ type Page struct {
 
 // History returns a page of a room's history in one round trip
 // (history.lua): Redis stops at Limit entries or MaxBytes bytes, so only
-// the page itself crosses the network.
+// the page itself crosses the network. With an Archive the same round trip
+// also reads where Redis's history begins, and the part of the range below
+// it comes from the Archive (one more query, only when the page reaches
+// there).
 func (s *Store) History(ctx context.Context, roomID int64, q Query) (Page, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
@@ -295,38 +322,69 @@ func (s *Store) History(ctx context.Context, roomID int64, q Query) (Page, error
 	if q.Ascending || (q.After > 0 && q.Before == 0) {
 		asc = 1
 	}
-	reply, err := historyScript.Run(ctx, s.rdb, []string{s.keys.RoomHistory(roomID)},
-		lo, hi, q.Limit, max(q.MaxBytes, 0), asc).Slice()
+	ks := []string{s.keys.RoomHistory(roomID)}
+	head := 1 // reply values before the entries
+	if s.cfg.Archive != nil {
+		ks = append(ks, s.keys.RoomMeta(roomID))
+		head = 2
+	}
+	reply, err := historyScript.Run(ctx, s.rdb, ks, lo, hi, q.Limit, max(q.MaxBytes, 0), asc).Slice()
 	if err != nil {
 		return Page{}, fmt.Errorf("read history of room %d: %w", roomID, err)
 	}
 	more, ok := reply[0].(int64)
-	if !ok {
-		return Page{}, fmt.Errorf("read history of room %d: unexpected reply %T", roomID, reply[0])
+	var boundary int64
+	if head == 2 {
+		okB := len(reply) > 1
+		if okB {
+			boundary, okB = reply[1].(int64)
+		}
+		ok = ok && okB
 	}
-	p := Page{HasMore: more == 1, Messages: make([]json.RawMessage, 0, len(reply)-1)}
-	for _, v := range reply[1:] {
+	if !ok {
+		return Page{}, fmt.Errorf("read history of room %d: unexpected reply %v", roomID, reply[:min(len(reply), head)])
+	}
+	p := Page{HasMore: more == 1, Messages: make([]json.RawMessage, 0, len(reply)-head)}
+	for _, v := range reply[head:] {
 		str, ok := v.(string)
 		if !ok {
 			return Page{}, fmt.Errorf("read history of room %d: unexpected entry %T", roomID, v)
 		}
 		p.Messages = append(p.Messages, json.RawMessage(str))
 	}
+	if s.cfg.Archive != nil {
+		return s.mergeArchive(ctx, roomID, q, asc == 1, boundary, p)
+	}
 	return p, nil
 }
 
-// Since returns up to limit messages with seq > after, oldest first, and the
-// room's oldest retained seq (0 when history is empty), so callers can tell
-// whether history still reaches back to after+1.
+// Since returns up to limit (> 0) messages with seq > after, oldest first,
+// and the room's oldest retained seq (0 when history is empty), so callers
+// can tell whether history still reaches back to after+1.
+//
+// With an Archive, the messages below Redis's oldest entry come from the
+// Archive, and oldest is the oldest seq the two hold together as far as
+// after+1 is concerned: when the Archive is asked (after+1 lies below
+// Redis's history) it is the first archived seq after `after`, else
+// Redis's oldest (which is then at most after+1). So oldest > after+1
+// exactly when neither holds after+1, and then it is the first seq either
+// holds. The Archive is asked only when after+1 lies below Redis's history.
 func (s *Store) Since(ctx context.Context, roomID, after int64, limit int) (msgs [][]byte, oldest int64, err error) {
 	var rng *redis.StringSliceCmd
 	var first *redis.ZSliceCmd
+	var last *redis.StringCmd
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		rng = p.ZRangeByScore(ctx, s.keys.RoomHistory(roomID), &redis.ZRangeBy{
 			Min: "(" + strconv.FormatInt(after, 10), Max: "+inf", Count: int64(limit)})
 		first = p.ZRangeWithScores(ctx, s.keys.RoomHistory(roomID), 0, 0)
+		if s.cfg.Archive != nil {
+			last = p.HGet(ctx, s.keys.RoomMeta(roomID), "lastSeq")
+		}
 		return nil
 	})
+	if errors.Is(err, redis.Nil) {
+		err = nil // only the HGET answers nil: no lastSeq, a room without messages (or no room)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("read history of room %d after %d: %w", roomID, after, err)
 	}
@@ -336,7 +394,15 @@ func (s *Store) Since(ctx context.Context, roomID, after int64, limit int) (msgs
 	if f := first.Val(); len(f) == 1 {
 		oldest = int64(f[0].Score)
 	}
-	return msgs, oldest, nil
+	if s.cfg.Archive == nil {
+		return msgs, oldest, nil
+	}
+	boundary := oldest
+	if boundary == 0 {
+		n, _ := strconv.ParseInt(last.Val(), 10, 64)
+		boundary = n + 1
+	}
+	return s.sinceArchive(ctx, roomID, after, limit, boundary, msgs, oldest)
 }
 
 // LastSeq returns the room's latest seq (0 before its first message).

@@ -10,7 +10,10 @@
 -- ARGV[7] idempotency key: a script run again with a key it already stored
 -- (a client retry after a lost reply) returns that message, changing nothing.
 -- ARGV[8] most members listed as away (-1: list none)
--- ARGV[9] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
+-- With the archive feed on (messages.ArchiveFeed), also:
+-- KEYS[8] the room's archive stream (keys.Space.ArchiveStreamFor)
+-- ARGV[9] its approximate MAXLEN   ARGV[10] the trim guard's backlog max
+-- ARGV[#ARGV] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
 -- Returns {message JSON, seq, receiver id (0 = none), replayed (1/0),
 -- sender's previous read position, too large (1/0), user, read position,
 -- user, read position, ...}: after sending, the sender
@@ -21,7 +24,10 @@
 --
 -- Every command here runs for every message, so the common case is kept
 -- short: a send with a receiver into a room of two (a direct chat) runs 11
--- commands, one membership check for both users and one presence lookup.
+-- commands, one membership check for both users and one presence lookup;
+-- 12 with the archive feed on (the XADD). Once a room holds more than the
+-- history length, each send adds the ZREMRANGEBYSCORE of the trim, and with
+-- the feed on the HGET of archivedSeq before it.
 
 -- after does the post-send half. member: the sender was checked to be a
 -- member; pair: rcv is a member too (checked, or read from the members),
@@ -111,6 +117,10 @@ if rcv ~= '0' then rcvPart = ',"rcvId":' .. rcv end
 local msg = '{"id":"' .. ARGV[1] .. '-' .. seq .. '","chatRoomId":' .. ARGV[1] ..
   ',"seq":' .. seq .. ',"sendId":' .. ARGV[2] .. rcvPart .. ARGV[4]
 redis.call('ZADD', KEYS[3], seq, msg)
+local feed = KEYS[8]
+if feed then
+  redis.call('XADD', feed, 'MAXLEN', '~', ARGV[9], '*', 'type', 'message', 'room', ARGV[1], 'seq', seq, 'body', msg)
+end
 redis.call('ZADD', KEYS[5], seq, ARGV[7])
 -- The send keys of the last 10,000 messages (up to 10,099: trimmed every
 -- 100th message, not on every one).
@@ -119,7 +129,16 @@ if seq > 10000 and seq % 100 == 0 then
 end
 local keep = tonumber(ARGV[5])
 if keep > 0 and seq > keep then
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', seq - keep)
+  local cut = seq - keep
+  if feed then
+    -- The trim guard: never drop a message PostgreSQL lacks (above
+    -- archivedSeq), unless the archive is more than ARGV[10] behind.
+    local archived = tonumber(redis.call('HGET', KEYS[1], 'archivedSeq') or '0')
+    cut = math.max(math.min(cut, archived), cut - tonumber(ARGV[10]))
+  end
+  if cut > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', cut)
+  end
 end
 redis.call('HSET', KEYS[1], 'lastMessageAt', ARGV[6])
 redis.call(ARGV[#ARGV], KEYS[4], msg)

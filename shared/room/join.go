@@ -27,6 +27,10 @@ type joinCall struct {
 	member int64
 	max    int
 	actor  int64 // > 0: set must hold actor already
+	// record, when not "", is the archive stream that receives a "type
+	// room" record of roomID when the member is added.
+	record string
+	roomID int64
 }
 
 // joins runs join.lua for each call in one pipeline (on a cluster, one
@@ -48,11 +52,16 @@ func (s *Store) joins(ctx context.Context, calls []joinCall) ([]int64, error) {
 		cmds := make([]*redis.Cmd, len(todo))
 		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, c := range todo {
-				args := []any{calls[c].member, calls[c].max}
-				if calls[c].actor > 0 {
-					args = append(args, calls[c].actor)
+				call := calls[c]
+				ks, args := []string{call.set}, []any{call.member, call.max}
+				if call.actor > 0 || call.record != "" {
+					args = append(args, call.actor)
 				}
-				cmds[i] = joinScript.EvalSha(ctx, p, []string{calls[c].set}, args...)
+				if call.record != "" {
+					ks = append(ks, call.record)
+					args = append(args, call.roomID, s.cfg.ArchiveFeed.StreamMax)
+				}
+				cmds[i] = joinScript.EvalSha(ctx, p, ks, args...)
 			}
 			return nil
 		})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/roomwire/roomwire/shared/events"
 	"github.com/roomwire/roomwire/shared/keys"
 	"github.com/roomwire/roomwire/shared/wire"
 )
@@ -72,14 +73,19 @@ type Config struct {
 	// member of, whoever adds them; default 1000. Checked atomically with
 	// each add and creation.
 	MaxRoomsPerUser int
+	// ArchiveFeed, when On, appends a "type room" record to the room's
+	// archive stream on creation and member changes (see ArchiveFeed);
+	// off by default.
+	ArchiveFeed ArchiveFeed
 }
 
 // Store reads and writes rooms. It is safe for concurrent use.
 type Store struct {
-	rdb  redis.UniversalClient
-	keys keys.Space
-	cfg  Config
-	now  func() time.Time
+	rdb     redis.UniversalClient
+	keys    keys.Space
+	cfg     Config
+	sharded bool // a Redis Cluster: one archive stream per slot
+	now     func() time.Time
 }
 
 // NewStore returns a Store; zero fields of cfg take their defaults.
@@ -93,7 +99,10 @@ func NewStore(rdb redis.UniversalClient, ks keys.Space, cfg Config) *Store {
 	if cfg.MaxRoomsPerUser <= 0 {
 		cfg.MaxRoomsPerUser = 1000
 	}
-	return &Store{rdb: rdb, keys: ks, cfg: cfg, now: time.Now}
+	if cfg.ArchiveFeed.StreamMax <= 0 {
+		cfg.ArchiveFeed.StreamMax = defaultStreamMax
+	}
+	return &Store{rdb: rdb, keys: ks, cfg: cfg, sharded: events.Sharded(rdb), now: time.Now}
 }
 
 // IsMember reports whether user belongs to room; false for missing rooms.
@@ -125,7 +134,7 @@ func (s *Store) CreateDirect(ctx context.Context, caller, other int64) (r Room, 
 	for attempt := 0; attempt < 3; attempt++ {
 		id, err := s.rdb.Get(ctx, dk).Int64()
 		if err == nil {
-			if err := s.join(ctx, id, TypeDirect, "", caller, []int64{caller, other}); err != nil {
+			if err := s.join(ctx, id, TypeDirect, "", caller, []int64{caller, other}, false); err != nil {
 				return Room{}, false, err
 			}
 			r, err := s.Get(ctx, id)
@@ -147,7 +156,7 @@ func (s *Store) CreateDirect(ctx context.Context, caller, other int64) (r Room, 
 		}
 		// Refused (ErrTooManyRooms): the pair keeps the id; the next
 		// CreateDirect writes the room as it does for a racing caller.
-		if err := s.join(ctx, id, TypeDirect, "", caller, []int64{caller, other}); err != nil {
+		if err := s.join(ctx, id, TypeDirect, "", caller, []int64{caller, other}, true); err != nil {
 			return Room{}, false, err
 		}
 		r, err := s.Get(ctx, id)
@@ -183,37 +192,26 @@ func (s *Store) CreateGroup(ctx context.Context, caller int64, name string, memb
 	if err != nil {
 		return Room{}, fmt.Errorf("allocate room id: %w", err)
 	}
-	if err := s.join(ctx, id, TypeGroup, name, caller, members); err != nil {
+	if err := s.join(ctx, id, TypeGroup, name, caller, members, true); err != nil {
 		return Room{}, err
 	}
 	return s.Get(ctx, id)
 }
 
 // join claims room id in each member's room set (claim), then stores the
-// room's meta (fields not yet set) and members. It creates a room, or
-// makes a direct room's pair members again; a group's member cap is
-// checked by the caller (a new room holds nobody else).
-func (s *Store) join(ctx context.Context, id int64, typ, name string, by int64, members []int64) error {
+// room's meta (fields not yet set) and members (writeRoom). It creates a
+// room (fresh: the caller allocated id), or makes a direct room's pair
+// members again; a group's member cap is checked by the caller (a new room
+// holds nobody else).
+func (s *Store) join(ctx context.Context, id int64, typ, name string, by int64, members []int64, fresh bool) error {
 	if _, err := s.claim(ctx, id, members); err != nil {
 		return err
 	}
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		meta := s.keys.RoomMeta(id)
-		fields := []any{"id", id, "type", typ, "createdBy", by, "createdAt", wire.FormatTime(s.now()), "lastSeq", 0}
-		if name != "" {
-			fields = append(fields, "name", name)
-		}
-		// HSETNX even when creating: a racing caller may already have
-		// repaired this room and sent into it; lastSeq must never go back.
-		for i := 0; i < len(fields); i += 2 {
-			p.HSetNX(ctx, meta, fields[i].(string), fields[i+1])
-		}
-		for _, m := range members {
-			p.SAdd(ctx, s.keys.RoomMembers(id), m)
-		}
-		return nil
-	})
-	if err != nil {
+	fields := []any{"id", id, "type", typ, "createdBy", by, "createdAt", wire.FormatTime(s.now()), "lastSeq", 0}
+	if name != "" {
+		fields = append(fields, "name", name)
+	}
+	if err := s.writeRoom(ctx, id, fields, members, fresh); err != nil {
 		return fmt.Errorf("write room %d: %w", id, err)
 	}
 	return nil
@@ -324,7 +322,8 @@ func (s *Store) AddMember(ctx context.Context, roomID, actor, user int64) (added
 	if err != nil {
 		return false, err
 	}
-	res, err := s.joins(ctx, []joinCall{{set: s.keys.RoomMembers(roomID), member: user, max: s.cfg.MaxMembers, actor: actor}})
+	res, err := s.joins(ctx, []joinCall{{set: s.keys.RoomMembers(roomID), member: user, max: s.cfg.MaxMembers, actor: actor,
+		record: s.archiveStream(roomID), roomID: roomID}})
 	if err != nil { // the add may have happened: the claim stays
 		return false, fmt.Errorf("add user %d to room %d: %w", user, roomID, err)
 	}
@@ -353,11 +352,24 @@ func (s *Store) RemoveMember(ctx context.Context, roomID, actor, user int64) (re
 		return false, fmt.Errorf("%w: only the group's creator may remove other members", ErrForbidden)
 	}
 	var n *redis.IntCmd
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		n = p.SRem(ctx, s.keys.RoomMembers(roomID), user)
-		p.SRem(ctx, s.keys.UserRooms(user), roomID)
-		return nil
-	})
+	if s.cfg.ArchiveFeed.On {
+		// The room's side and its record in one MULTI/EXEC on its slot,
+		// then the user's side (another slot on a cluster).
+		_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			n = p.SRem(ctx, s.keys.RoomMembers(roomID), user)
+			s.record(ctx, p, roomID)
+			return nil
+		})
+		if err == nil {
+			err = s.rdb.SRem(ctx, s.keys.UserRooms(user), roomID).Err()
+		}
+	} else {
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			n = p.SRem(ctx, s.keys.RoomMembers(roomID), user)
+			p.SRem(ctx, s.keys.UserRooms(user), roomID)
+			return nil
+		})
+	}
 	if err != nil {
 		return false, fmt.Errorf("remove user %d from room %d: %w", user, roomID, err)
 	}
