@@ -10,6 +10,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/roomwire/roomwire/shared v0.0.0
+	github.com/roomwire/roomwire/shared/archive/archivetest v0.0.0
 	github.com/roomwire/roomwire/shared/auth/authtest v0.0.0
 	github.com/roomwire/roomwire/shared/redistest v0.0.0
 )
@@ -31,6 +32,10 @@ require (
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.13.0 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
@@ -53,6 +58,7 @@ require (
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sync v0.23.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
@@ -69,3 +75,7 @@ replace github.com/roomwire/roomwire/shared/redistest => ../shared/redistest
 
 // The same for the test helper authtest (test tokens and keys).
 replace github.com/roomwire/roomwire/shared/auth/authtest => ../shared/auth/authtest
+
+// The test helper archivetest (a PostgreSQL database per test) is a module
+// of its own too.
+replace github.com/roomwire/roomwire/shared/archive/archivetest => ../shared/archive/archivetest

@@ -188,6 +188,9 @@ func (a *Archiver) Round(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	a.mu.Lock()
+	if a.status.LastError != "" {
+		a.log.Info("archive rounds succeed again")
+	}
 	a.status.LastError = ""
 	a.status.Archived += int64(n)
 	if fresh {
@@ -201,11 +204,29 @@ func (a *Archiver) Round(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// failed records a failed round. What the round read and did not write
+// stays pending; the next round reads it again first, in stream order. The
+// first failure after a success is logged as a warning, repeats at debug
+// level (an outage would log every Retry).
+// Backlog reads the records waiting in the archive streams and the age of
+// the oldest now (Status has the figure of the last round, which on a
+// cluster is read every few seconds only).
+func (a *Archiver) Backlog(ctx context.Context) (entries int64, lagSeconds float64, err error) {
+	entries, lagSeconds, _, err = a.streams.readBacklog(ctx)
+	return entries, lagSeconds, err
+}
+
 func (a *Archiver) failed(err error) {
-	a.log.Warn("archive round failed, retrying", "err", err)
+	a.streams.retry()
 	a.mu.Lock()
+	repeat := a.status.LastError != ""
 	a.status.LastError = err.Error()
 	a.mu.Unlock()
+	if repeat {
+		a.log.Debug("archive round failed again, retrying", "err", err)
+	} else {
+		a.log.Warn("archive round failed, retrying until it succeeds", "err", err)
+	}
 	if o := a.cfg.Observer; o != nil {
 		o.Failed()
 	}

@@ -241,6 +241,14 @@ func (s *streamSet) ack(ctx context.Context, batches []batch) error {
 	})
 }
 
+// retry makes the next read start with this consumer's pending records
+// (those of a round that failed), so they are written before newer ones.
+func (s *streamSet) retry() {
+	for _, st := range s.all {
+		st.pendingDone = false
+	}
+}
+
 // backlog returns the records waiting in all streams and the age of the
 // oldest; fresh is false when it was not read this round (a cluster reads
 // it every backlogEvery).
@@ -248,6 +256,11 @@ func (s *streamSet) backlog(ctx context.Context) (n int64, lag float64, fresh bo
 	if s.a.sharded && time.Since(s.lastBacklog) < backlogEvery {
 		return 0, 0, false, nil
 	}
+	return s.readBacklog(ctx)
+}
+
+// readBacklog is backlog, read now.
+func (s *streamSet) readBacklog(ctx context.Context) (n int64, lag float64, fresh bool, err error) {
 	s.lastBacklog = time.Now()
 	oldest := int64(0)
 	err = chunks(len(s.all), func(lo, hi int) error {

@@ -28,7 +28,7 @@ func LoadArchive(getenv func(string) string) (Archive, error) {
 	if a.StreamMax, err = Int(getenv, "ARCHIVE_STREAM_MAX", 100000, 1000); err != nil {
 		return a, err
 	}
-	if a.BacklogMax, err = Int(getenv, "ARCHIVE_BACKLOG_MAX", 100000, 0); err != nil {
+	if a.BacklogMax, err = Int(getenv, "ARCHIVE_BACKLOG_MAX", 100000, 1); err != nil {
 		return a, err
 	}
 	if a.URL != "" && !validPostgresURL(a.URL) {
