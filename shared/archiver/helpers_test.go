@@ -142,7 +142,6 @@ func seqOf(t testing.TB, entry string) int64 {
 	return m.Seq
 }
 
-
 // counts are what the archiver reported.
 type counts struct {
 	failed, malformed, lost  int
