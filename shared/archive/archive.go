@@ -26,6 +26,9 @@ type Config struct {
 	// transaction, with the wait for a free connection) [5s]; Migrate is
 	// bounded by its context only.
 	QueryTimeout time.Duration
+	// Lazy skips Open's ping: a reader (the api, a ws node) starts while
+	// PostgreSQL is down, and its reads fail until it is back.
+	Lazy bool
 }
 
 func (c Config) withDefaults() Config {
@@ -46,7 +49,8 @@ type Store struct {
 }
 
 // Open connects a pool to the database at url (a postgres:// URL or a
-// key=value connection string, as pgx parses it) and pings it. It does not
+// key=value connection string, as pgx parses it) and pings it (unless
+// Config.Lazy). It does not
 // migrate; call Migrate where the schema may be created (the archiver).
 func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults()
@@ -65,6 +69,9 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 	}
 	cc := pc.ConnConfig
 	s := &Store{pool: pool, cfg: cfg, where: fmt.Sprintf("%s:%d/%s", cc.Host, cc.Port, cc.Database)}
+	if cfg.Lazy {
+		return s, nil
+	}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -133,7 +133,9 @@ func (s *Store) sinceArchive(ctx context.Context, roomID, after int64, limit int
 	limit = max(limit, 1)
 	entries, more, err := s.cfg.Archive.Range(ctx, roomID, after, hi, limit, 0, true)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read archived history of room %d after %d: %w: %w", roomID, after, ErrArchiveUnavailable, err)
+		// What Redis holds, with the error: a resume can go on from there
+		// and report the rest as truncated.
+		return msgs, oldest, fmt.Errorf("read archived history of room %d after %d: %w: %w", roomID, after, ErrArchiveUnavailable, err)
 	}
 	if len(entries) == 0 {
 		return msgs, oldest, nil

@@ -369,6 +369,9 @@ func (s *Store) History(ctx context.Context, roomID int64, q Query) (Page, error
 // Redis's oldest (which is then at most after+1). So oldest > after+1
 // exactly when neither holds after+1, and then it is the first seq either
 // holds. The Archive is asked only when after+1 lies below Redis's history.
+// When the Archive fails, Since returns what Redis holds (msgs and oldest as
+// without an Archive) together with an error wrapping ErrArchiveUnavailable,
+// so a resume can go on and report the older part as truncated.
 func (s *Store) Since(ctx context.Context, roomID, after int64, limit int) (msgs [][]byte, oldest int64, err error) {
 	var rng *redis.StringSliceCmd
 	var first *redis.ZSliceCmd

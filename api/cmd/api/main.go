@@ -19,6 +19,7 @@ import (
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/api/internal/metrics"
+	"github.com/roomwire/roomwire/shared/archive"
 	"github.com/roomwire/roomwire/shared/clientip"
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/events"
@@ -70,6 +71,7 @@ type settings struct {
 	groupMembers   int    // members a group may have
 	pprofAddr      string // net/http/pprof listener; "" = none
 	bounds         bounds
+	archive        config.Archive
 }
 
 // bounds are the limits on what one user's requests may cost the api.
@@ -158,6 +160,9 @@ func load(getenv func(string) string) (settings, error) {
 	if st.bounds, err = loadBounds(getenv); err != nil {
 		return settings{}, err
 	}
+	if st.archive, err = config.LoadArchive(getenv); err != nil {
+		return settings{}, err
+	}
 	return st, nil
 }
 
@@ -205,8 +210,21 @@ func run(ctx context.Context) error {
 	pub := events.NewPublisher(rdb, ks)
 	notes := notify.New(rdb, ks, pub, notify.Config{OutboxMaxLen: int64(st.outboxMaxLen), Logger: log})
 	reg := registry.New(rdb, ks)
-	msgs := messages.NewStore(rdb, ks, messages.Config{MaxBytes: st.maxMessage, HistoryLen: st.historyLen,
-		EditWindow: st.editWindow, Observer: notes})
+	mcfg := messages.Config{MaxBytes: st.maxMessage, HistoryLen: st.historyLen, EditWindow: st.editWindow, Observer: notes}
+	rcfg := room.Config{MaxRoomsPerUser: st.roomsPerUser, MaxMembers: st.groupMembers}
+	if st.archive.On() {
+		// Lazy: the api serves while PostgreSQL is down; only pages below
+		// Redis's history need it (503 meanwhile).
+		arc, err := archive.Open(ctx, st.archive.URL, archive.Config{Lazy: true})
+		if err != nil {
+			return err
+		}
+		defer arc.Close()
+		mcfg.ArchiveFeed = messages.ArchiveFeed{On: true, StreamMax: st.archive.StreamMax, BacklogMax: st.archive.BacklogMax}
+		mcfg.Archive = arc
+		rcfg.ArchiveFeed = room.ArchiveFeed{On: true, StreamMax: st.archive.StreamMax}
+	}
+	msgs := messages.NewStore(rdb, ks, mcfg)
 
 	hub := fanout.New(rdb, fanout.Config{Logger: log,
 		MasterCheck: st.common.MasterCheck(), CheckChannel: ks.MasterCheck("api-" + rand.Text()[:10])})
@@ -232,7 +250,7 @@ func run(ctx context.Context) error {
 		ClientIP:         st.clientIP,
 		MaxResponseBytes: st.bounds.maxResponse, HeavyPerUser: st.bounds.heavyPerUser, HeavyMax: st.bounds.heavyMax,
 		RoomCreatesPerMinute: st.bounds.createsPerMinute, MemberAddsPerMinute: st.bounds.memberAddsPerMinute}, httpapi.Deps{
-		Rooms:    room.NewStore(rdb, ks, room.Config{MaxRoomsPerUser: st.roomsPerUser, MaxMembers: st.groupMembers}),
+		Rooms:    room.NewStore(rdb, ks, rcfg),
 		Messages: msgs,
 		Sessions: reg,
 		Events:   pub,
@@ -252,7 +270,8 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", st.addr, err)
 	}
-	log.Info("api listening", "addr", ln.Addr().String(), "redis_prefix", ks.Prefix(), "cors_origins", st.allowedOrigins)
+	log.Info("api listening", "addr", ln.Addr().String(), "redis_prefix", ks.Prefix(), "cors_origins", st.allowedOrigins,
+		"archive", st.archive.On())
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -21,8 +21,9 @@ import (
 // member: -as USER, or by default the room's creator (createdBy in the
 // room's meta). The message carries no "system" mark on the wire: pick
 // the sender accordingly (a dedicated operator member, for instance).
-// MAX_MESSAGE_BYTES, HISTORY_LEN and NOTIFY_OUTBOX_MAXLEN are read with
-// the api's defaults, so a send trims history as the api would.
+// MAX_MESSAGE_BYTES, HISTORY_LEN, NOTIFY_OUTBOX_MAXLEN and the ARCHIVE_*
+// settings are read with the api's defaults, so a send trims history and
+// feeds the archive as the api's would.
 func say(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flagSet("say", stderr)
 	roomID := fs.Int64("room", 0, "room id (required)")
@@ -67,7 +68,15 @@ func say(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Not started: the notifier runs its post-send step inside Send.
 	notes := notify.New(rdb, ks, events.NewPublisher(rdb, ks), notify.Config{
 		OutboxMaxLen: int64(outboxLen), Logger: slog.New(slog.NewTextHandler(stderr, nil))})
-	store := messages.NewStore(rdb, ks, messages.Config{MaxBytes: maxBytes, HistoryLen: historyLen, Observer: notes})
+	arc, err := config.LoadArchive(getenv)
+	if err != nil {
+		return err
+	}
+	mcfg := messages.Config{MaxBytes: maxBytes, HistoryLen: historyLen, Observer: notes}
+	if arc.On() { // fed like the api's sends, so the archive misses nothing
+		mcfg.ArchiveFeed = messages.ArchiveFeed{On: true, StreamMax: arc.StreamMax, BacklogMax: arc.BacklogMax}
+	}
+	store := messages.NewStore(rdb, ks, mcfg)
 	m, _, err := store.Send(ctx, *roomID, sender, 0, *text)
 	switch {
 	case errors.Is(err, messages.ErrNotMember):

@@ -90,6 +90,8 @@ func classify(err error) (int, string) {
 		return http.StatusConflict, err.Error()
 	case outage.Is(err):
 		return http.StatusServiceUnavailable, "service unavailable, try again"
+	case errors.Is(err, messages.ErrArchiveUnavailable):
+		return http.StatusServiceUnavailable, "archived history is unavailable, try again"
 	}
 	return http.StatusInternalServerError, "internal error"
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roomwire/roomwire/shared/archive"
 	"github.com/roomwire/roomwire/shared/clientip"
 	"github.com/roomwire/roomwire/shared/config"
 	"github.com/roomwire/roomwire/shared/messages"
@@ -54,6 +55,7 @@ type settings struct {
 	memoryTrim      time.Duration  // memtrim check interval; 0 = off
 	pprofAddr       string         // net/http/pprof listener; "" = none
 	limits          gateway.Config // the hostile-input limits only
+	archive         config.Archive
 }
 
 func load(getenv func(string) string) (settings, error) {
@@ -144,6 +146,8 @@ func load(getenv func(string) string) (settings, error) {
 	add(err)
 	l.MaxTxBytes, err = config.Int(getenv, "WS_MAX_TX_BYTES", 256<<10, 1024)
 	add(err)
+	s.archive, err = config.LoadArchive(getenv)
+	add(err)
 	if l.MaxPreAuthFrameBytes > s.maxFrame {
 		add(errors.New("WS_PREAUTH_MAX_FRAME_BYTES must not exceed WS_MAX_FRAME_BYTES"))
 	}
@@ -173,6 +177,19 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	defer rdb.Close()
+	mcfg := messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen}
+	if set.archive.On() {
+		// The same feed as the api's (every sending process must feed the
+		// archive), and resumes from before Redis's window read PostgreSQL;
+		// lazy: the node serves while PostgreSQL is down.
+		arc, err := archive.Open(ctx, set.archive.URL, archive.Config{Lazy: true})
+		if err != nil {
+			return err
+		}
+		defer arc.Close()
+		mcfg.ArchiveFeed = messages.ArchiveFeed{On: true, StreamMax: set.archive.StreamMax, BacklogMax: set.archive.BacklogMax}
+		mcfg.Archive = arc
+	}
 	gwCfg := set.limits
 	gwCfg.AllowedOrigins = set.origins
 	gwCfg.HeartbeatOut, gwCfg.HeartbeatIn, gwCfg.ConnectTimeout = set.heartbeat, set.heartbeat, set.connectTimeout
@@ -182,7 +199,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		// A node beats six times and others look for it three times per
 		// TTL, so a dead node's sessions are gone within TTL + TTL/3.
 		Duties:   node.Config{TTL: set.nodeTTL, BeatEvery: set.nodeTTL / 6, ReapEvery: set.nodeTTL / 3, Audit: off(set.memberAudit)},
-		Messages: messages.Config{MaxBytes: set.maxMessage, HistoryLen: set.historyLen},
+		Messages: mcfg,
 		Notify:   notify.Config{OutboxMaxLen: int64(set.outboxMaxLen)},
 		Linger:   off(set.channelLinger),
 		// Under Redis Sentinel the hub checks every second that its

@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/roomwire/roomwire/shared/fanout"
+	"github.com/roomwire/roomwire/shared/messages"
 	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )
 
@@ -110,6 +112,13 @@ func (c *conn) resume(ctx context.Context, s *subscription, after int64) error {
 	s.mu.Unlock()
 	limit := min(replayPage, c.srv.cfg.MaxReplay)
 	page, oldest, err := c.srv.history.Since(ctx, s.roomID, after, limit)
+	if errors.Is(err, messages.ErrArchiveUnavailable) {
+		// PostgreSQL is down: replay what Redis holds and report the
+		// older part as truncated (the client reloads it over REST later),
+		// rather than fail the SUBSCRIBE and have the client loop.
+		c.srv.log.Warn("resume: archive unavailable, replaying Redis's history only", "session", c.id, "room", s.roomID, "err", err)
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
