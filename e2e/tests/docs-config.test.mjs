@@ -21,12 +21,13 @@ const MODULES = ['shared', 'api', 'ws', 'tools'];
 
 /**
  * roleOf says whose setting a read in file (relative, with '/') is: "both"
- * for shared code, "api" or "ws" for a service, undefined for the tools
+ * for shared code, "api", "ws" or "archiver" for a service, undefined for the tools
  * (chatctl, chatload), which read the services' variables and may read any.
  */
 export function roleOf(file) {
   if (file.startsWith('shared/')) return 'both';
   if (file.startsWith('api/cmd/chatctl/') || file.startsWith('api/internal/ctl/') || file.startsWith('tools/')) return undefined;
+  if (file.startsWith('api/cmd/archiver/')) return 'archiver';
   if (file.startsWith('api/')) return 'api';
   if (file.startsWith('ws/')) return 'ws';
   return undefined;
@@ -69,6 +70,7 @@ function expectedService(roles) {
   if (roles.has('both') || (roles.has('api') && roles.has('ws'))) return 'both';
   if (roles.has('api')) return 'api';
   if (roles.has('ws')) return 'ws';
+  if (roles.has('archiver')) return 'archiver';
   return undefined; // read by a tool only
 }
 

@@ -18,7 +18,7 @@ const MODE = process.env.E2E_REDIS || 'single';
 const SKIP = MODE === 'single' ? false : `the docs do not depend on Redis (E2E_REDIS=${MODE}): checked in the single pass only`;
 
 const DOC = 'docs/operations.md';
-const PACKAGES = ['ws/internal/metrics', 'api/internal/metrics'];
+const PACKAGES = ['ws/internal/metrics', 'api/internal/metrics', 'api/internal/archivemetrics'];
 
 /** definedMetrics maps each metric name the code defines to its file. */
 export function definedMetrics(root) {
