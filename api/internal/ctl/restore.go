@@ -65,7 +65,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	if n, err := rdb.Exists(ctx, ks.RoomIDs()).Result(); err != nil {
 		return fmt.Errorf("check Redis: %w", err)
 	} else if n > 0 && !*force {
-		return fmt.Errorf("Redis holds rooms already (%s exists); restore is for an empty Redis, pass -force to overwrite", ks.RoomIDs())
+		return fmt.Errorf("refusing to restore: Redis holds rooms already (%s exists); restore is for an empty Redis, pass -force to overwrite", ks.RoomIDs())
 	}
 	res, err := archiver.Restore(ctx, rdb, ks, store, *recent)
 	if err != nil {
