@@ -16,10 +16,8 @@ func runCluster(ctx context.Context, args []string, in io.Reader, out io.Writer)
 	fs := flag.NewFlagSet("redistest cluster", flag.ContinueOnError)
 	masters := fs.Int("masters", 3, "number of masters; the slots are split evenly")
 	replicas := fs.Int("replicas", 0, "replicas of each master")
-	port := fs.Int("port", 0, "first node's port, the others the next ones (bus ports 10000 above); 0: free ports")
-	dir := fs.String("dir", "", "keep the nodes' files in DIR/<port> (a cluster kept there is started again); empty: temporary directories")
-	timeout := fs.Duration("timeout", 20*time.Second, "bound of the start and of each failover")
-	stdin := fs.Bool("stdin", false, "take requests on standard input (failover, moveslot, master) and stop at its end")
+	var f setUpFlags
+	f.register(fs, "the first node's port, the others' the next ones (bus ports 10000 above)", "master, failover, moveslot")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -27,7 +25,7 @@ func runCluster(ctx context.Context, args []string, in io.Reader, out io.Writer)
 		return fmt.Errorf("-masters %d -replicas %d: want at least one master", *masters, *replicas)
 	}
 	c, err := redistest.StartCluster(redistest.ClusterOptions{Masters: *masters, ReplicasPerMaster: *replicas,
-		Port: *port, Dir: *dir, Timeout: *timeout, Args: fs.Args()})
+		Port: f.port, Dir: f.dir, Timeout: f.timeout, Args: fs.Args()})
 	if err != nil {
 		return err
 	}
@@ -39,14 +37,7 @@ func runCluster(ctx context.Context, args []string, in io.Reader, out io.Writer)
 	for _, s := range c.Replicas {
 		procs = append(procs, process{"replica", s})
 	}
-	if err := announce(out, c.URL(), procs); err != nil {
-		return err
-	}
-	var h handler
-	if *stdin {
-		h = clusterVerbs(c).handle
-	}
-	return serve(ctx, in, out, h)
+	return f.serve(ctx, in, out, c.URL(), procs, clusterVerbs(c))
 }
 
 // clusterVerbs are the requests a cluster takes with -stdin, each naming a

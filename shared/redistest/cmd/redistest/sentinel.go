@@ -13,16 +13,14 @@ func runSentinel(ctx context.Context, args []string, in io.Reader, out io.Writer
 	fs := flag.NewFlagSet("redistest sentinel", flag.ContinueOnError)
 	name := fs.String("name", "mymaster", "the master set the sentinels watch")
 	downAfter := fs.Duration("down-after", time.Second, "the sentinels' down-after-milliseconds")
-	port := fs.Int("port", 0, "the master's port, the replica's the next one; 0: free ports")
 	sentinelPort := fs.Int("sentinel-port", 0, "the first sentinel's port, the others' the next two; 0: free ports")
-	dir := fs.String("dir", "", "keep every process's files in DIR/<port> (the data is found again); empty: temporary directories")
-	timeout := fs.Duration("timeout", 20*time.Second, "bound of the start and of a failover")
-	stdin := fs.Bool("stdin", false, "take requests on standard input (failover) and stop at its end")
+	var f setUpFlags
+	f.register(fs, "the master's port, the replica's the next one", "failover")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	s, err := redistest.StartSentinel(redistest.SentinelOptions{MasterName: *name, DownAfter: *downAfter,
-		Port: *port, SentinelPort: *sentinelPort, Dir: *dir, Timeout: *timeout, Args: fs.Args()})
+		Port: f.port, SentinelPort: *sentinelPort, Dir: f.dir, Timeout: f.timeout, Args: fs.Args()})
 	if err != nil {
 		return err
 	}
@@ -31,14 +29,7 @@ func runSentinel(ctx context.Context, args []string, in io.Reader, out io.Writer
 	for _, sn := range s.Sentinels {
 		procs = append(procs, process{"sentinel", sn})
 	}
-	if err := announce(out, s.URL(), procs); err != nil {
-		return err
-	}
-	var h handler
-	if *stdin {
-		h = sentinelVerbs(s).handle
-	}
-	return serve(ctx, in, out, h)
+	return f.serve(ctx, in, out, s.URL(), procs, sentinelVerbs(s))
 }
 
 // sentinelVerbs are the requests a Sentinel set-up takes with -stdin:

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/roomwire/roomwire/shared/redistest"
 )
@@ -15,6 +17,36 @@ import (
 type process struct {
 	role string
 	s    *redistest.Server
+}
+
+// setUpFlags are the flags of cluster and sentinel alike.
+type setUpFlags struct {
+	port    int
+	dir     string
+	timeout time.Duration
+	stdin   bool
+}
+
+// register defines the flags on fs; port says what -port places, requests
+// names what -stdin takes.
+func (f *setUpFlags) register(fs *flag.FlagSet, port, requests string) {
+	fs.IntVar(&f.port, "port", 0, port+"; 0: free ports")
+	fs.StringVar(&f.dir, "dir", "", "keep every process's files in DIR/<port>, found again by a start on the same ports; empty: temporary directories")
+	fs.DurationVar(&f.timeout, "timeout", 20*time.Second, "bound of the start and of each failover")
+	fs.BoolVar(&f.stdin, "stdin", false, "take requests on standard input ("+requests+") and stop at its end")
+}
+
+// serve prints the listing of a started set-up and serves it: the requests
+// on in with -stdin, else until ctx ends.
+func (f *setUpFlags) serve(ctx context.Context, in io.Reader, out io.Writer, url string, procs []process, v verbs) error {
+	if err := announce(out, url, procs); err != nil {
+		return err
+	}
+	var h handler
+	if f.stdin {
+		h = v.handle
+	}
+	return serve(ctx, in, out, h)
 }
 
 // announce prints the set-up's URL, a line per process, and "ready".
