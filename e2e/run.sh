@@ -51,9 +51,13 @@ all) modes=(single cluster sentinel) ;;
 	exit 2
 	;;
 esac
-if [[ " ${modes[*]} " == *" cluster "* ]] && ! command -v redis-cli >/dev/null 2>&1; then
-	echo "e2e: redis-cli (Debian: redis-tools) is required for the Redis Cluster mode" >&2
-	exit 1
+
+# The Redis set-ups and the harness's Redis client: shared/redistest's
+# command (lib/redis.mjs). E2E_REDISTEST (absolute path) selects a build of
+# it instead.
+if [ -z "${E2E_REDISTEST:-}" ]; then
+	export PATH="$PATH:/usr/local/go/bin" E2E_REDISTEST="$PWD/artifacts/bin/redistest"
+	(cd .. && go build -o "$E2E_REDISTEST" ./shared/redistest/cmd/redistest)
 fi
 
 files=("$@")

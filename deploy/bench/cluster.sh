@@ -24,7 +24,7 @@ dur=${BENCH_DURATION:-20s}
 echo "bench-cluster: logs in $out"
 $GO build -o "$out/bin/ws" ./ws/cmd/ws
 $GO build -o "$out/bin/chatload" ./tools/chatload
-$GO build -o "$out/bin/rediscluster" ./shared/redistest/cmd/rediscluster
+$GO build -o "$out/bin/redistest" ./shared/redistest/cmd/redistest
 ulimit -n 65536 2>/dev/null || true
 
 pids=()
@@ -67,10 +67,10 @@ workload() { # name, chatload args...
 	local rports=() rpids=() wpids=() urls=() metrics=()
 	mkdir -p "$out/$name"
 	# The bring-up the Go tests use (redistest.StartCluster), as a command.
-	"$out/bin/rediscluster" -masters 3 -- --cluster-node-timeout 5000 >"$out/$name/cluster.txt" 2>"$out/$name/cluster.log" &
+	"$out/bin/redistest" cluster -masters 3 -- --cluster-node-timeout 5000 >"$out/$name/cluster.txt" 2>"$out/$name/cluster.log" &
 	local cpid=$!; pids+=("$cpid")
 	for _ in $(seq 300); do grep -qx ready "$out/$name/cluster.txt" && break; sleep 0.1; done
-	grep -qx ready "$out/$name/cluster.txt" || { echo "rediscluster did not start: $(cat "$out/$name/cluster.log")" >&2; exit 1; }
+	grep -qx ready "$out/$name/cluster.txt" || { echo "redistest cluster did not start: $(cat "$out/$name/cluster.log")" >&2; exit 1; }
 	while read -r role addr pid _; do
 		[ "$role" = master ] && { rports+=("${addr##*:}"); rpids+=("$pid"); }
 	done <"$out/$name/cluster.txt"

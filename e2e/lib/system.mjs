@@ -7,17 +7,18 @@
 // With E2E_REDIS=sentinel: a master, its replica and three sentinels
 // (redis-server --sentinel) watching master set "e2e", REDIS_URL
 // redis+sentinel://…/e2e, two ws nodes; artifacts in e2e/artifacts/sentinel/<name>/.
+// Cluster and Sentinel set-ups come from `redistest cluster|sentinel`, and
+// sys.redis() goes through `redistest call` (lib/redis.mjs).
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Resp, pairs } from './resp.mjs';
-import { ClusterClient, ClusterOps, createCluster, redisClusterArgs } from './cluster.mjs';
+import { Lines, REDISTEST } from './redis.mjs';
 import { stomp } from './stomp.mjs';
 import { mintWith } from './token.mjs';
 import { within } from './wait.mjs';
@@ -27,12 +28,12 @@ const E2E = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.resolve(process.env.E2E_BIN ?? path.resolve(E2E, '..', 'bin'));
 const READY_MS = 20000;
 const STOP_GRACE_MS = 5000;
-const CLUSTER_NODE_TIMEOUT_MS = 2000;
 
-// Processes still running when node exits are SIGKILLed (one exit listener
-// for all of them: a cluster system has up to ten).
+// Processes still running when node exits are SIGKILLed, but for redistest,
+// which gets SIGTERM so that it stops the Redis processes it started (one
+// exit listener for all of them).
 const LIVE = new Set();
-process.on('exit', () => { for (const p of LIVE) if (!p.exited) p.child.kill('SIGKILL'); });
+process.on('exit', () => { for (const p of LIVE) if (!p.exited) p.child.kill(p.lines ? 'SIGTERM' : 'SIGKILL'); });
 
 /**
  * REDIS_MODE is E2E_REDIS: 'single' (default, one redis-server), 'cluster' (a
@@ -90,34 +91,28 @@ export class System {
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(path.join(this.dir, 'redis'), { recursive: true });
     try {
-      for (const b of ['api', 'ws']) {
-        if (!existsSync(path.join(BIN, b))) throw new Error(`${path.join(BIN, b)} is missing: run \`make build\` at the repo root`);
+      for (const b of [path.join(BIN, 'api'), path.join(BIN, 'ws')]) {
+        if (!existsSync(b)) throw new Error(`${b} is missing: run \`make build\` at the repo root`);
       }
+      if (!existsSync(REDISTEST)) throw new Error(`${REDISTEST} is missing: run the suite with e2e/run.sh, which builds it`);
       const letters = ['a', 'b', 'c'].slice(0, this.wsNodes);
-      const redisCount = { cluster: 3 * (1 + this.opts.replicas), sentinel: 5 }[this.mode] ?? 1;
-      const [apiPort, ...ports] = await freePorts(1 + letters.length + redisCount);
-      const wsPorts = ports.slice(0, letters.length);
-      const redisPorts = ports.slice(letters.length);
+      const [apiPort, ...ports] = await freePorts(1 + letters.length + (this.mode === 'single' ? 1 : 0));
+      const [wsPorts, redisPort] = [ports.slice(0, letters.length), ports[letters.length]];
       this.apiURL = `http://127.0.0.1:${apiPort}`;
       this.nodes = Object.fromEntries(letters.map((l, i) => [l,
         { id: `ws-${l}`, http: `http://127.0.0.1:${wsPorts[i]}`, url: `ws://127.0.0.1:${wsPorts[i]}/ws` }]));
       let redisURL;
-      if (this.mode === 'cluster') {
-        const masters = await this.#startCluster(redisPorts);
-        redisURL = `redis+cluster://${masters.map((p) => `127.0.0.1:${p}`).join(',')}`;
-      } else if (this.mode === 'sentinel') {
-        const sentinels = await this.#startSentinel(redisPorts);
-        redisURL = `redis+sentinel://${sentinels.map((p) => `127.0.0.1:${p}`).join(',')}/${SENTINEL_MASTER}`;
-      } else {
-        const [redisPort] = redisPorts;
+      if (this.mode === 'single') {
         this.redisPort = redisPort;
         this.redisArgv = ['--port', String(redisPort), '--bind', '127.0.0.1',
           '--save', '', '--appendonly', 'no', '--dir', path.join(this.dir, 'redis'), ...this.opts.redisArgs];
-        const redis = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
-        this.redisProc = redis;
-        this.rc = await this.#connectRedis(redis);
+        this.redisProc = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
         redisURL = `redis://127.0.0.1:${redisPort}/0`;
+      } else {
+        redisURL = await this.#startSetUp();
       }
+      this.rc = new Lines(this.#spawn('redis-call', REDISTEST, ['call', redisURL], {}, { lines: true }).child, 'redistest call');
+      await this.#redisAnswers();
       const common = {
         REDIS_URL: redisURL,
         JWT_SECRET: this.secret,
@@ -146,24 +141,26 @@ export class System {
     for (const c of this.clients) {
       try { await within(c.client.deactivate({ force: true }), 2000, 'forced deactivate'); } catch { /* already gone */ }
     }
-    this.rc?.close();
     const isRedis = (p) => p.name.startsWith('redis');
     const services = this.procs.filter((p) => !isRedis(p));
     await Promise.all(services.map((p) => terminate(p)));
     await Promise.all(this.procs.filter(isRedis).map((p) => terminate(p)));
     const crashed = services.filter((p) => p.unexpectedExit);
     for (const p of this.procs) this.note(`${p.name} exited code=${p.exitCode} signal=${p.exitSignal}${p.unexpectedExit ? ' (UNEXPECTED, before stop)' : ''}`);
-    if (this.failed || crashed.length) this.dump();
+    if (this.failed || crashed.length || this.procs.some((p) => isRedis(p) && p.unexpectedExit)) this.dump();
     if (crashed.length) throw new Error(`service(s) exited during the tests: ${crashed.map((p) => `${p.name} code=${p.exitCode} signal=${p.exitSignal}`).join(', ')}`);
   }
 
   /** note appends a line to artifacts/<name>/harness.log. */
   note(line) { appendFileSync(path.join(this.dir, 'harness.log'), `${new Date().toISOString()} ${line}\n`); }
 
-  /** dump prints the tail of every captured log to stderr. */
+  /** dump prints the tail of every captured log to stderr (with the logs redistest's servers keep in redis/<port>/). */
   dump() {
     const out = [`\n===== artifacts of ${this.name}: ${this.dir} =====`];
-    for (const f of readdirSync(this.dir).filter((f) => f.endsWith('.log')).sort()) {
+    const kept = readdirSync(path.join(this.dir, 'redis'), { withFileTypes: true }).filter((d) => d.isDirectory())
+      .flatMap((d) => ['redis.log', 'sentinel.log'].map((f) => path.join('redis', d.name, f)))
+      .filter((f) => existsSync(path.join(this.dir, f)));
+    for (const f of [...readdirSync(this.dir).filter((f) => f.endsWith('.log')).sort(), ...kept.sort()]) {
       const lines = readFileSync(path.join(this.dir, f), 'utf8').split('\n');
       const n = f.startsWith('stomp-') ? 40 : 120;
       out.push(`----- ${f} (last ${Math.min(n, lines.length)} of ${lines.length} lines) -----`, ...lines.slice(-n));
@@ -181,17 +178,16 @@ export class System {
     if (this.mode !== 'single') throw new Error(`killRedis: ${this.mode} mode has no single Redis`);
     const p = this.redisProc;
     p.stopping = true;
-    this.rc?.close();
-    this.rc = undefined;
+    this.redisDown = true;
     this.note('harness: SIGKILL redis-server');
     p.child.kill('SIGKILL');
     await within(p.exit, STOP_GRACE_MS, 'redis-server to exit after SIGKILL');
   }
 
   async startRedis() {
-    const p = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
-    this.redisProc = p;
-    this.rc = await this.#connectRedis(p);
+    this.redisProc = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
+    await this.#redisAnswers();
+    this.redisDown = false;
     this.note(`harness: redis-server restarted on ${this.redisPort}`);
   }
 
@@ -212,30 +208,28 @@ export class System {
   }
 
   /**
-   * redis runs one command on the private Redis and returns the parsed reply.
-   * On a cluster the command goes to its key's master and follows MOVED/ASK;
-   * KEYS and DBSIZE cover every master (cluster.mjs).
+   * redis runs one command on the private Redis (`redistest call`, through
+   * the services' client: on a cluster to its key's master; KEYS and PUBSUB
+   * NUMSUB over every master) and returns the RESP3 reply as JSON: hashes as
+   * objects, nil as null, doubles as numbers.
    */
   redis(...args) {
-    if (!this.rc) return Promise.reject(new Error('redis-server is down (killed by the test)'));
-    return this.rc.call(...args);
+    if (this.redisDown) return Promise.reject(new Error('redis-server is down (killed by the test)'));
+    return this.rc.request(...args);
   }
 
   /** hgetall returns a hash as an object ({} when the key does not exist). */
-  async hgetall(key) { return pairs(await this.redis('HGETALL', key)); }
+  async hgetall(key) { return this.redis('HGETALL', key); }
 
   /**
    * subscribers counts the Redis connections subscribed to channel: PUBSUB
-   * NUMSUB on a single Redis; on a cluster NUMSUB on every master plus
-   * SHARDNUMSUB on the channel's master (sharded pub/sub).
+   * NUMSUB (on a cluster summed over every master) plus SHARDNUMSUB (sharded
+   * pub/sub, on the channel's master).
    */
   async subscribers(channel) {
-    if (this.mode !== 'cluster') return (await this.redis('PUBSUB', 'NUMSUB', channel))[1];
-    const rc = this.rc;
-    await rc.refresh();
-    const plain = await Promise.all(rc.masters.map(async (p) => (await rc.at(p, 'PUBSUB', 'NUMSUB', channel))[1]));
-    const sharded = (await rc.at(rc.masterOf(channel), 'PUBSUB', 'SHARDNUMSUB', channel))[1];
-    return plain.reduce((a, b) => a + b, 0) + sharded;
+    const [[, plain], [, sharded]] = await Promise.all([
+      this.redis('PUBSUB', 'NUMSUB', channel), this.redis('PUBSUB', 'SHARDNUMSUB', channel)]);
+    return plain + sharded;
   }
 
   /**
@@ -293,16 +287,21 @@ export class System {
     return c;
   }
 
-  #spawn(name, cmd, args, env) {
+  /**
+   * #spawn starts a process with its output in artifacts/<name>.log; with
+   * lines (a redistest process), its stdin and stdout are for lib/redis.mjs
+   * and only stderr is logged.
+   */
+  #spawn(name, cmd, args, env, { lines = false } = {}) {
     const logFile = path.join(this.dir, `${name}.log`);
     appendFileSync(logFile, '');
     const child = spawn(cmd, args, {
       env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [lines ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
-    const p = { name, child, logFile, exited: false, stopping: false };
+    const p = { name, child, logFile, exited: false, stopping: false, lines };
     const sink = (chunk) => appendFileSync(logFile, chunk);
-    child.stdout.on('data', sink);
+    if (!lines) child.stdout.on('data', sink);
     child.stderr.on('data', sink);
     p.exit = new Promise((resolve) => child.on('exit', (code, signal) => {
       Object.assign(p, { exited: true, exitCode: code, exitSignal: signal, unexpectedExit: !p.stopping });
@@ -317,80 +316,74 @@ export class System {
   }
 
   /**
-   * #startCluster starts 3 masters (plus opts.replicas replicas of each),
-   * creates the cluster, connects this.rc (a ClusterClient) and sets
-   * this.cluster (ClusterOps). Returns the masters' ports.
+   * #startSetUp starts `redistest cluster` (3 masters, opts.replicas
+   * replicas of each) or `redistest sentinel` (master set "e2e", down-after
+   * 2 s) with the servers' files in artifacts/…/redis/<port>/, waits for its
+   * listing and returns the URL; in cluster mode sys.cluster takes requests.
    */
-  async #startCluster(ports) {
-    const masters = ports.slice(0, 3);
-    const reps = ports.slice(3);
-    const procs = ports.map((port) => this.#spawn(`redis-${port}`, '/usr/bin/redis-server',
-      [...redisClusterArgs(port, path.join(this.dir, 'redis', String(port)), CLUSTER_NODE_TIMEOUT_MS), ...this.opts.redisArgs], {}));
-    for (const [i, p] of procs.entries()) (await this.#connectRedis(p, ports[i])).close();
-    await createCluster({ masters, replicas: reps, dir: this.dir, note: (l) => this.note(l) });
-    this.rc = await ClusterClient.connect(masters);
-    this.cluster = new ClusterOps(this.rc, ports, (l) => this.note(l));
-    Object.assign(this.cluster, { masters, replicas: reps, procs });
-    return masters;
+  async #startSetUp() {
+    const args = this.mode === 'cluster'
+      ? ['cluster', '-masters', '3', '-replicas', String(this.opts.replicas)]
+      : ['sentinel', '-name', SENTINEL_MASTER, '-down-after', '2s'];
+    const p = this.#spawn(`redis-${this.mode}`, REDISTEST,
+      [...args, '-dir', path.join(this.dir, 'redis'), '-stdin', '--', ...this.opts.redisArgs], {}, { lines: true });
+    const lines = new Lines(p.child, `redistest ${this.mode}`);
+    let listing;
+    try {
+      listing = await within(lines.listing(), READY_MS + 10000, `redistest ${this.mode} to be ready`);
+    } catch (err) {
+      throw new Error(`${err.message}:\n${tail(p.logFile)}`);
+    }
+    this.note(`${this.mode} set-up: ${listing.procs.map((x) => `${x.role} ${x.addr}`).join(', ')}`);
+    if (this.mode === 'cluster') this.cluster = new ClusterControl(lines, (l) => this.note(l));
+    return listing.url;
   }
 
-  /**
-   * #startSentinel starts a master (ports[0], this.rc connects to it), its
-   * replica (ports[1]) and three sentinels (ports[2..4], quorum 2) and
-   * resolves once the replica is in sync and every sentinel knows the
-   * other two. Returns the sentinels' ports.
-   */
-  async #startSentinel(ports) {
-    const [master, replica, ...sentinels] = ports;
-    const redisDir = (port) => { const d = path.join(this.dir, 'redis', String(port)); mkdirSync(d, { recursive: true }); return d; };
-    const serverArgs = (port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', redisDir(port), '--repl-diskless-sync-delay', '0', ...this.opts.redisArgs];
-    this.redisPort = master;
-    this.redisArgv = serverArgs(master);
-    this.redisProc = this.#spawn('redis', '/usr/bin/redis-server', this.redisArgv, {});
-    this.rc = await this.#connectRedis(this.redisProc);
-    const rp = this.#spawn('redis-replica', '/usr/bin/redis-server', [...serverArgs(replica), '--replicaof', '127.0.0.1', String(master)], {});
-    const rrc = await this.#connectRedis(rp, replica);
-    const src = [];
-    for (const port of sentinels) {
-      const conf = path.join(redisDir(port), 'sentinel.conf');
-      writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${redisDir(port)}`,
-        `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${master} 2`,
-        `sentinel down-after-milliseconds ${SENTINEL_MASTER} 2000`,
-        `sentinel failover-timeout ${SENTINEL_MASTER} 10000`, ''].join('\n'));
-      src.push(await this.#connectRedis(this.#spawn(`redis-sentinel-${port}`, '/usr/bin/redis-server', [conf, '--sentinel'], {}), port));
-    }
+  /** #redisAnswers waits until sys.redis('PING') answers PONG. */
+  async #redisAnswers() {
     const deadline = Date.now() + READY_MS;
-    for (let last = '';;) {
-      const repl = String(await rrc.call('INFO', 'replication'));
-      const known = await Promise.all(src.map(async (c) => {
-        const m = pairs(await c.call('SENTINEL', 'MASTER', SENTINEL_MASTER));
-        return Number(m['num-other-sentinels']) === sentinels.length - 1 && Number(m['num-slaves']) === 1;
-      }));
-      if (repl.includes('master_link_status:up') && known.every(Boolean)) break;
-      last = `replica ${repl.includes('master_link_status:up') ? 'in sync' : 'not in sync'}, sentinels ready ${known}`;
-      if (Date.now() > deadline) throw new Error(`sentinel set-up not ready after ${READY_MS} ms: ${last}`);
-      await delay(100);
-    }
-    rrc.close();
-    for (const c of src) c.close();
-    this.note(`sentinel set-up: master ${master}, replica ${replica}, sentinels ${sentinels.join(',')}`);
-    return sentinels;
-  }
-
-  async #connectRedis(p, port = this.redisPort) {
-    const deadline = Date.now() + READY_MS;
-    for (;;) {
-      if (p.exited) throw new Error(`redis-server exited (code ${p.exitCode}): ${tail(p.logFile)}`);
+    for (let last;;) {
+      const down = this.procs.find((p) => p.name.startsWith('redis') && p.unexpectedExit);
+      if (down) throw new Error(`${down.name} exited (code ${down.exitCode}): ${tail(down.logFile)}`);
       try {
-        const rc = await Resp.connect(port);
-        if ((await rc.call('PING')) === 'PONG') return rc;
-        rc.close();
-      } catch { /* not up yet */ }
-      if (Date.now() > deadline) throw new Error(`redis-server not answering PING on ${port} after ${READY_MS} ms`);
+        if ((await this.rc.request('PING')) === 'PONG') return;
+      } catch (err) { last = err.message; }
+      if (Date.now() > deadline) throw new Error(`Redis not answering PING after ${READY_MS} ms: ${last}`);
       await delay(50);
     }
   }
+}
+
+/**
+ * ClusterControl is sys.cluster: the requests `redistest cluster` takes,
+ * each about the slot of a key.
+ */
+class ClusterControl {
+  constructor(lines, note) { Object.assign(this, { lines, note }); }
+
+  async #ask(...words) {
+    this.note(`harness: ${words.join(' ')}`);
+    const r = await this.lines.request(...words);
+    this.note(`harness: ${words[0]} -> ${JSON.stringify(r)}`);
+    return r;
+  }
+
+  /** master returns {slot, addr}: the master serving key's slot. */
+  master(key) { return this.#ask('master', key); }
+
+  /**
+   * failover promotes a replica of the master of key's slot (CLUSTER
+   * FAILOVER, then every node agrees) and returns {slot, from, to, ms}.
+   */
+  failover(key) { return this.#ask('failover', key); }
+
+  /**
+   * moveSlot migrates key's slot to another master while clients use it
+   * (SETSLOT IMPORTING / MIGRATING, MIGRATE of batch keys at a time with
+   * pauseMs after each, SETSLOT NODE on every master) and returns {slot,
+   * from, to, keys, ms}.
+   */
+  moveSlot(key, { batch = 100, pauseMs = 0 } = {}) { return this.#ask('moveslot', key, batch, `${pauseMs}ms`); }
 }
 
 async function waitReady(p, url) {

@@ -23,7 +23,6 @@ import {
   useSystem, eventually, resumingSubscriber, StompSender, RestSender, LongPoller, roomLastSeq,
   now, percentiles, mixedTraffic, catchUp, deliveryReport, logDelivery, assertDelivery,
 } from '../lib/index.mjs';
-import { slotOf } from '../lib/cluster.mjs';
 
 const sys = useSystem('cluster-failover', {
   replicas: 1,
@@ -54,7 +53,8 @@ async function setup(name) {
   const r = await sys.api('POST', '/api/v1/chat-rooms', tok[71], { type: 'group', name, memberIds: USERS.slice(1) });
   assert.equal(r.status, 201, String(r));
   const S = { name, room: r.body.id };
-  S.slot = slotOf(`chat:room:{${S.room}}:messages`);
+  S.key = `chat:room:{${S.room}}:messages`;
+  S.slot = (await sys.cluster.master(S.key)).slot;
   S.subs = [[72, 'a'], [73, 'b'], [74, 'c']].map(([u, node]) => resumingSubscriber(sys, {
     room: S.room, node, label: `${name}-sub${u}`, token: tok[u], reconnectDelay: 200, headers: { chatRoomId: S.room, sendId: u },
   }));
@@ -138,24 +138,20 @@ async function disrupt(S, what, action) {
 test('CLUSTER FAILOVER of the room\'s master mid-traffic: every acknowledged message reaches every reader exactly once, in order', { skip: sys.skip }, async () => {
   const S = await setup('failover');
   await disrupt(S, 'failover', async () => {
-    const master = await sys.cluster.ownerOf(S.slot);
-    const [replica] = await sys.cluster.replicasOf(master.port);
-    assert.ok(replica, `master ${master.port} has a replica`);
-    const ms = await sys.cluster.failover(replica);
-    assert.equal((await sys.cluster.ownerOf(S.slot)).port, replica, `slot ${S.slot} is served by the promoted replica`);
-    return { oldMaster: master.port, newMaster: replica, failoverMs: ms };
+    const r = await sys.cluster.failover(S.key);
+    assert.notEqual(r.to, r.from, 'a replica took over');
+    assert.equal((await sys.cluster.master(S.key)).addr, r.to, `slot ${S.slot} is served by the promoted replica`);
+    return r;
   });
 });
 
 test('the room\'s slot migrates to another master mid-traffic: every acknowledged message reaches every reader exactly once, in order', { skip: sys.skip }, async () => {
   const S = await setup('migrate');
   await disrupt(S, 'slot migration', async () => {
-    const from = await sys.cluster.ownerOf(S.slot);
-    const masters = (await sys.cluster.nodes()).filter((n) => n.isMaster && n.slots.length).map((n) => n.port);
-    const to = masters.find((p) => p !== from.port);
     // One key per MIGRATE with 100 ms pauses: senders meet the slot half-moved (ASK / TRYAGAIN).
-    const r = await sys.cluster.migrateSlot(S.slot, to, { batch: 1, pauseMs: 100 });
-    assert.equal((await sys.cluster.ownerOf(S.slot)).port, to, `slot ${S.slot} is served by ${to}`);
-    return { from: from.port, to, ...r };
+    const r = await sys.cluster.moveSlot(S.key, { batch: 1, pauseMs: 100 });
+    assert.notEqual(r.to, r.from, 'the slot moved to another master');
+    assert.equal((await sys.cluster.master(S.key)).addr, r.to, `slot ${S.slot} is served by ${r.to}`);
+    return r;
   });
 });

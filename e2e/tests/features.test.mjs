@@ -14,7 +14,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useSystem, collect, eventually, within, WAIT_MS, SENT_AT, byNumber } from '../lib/index.mjs';
+import { useSystem, collect, eventually, within, WAIT_MS, SENT_AT, byNumber, pairs } from '../lib/index.mjs';
 
 const PREFIX = 'e2efeat';
 const sys = useSystem('features', { prefix: PREFIX });
@@ -105,7 +105,7 @@ test('three messages from 61: unread counts, MESSAGE notifications on both nodes
 
   // The post-send step runs after the publish: the records may lag the notes.
   const records = await eventually(async () => {
-    const recs = (await sys.redis('XRANGE', OUTBOX64, '-', '+')).map(([id, kv]) => ({ id, ...Object.fromEntries(pairs(kv)) }));
+    const recs = (await sys.redis('XRANGE', OUTBOX64, '-', '+')).map(([id, kv]) => ({ id, ...pairs(kv) }));
     assert.deepEqual(recs.map(({ userId, chatRoomId, seq, sendId, preview }) => ({ userId, chatRoomId, seq, sendId, preview })), [
       { userId: '64', chatRoomId: String(S.room), seq: '1', sendId: '61', preview: 'one' },
       { userId: '64', chatRoomId: String(S.room), seq: '2', sendId: '61', preview: 'two' },
@@ -125,12 +125,6 @@ test('three messages from 61: unread counts, MESSAGE notifications on both nodes
   assert.equal(await sys.redis('XTRIM', OUTBOX64, 'MINID', `${ms}-${Number(n) + 1}`), 3);
   assert.equal(await sys.redis('ZREM', PENDING, '64'), 1);
 });
-
-function pairs(kv) {
-  const out = [];
-  for (let i = 0; i + 1 < kv.length; i += 2) out.push([kv[i], kv[i + 1]]);
-  return out;
-}
 
 test('reads: STOMP read on ws-b and REST read move positions; READ events, UNREAD notifications, readBy in history', async () => {
   await S.u62.publish(`/pub/chat/room/${S.room}/read`, { seq: 2 }, { receipt: true });

@@ -26,6 +26,16 @@ type ClusterOptions struct {
 	ReplicasPerMaster int
 	// Args are extra redis-server arguments for every node.
 	Args []string
+	// Port is the first node's port [0: free ports]; the others follow
+	// (masters, then replicas), each with its bus port 10000 above.
+	Port int
+	// Dir keeps the nodes' files, node on port P in Dir/P, after Close
+	// [empty: temporary directories that Close removes]. Started again on
+	// the same Dir and ports, the nodes find their cluster in nodes.conf:
+	// StartCluster then waits for it instead of creating one (with the
+	// roles it has now: a failover's stay), and fails when Dir holds a
+	// cluster of another size.
+	Dir string
 	// Timeout bounds StartCluster and Failover [20s].
 	Timeout time.Duration
 }
@@ -56,25 +66,45 @@ func StartCluster(opts ClusterOptions) (*Cluster, error) {
 	}
 	c := &Cluster{timeout: opts.Timeout, admin: map[string]*redis.Client{}}
 	for i := 0; i < opts.Masters*(1+opts.ReplicasPerMaster); i++ {
-		s, err := Start(Options{Args: opts.Args, clusterNode: true})
+		node, err := opts.node(i)
+		if err == nil {
+			var s *Server
+			if s, err = Start(node); err == nil {
+				if i < opts.Masters {
+					c.Masters = append(c.Masters, s)
+				} else {
+					c.Replicas = append(c.Replicas, s)
+				}
+				c.admin[s.Addr] = redis.NewClient(&redis.Options{Addr: s.Addr})
+			}
+		}
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("start cluster node: %w", err)
 		}
-		if i < opts.Masters {
-			c.Masters = append(c.Masters, s)
-		} else {
-			c.Replicas = append(c.Replicas, s)
-		}
-		c.admin[s.Addr] = redis.NewClient(&redis.Options{Addr: s.Addr})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
 	defer cancel()
-	if err := c.create(ctx); err != nil {
+	fresh, err := c.fresh(ctx)
+	if err == nil && fresh {
+		err = c.create(ctx)
+	} else if err == nil {
+		err = c.rejoin(ctx)
+	}
+	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("create cluster: %w", err)
 	}
 	return c, nil
+}
+
+// node returns the options of node i (masters first).
+func (opts ClusterOptions) node(i int) (Options, error) {
+	port := 0
+	if opts.Port != 0 {
+		port = opts.Port + i
+	}
+	return placed(Options{Args: opts.Args, clusterNode: true}, port, opts.Dir)
 }
 
 // create does what `redis-cli --cluster create` does, without its one-second
@@ -277,20 +307,28 @@ func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 	return cc
 }
 
+// SlotOf returns the hash slot of key (CLUSTER KEYSLOT).
+func (c *Cluster) SlotOf(ctx context.Context, key string) (int, error) {
+	slot, err := c.admin[c.Masters[0].Addr].ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		return 0, fmt.Errorf("slot of %q: %w", key, err)
+	}
+	return int(slot), nil
+}
+
 // MasterOf returns the master currently serving key's hash slot.
 func (c *Cluster) MasterOf(ctx context.Context, key string) (*Server, error) {
-	a := c.admin[c.Masters[0].Addr]
-	slot, err := a.ClusterKeySlot(ctx, key).Result()
+	slot, err := c.SlotOf(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("slot of %q: %w", key, err)
+		return nil, err
 	}
 	//lint:ignore SA1019 go-redis's ClusterClient reads its slot map with CLUSTER SLOTS too (Redis 7+ serves it)
-	slots, err := a.ClusterSlots(ctx).Result()
+	slots, err := c.admin[c.Masters[0].Addr].ClusterSlots(ctx).Result()
 	if err != nil {
 		return nil, fmt.Errorf("cluster slots: %w", err)
 	}
 	for _, r := range slots {
-		if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
+		if r.Start <= slot && slot <= r.End && len(r.Nodes) > 0 {
 			for _, s := range c.nodes() {
 				if s.Addr == r.Nodes[0].Addr {
 					return s, nil
@@ -300,6 +338,20 @@ func (c *Cluster) MasterOf(ctx context.Context, key string) (*Server, error) {
 		}
 	}
 	return nil, fmt.Errorf("slot %d not served", slot)
+}
+
+// ReplicaOf returns a replica of master (the first in Replicas).
+func (c *Cluster) ReplicaOf(ctx context.Context, master *Server) (*Server, error) {
+	for _, r := range c.Replicas {
+		repl, err := c.admin[r.Addr].Info(ctx, "replication").Result()
+		if err != nil {
+			return nil, fmt.Errorf("role of %s: %w", r.Addr, err)
+		}
+		if field(repl, "master_port") == strconv.Itoa(master.Port) {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("%s has no replica", master.Addr)
 }
 
 // Spread fails t unless keys are served by pairwise different masters
@@ -360,25 +412,37 @@ func (c *Cluster) Failover(ctx context.Context, replica *Server) error {
 // its keys in batches, then SETSLOT NODE on every master. Safe to call from
 // any goroutine while the cluster serves traffic.
 func (c *Cluster) MoveSlot(ctx context.Context, slot int, src, dst *Server) error {
+	_, err := c.MoveSlotPaced(ctx, slot, src, dst, 100, 0)
+	return err
+}
+
+// MoveSlotPaced is MoveSlot with batch keys per MIGRATE [100 when below 1]
+// and a pause after each batch, so that traffic meets the slot half-moved
+// (ASK redirects, TRYAGAIN) for a while. It returns how many keys moved.
+func (c *Cluster) MoveSlotPaced(ctx context.Context, slot int, src, dst *Server, batch int, pause time.Duration) (int, error) {
+	if batch < 1 {
+		batch = 100
+	}
 	sc, dc := c.admin[src.Addr], c.admin[dst.Addr]
 	srcID, err := sc.ClusterMyID(ctx).Result()
 	if err != nil {
-		return fmt.Errorf("move slot %d: id of %s: %w", slot, src.Addr, err)
+		return 0, fmt.Errorf("move slot %d: id of %s: %w", slot, src.Addr, err)
 	}
 	dstID, err := dc.ClusterMyID(ctx).Result()
 	if err != nil {
-		return fmt.Errorf("move slot %d: id of %s: %w", slot, dst.Addr, err)
+		return 0, fmt.Errorf("move slot %d: id of %s: %w", slot, dst.Addr, err)
 	}
 	if err := dc.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID).Err(); err != nil {
-		return fmt.Errorf("move slot %d: importing: %w", slot, err)
+		return 0, fmt.Errorf("move slot %d: importing: %w", slot, err)
 	}
 	if err := sc.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID).Err(); err != nil {
-		return fmt.Errorf("move slot %d: migrating: %w", slot, err)
+		return 0, fmt.Errorf("move slot %d: migrating: %w", slot, err)
 	}
+	moved := 0
 	for {
-		ks, err := sc.ClusterGetKeysInSlot(ctx, slot, 100).Result()
+		ks, err := sc.ClusterGetKeysInSlot(ctx, slot, batch).Result()
 		if err != nil {
-			return fmt.Errorf("move slot %d: keys: %w", slot, err)
+			return moved, fmt.Errorf("move slot %d: keys: %w", slot, err)
 		}
 		if len(ks) == 0 {
 			break
@@ -388,15 +452,21 @@ func (c *Cluster) MoveSlot(ctx context.Context, slot int, src, dst *Server) erro
 			args = append(args, k)
 		}
 		if err := sc.Do(ctx, args...).Err(); err != nil {
-			return fmt.Errorf("move slot %d: migrate: %w", slot, err)
+			return moved, fmt.Errorf("move slot %d: migrate: %w", slot, err)
+		}
+		moved += len(ks)
+		select {
+		case <-ctx.Done():
+			return moved, fmt.Errorf("move slot %d: %w", slot, ctx.Err())
+		case <-time.After(pause):
 		}
 	}
 	for _, m := range append([]*Server{dst, src}, c.Masters...) {
 		if err := c.admin[m.Addr].Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dstID).Err(); err != nil {
-			return fmt.Errorf("move slot %d: node on %s: %w", slot, m.Addr, err)
+			return moved, fmt.Errorf("move slot %d: node on %s: %w", slot, m.Addr, err)
 		}
 	}
-	return nil
+	return moved, nil
 }
 
 // Close kills every node and removes their directories.

@@ -26,8 +26,21 @@ type SentinelOptions struct {
 	// DownAfter is the sentinels' down-after-milliseconds [1s]: how long a
 	// master must not answer before a sentinel thinks it down.
 	DownAfter time.Duration
-	// Timeout bounds StartSentinel, Failover and Crash [30s].
+	// Timeout bounds StartSentinel, Failover and Crash [20s].
 	Timeout time.Duration
+	// Port is the master's port, the replica's the next one [0: free ports].
+	Port int
+	// SentinelPort is the first sentinel's port, the others' the next two
+	// [0: free ports].
+	SentinelPort int
+	// Dir keeps the servers' and sentinels' files, the one on port P in
+	// Dir/P, after Close [empty: temporary directories that Close removes].
+	// Started again on the same Dir, the master and the replica find their
+	// data; the sentinels' config files are written anew (a restart starts
+	// from the original roles).
+	Dir string
+	// Args are extra redis-server arguments for the master and the replica.
+	Args []string
 }
 
 // Sentinel is a running private Redis Sentinel set-up on loopback ports: a
@@ -65,23 +78,38 @@ func StartSentinel(opts SentinelOptions) (*Sentinel, error) {
 		return nil, fmt.Errorf("redis-server (Debian's redis-server package; `redis-server --sentinel` runs a sentinel): %w", err)
 	}
 	s := &Sentinel{Name: opts.MasterName, DownAfter: opts.DownAfter, timeout: opts.Timeout, admin: map[string]*redis.Client{}}
-	repl := []string{"--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"}
-	m, err := Start(Options{Args: repl})
+	repl := append([]string{"--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"}, opts.Args...)
+	at := func(port, i int) int {
+		if port == 0 {
+			return 0
+		}
+		return port + i
+	}
+	o, err := placed(Options{Args: repl}, opts.Port, opts.Dir)
+	if err == nil {
+		s.Master, err = Start(o)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start sentinel master: %w", err)
 	}
-	s.Master = m
-	r, err := Start(Options{Args: append(repl, "--replicaof", "127.0.0.1", strconv.Itoa(m.Port))})
+	o, err = placed(Options{Args: append(repl, "--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port))}, at(opts.Port, 1), opts.Dir)
+	if err == nil {
+		s.Replica, err = Start(o)
+	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("start sentinel replica: %w", err)
 	}
-	s.Replica = r
-	for range 3 {
-		sn, err := startSentinelProcess(s.Name, m.Port, opts.DownAfter)
+	for i := range 3 {
+		m := &monitor{name: s.Name, masterPort: s.Master.Port, downAfter: opts.DownAfter}
+		o, err := placed(Options{sentinel: m}, at(opts.SentinelPort, i), opts.Dir)
+		var sn *Server
+		if err == nil {
+			sn, err = Start(o)
+		}
 		if err != nil {
 			s.Close()
-			return nil, err
+			return nil, fmt.Errorf("start sentinel: %w", err)
 		}
 		s.Sentinels = append(s.Sentinels, sn)
 	}
@@ -94,36 +122,28 @@ func StartSentinel(opts SentinelOptions) (*Sentinel, error) {
 	return s, nil
 }
 
-// startSentinelProcess runs one sentinel on a free port; a sentinel needs a
-// config file of its own, which it rewrites.
-func startSentinelProcess(name string, masterPort int, downAfter time.Duration) (*Server, error) {
-	dir, err := os.MkdirTemp("", "redistest-sentinel-")
-	if err != nil {
-		return nil, err
+// monitor is what a sentinel watches: its config file, which it rewrites.
+type monitor struct {
+	name       string
+	masterPort int
+	downAfter  time.Duration
+}
+
+// write writes the config file of a sentinel on port into dir and returns
+// its path.
+func (m *monitor) write(dir string, port int) (string, error) {
+	conf := filepath.Join(dir, "sentinel.conf")
+	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"+
+		"sentinel monitor %s 127.0.0.1 %d 2\n"+
+		"sentinel down-after-milliseconds %s %d\n"+
+		"sentinel failover-timeout %s 10000\n"+
+		"sentinel parallel-syncs %s 1\n",
+		port, dir, filepath.Join(dir, "sentinel.log"), m.name, m.masterPort,
+		m.name, m.downAfter.Milliseconds(), m.name, m.name)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		return "", fmt.Errorf("sentinel config: %w", err)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		conf := filepath.Join(dir, "sentinel.conf")
-		text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"+
-			"sentinel monitor %s 127.0.0.1 %d 2\n"+
-			"sentinel down-after-milliseconds %s %d\n"+
-			"sentinel failover-timeout %s 10000\n"+
-			"sentinel parallel-syncs %s 1\n",
-			port, dir, filepath.Join(dir, "sentinel.log"), name, masterPort,
-			name, downAfter.Milliseconds(), name, name)
-		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-			return nil, err
-		}
-		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Dir: dir, Port: port, args: []string{conf, "--sentinel"}}
-		if lastErr = s.launch(); lastErr == nil {
-			return s, nil
-		}
-	}
-	return nil, fmt.Errorf("start sentinel: %w", lastErr)
+	return conf, nil
 }
 
 // client returns the admin client of a server or sentinel.
