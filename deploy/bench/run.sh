@@ -185,7 +185,7 @@ start_system() {
 	wport=$(free_port 18181)
 	aport=$(free_port 18280)
 	if [ "$archive" = archive ]; then
-		archive_db="roomwire_bench_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+		archive_db="bench_archive_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 		psql -d postgres -w -Atqc "CREATE DATABASE $archive_db" >/dev/null
 		export ARCHIVE_DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$archive_db?sslmode=disable"
 		local xport
