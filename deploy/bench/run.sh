@@ -139,7 +139,7 @@ secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 redis_pid='' ws_pid='' api_pid='' archiver_pid=''
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 
-# pg_ok: the local PostgreSQL answers and PGUSER may create databases.
+# pg_ok: the local PostgreSQL answers and lets PGUSER in (W2a then creates its database).
 pg_ok() {
 	command -v psql >/dev/null && psql -d postgres -w -Atqc 'select 1' >/dev/null 2>&1
 }
