@@ -81,7 +81,7 @@ export API_ALLOWED_ORIGINS="${API_ALLOWED_ORIGINS:-$web_origins}"
 archive=0
 if [ -n "${ARCHIVE_DATABASE_URL:-}" ]; then
   archive=1
-  export ARCHIVER_ADDR="${ARCHIVER_ADDR:-:8082}" ARCHIVER_CONSUMER="${ARCHIVER_CONSUMER:-archiver-local}"
+  export ARCHIVER_ADDR="${ARCHIVER_ADDR:-:8082}"
   # It applies the schema migrations before it listens: wait for that, so
   # api and ws start on a migrated database.
   bin/archiver & archiver_pid=$!
