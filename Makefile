@@ -13,20 +13,27 @@ GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@v1.10.0
 # reports for go1.26.8. The go command fetches it once through the module proxy.
 export GOTOOLCHAIN ?= go1.26.10
 
-.PHONY: all build run run-cluster run-sentinel test test-go test-e2e test-postman test-web web check check-go lint vulncheck fuzz bench soak clean
+.PHONY: all build run run-archive run-cluster run-sentinel test test-go test-e2e test-postman test-web web check check-go lint vulncheck fuzz bench soak clean
 
 all: build
 
-## build: compile bin/api, bin/ws and bin/chatctl
+## build: compile bin/api, bin/ws, bin/archiver and bin/chatctl
 build:
 	@mkdir -p bin
 	$(GO) build -o bin/api ./api/cmd/api
 	$(GO) build -o bin/ws ./ws/cmd/ws
+	$(GO) build -o bin/archiver ./api/cmd/archiver
 	$(GO) build -o bin/chatctl ./api/cmd/chatctl
 
 ## run: start Redis (reused or private), api and ws with a development secret
 run:
 	@bash deploy/local/run.sh
+
+## run-archive: the same plus the PostgreSQL archive: creates the database
+## roomwire on the local PostgreSQL (127.0.0.1:5432, user postgres) when
+## missing, starts bin/archiver (:8082) and gives api and ws ARCHIVE_DATABASE_URL
+run-archive:
+	@bash deploy/local/archive.sh
 
 ## run-cluster: the same on a local three-master Redis Cluster (ports 7000-7002)
 run-cluster:

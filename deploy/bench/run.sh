@@ -7,6 +7,13 @@
 #           in parallel; memory per connection and connect time
 #   W2      one-to-one: 2,000 connections in 1,000 rooms, every user sends
 #           1 msg/s for 30 s (4,000 deliveries/s)
+#   W2a     W2 with the PostgreSQL archive on (issue 16): ws and api with
+#           ARCHIVE_DATABASE_URL (send.lua also appends every message to
+#           the archive stream) and bin/archiver copying it into a fresh
+#           database on the local PostgreSQL (PGHOST:PGPORT, 127.0.0.1:5432,
+#           user PGUSER postgres), dropped afterwards; skipped when
+#           PostgreSQL does not answer. A line after the table sets its
+#           latency and CPU beside W2's (the archive's own CPU apart)
 #   W2i     W2 with an independent STOMP client's settings (issue 18), on a
 #           fresh system after W2: CONNECT heart-beat:0,0 and no beats, SENDs
 #           with content-type:application/json and no receipt, text
@@ -31,9 +38,9 @@
 #                     heap profile at the end of each W1 hold
 #   BENCH_CHATLOAD_PROFILE=1  chatload's own CPU profile, NAME/chatload-cpu.pprof
 #   BENCH_WS_PROCS=1  GOMAXPROCS of the ws node (default: every core)
-#   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W2i, W3)
+#   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W2a, W2i, W3)
 #   BENCH_W1_SIZES="10000"  W1 connection counts (default 1000 10000 [50000])
-#   BENCH_W2_DURATION=10s   W2 and W2i phase length (default 30s)
+#   BENCH_W2_DURATION=10s   W2, W2a and W2i phase length (default 30s)
 #   BENCH_W3_RATES=50,400   W3 total rates, one phase each (default
 #                     50,100,150,200,400);  BENCH_W3_DURATION=10s (default 15s)
 #   BENCH_TIME=1s     -benchtime of the Go benchmarks
@@ -46,6 +53,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin"
 GO=${GO:-go}
+# Only W2a turns the archive on, with a database of its own.
+unset ARCHIVE_DATABASE_URL
 
 quick=${BENCH_QUICK:-0}
 out=${BENCH_OUT:-${TMPDIR:-/tmp}/roomwire-bench/$(date +%Y%m%d-%H%M%S)}
@@ -70,12 +79,14 @@ fi
 [ "${BENCH_LOAD:-1}" = 0 ] && exit 0
 
 # ---------------------------------------------------------------- build
-echo "== building api, ws, chatload"
+echo "== building api, ws, archiver, chatload"
 # The workloads seed rooms through Redis and need only ws; the api is
 # started beside it when it builds (chatload -seed api can then be used).
 have_api=1
 $GO build -o "$out/bin/api" ./api/cmd/api || { have_api=0; echo "bench: api does not build; running without it"; }
 $GO build -o "$out/bin/chatload" ./tools/chatload
+have_archiver=1
+$GO build -o "$out/bin/archiver" ./api/cmd/archiver || { have_archiver=0; echo "bench: the archiver does not build; W2a is skipped"; }
 if [ -n "${BENCH_WS_BIN:-}" ]; then
 	cp "$BENCH_WS_BIN/ws" "$out/bin/ws"
 	[ "${BENCH_PROFILE:-0}" = 1 ] && cp "$BENCH_WS_BIN/ws.test" "$out/bin/ws.test"
@@ -93,10 +104,17 @@ echo "bench: open files limit $nofile"
 
 # ---------------------------------------------------------------- processes
 pids=()
+archive_db=''
 cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	pids=()
+	# W2a's database, once nothing uses it any more.
+	if [ -n "$archive_db" ]; then
+		psql -d postgres -w -Atqc "DROP DATABASE IF EXISTS $archive_db WITH (FORCE)" >/dev/null || echo "bench: could not drop the database $archive_db" >&2
+		archive_db=''
+		unset ARCHIVE_DATABASE_URL
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -118,13 +136,39 @@ wait_ready() { # url what
 
 profile=${BENCH_PROFILE:-0}
 secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-redis_pid='' ws_pid='' api_pid=''
+redis_pid='' ws_pid='' api_pid='' archiver_pid=''
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 
-# start_system NAME: a fresh Redis, api and ws node for one workload. With
-# BENCH_PROFILE=1 the node runs inside its test binary (TestProfileServe),
-# which writes profiles into $out/NAME when chatload signals it.
+# pg_ok: the local PostgreSQL answers and lets PGUSER in (W2a then creates its database).
+pg_ok() {
+	command -v psql >/dev/null && psql -d postgres -w -Atqc 'select 1' >/dev/null 2>&1
+}
+
+# proc_cpu_ticks PID...: utime + stime (clock ticks) summed over the
+# processes that still exist (fields 14 and 15 of /proc/PID/stat, counted
+# after the command's closing parenthesis).
+proc_cpu_ticks() {
+	local total=0 p st f
+	for p in "$@"; do
+		st=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		read -ra f <<<"${st##*) }" # f[0] is field 3 (state)
+		total=$((total + f[11] + f[12]))
+	done
+	echo "$total"
+}
+
+# archive_backends: PIDs of the PostgreSQL backends serving W2a's database.
+archive_backends() {
+	{ psql -d postgres -w -Atqc "select pid from pg_stat_activity where datname = '$archive_db'" 2>/dev/null || true; } | tr '\n' ' '
+}
+
+# start_system NAME [archive]: a fresh Redis, api and ws node for one
+# workload; with "archive" also a fresh database and bin/archiver, and the
+# ARCHIVE_* environment for api and ws. With BENCH_PROFILE=1 the node runs
+# inside its test binary (TestProfileServe), which writes profiles into
+# $out/NAME when chatload signals it.
 start_system() {
-	local name=$1
+	local name=$1 archive=${2:-}
 	local rport wport aport
 	rport=$(free_port 6420)
 	mkdir -p "$out/$name"
@@ -140,6 +184,19 @@ start_system() {
 	export WS_CONNECT_RATE=off WS_SEND_RATE=off WS_FRAME_RATE=off SHUTDOWN_TIMEOUT=3s
 	wport=$(free_port 18181)
 	aport=$(free_port 18280)
+	if [ "$archive" = archive ]; then
+		archive_db="bench_archive_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+		psql -d postgres -w -Atqc "CREATE DATABASE $archive_db" >/dev/null
+		export ARCHIVE_DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$archive_db?sslmode=disable"
+		local xport
+		xport=$(free_port 18380)
+		# It applies the migrations before it listens.
+		ARCHIVER_ADDR="127.0.0.1:$xport" ARCHIVER_CONSUMER="bench-$name" "$out/bin/archiver" >"$out/$name/archiver.log" 2>&1 &
+		archiver_pid=$!
+		pids+=("$archiver_pid")
+		wait_ready "http://127.0.0.1:$xport/readyz" archiver
+		archiver_url="http://127.0.0.1:$xport"
+	fi
 	if [ "$profile" = 1 ]; then
 		WS_ADDR="127.0.0.1:$wport" NODE_ID="bench-$name" ROOMWIRE_PROFILE_DIR="$out/$name" ROOMWIRE_PROFILE_SERVE=30m \
 			"$out/bin/ws.test" -test.run '^TestProfileServe$' -test.timeout 0 >"$out/$name/ws.log" 2>&1 &
@@ -202,7 +259,7 @@ w1_sizes=${BENCH_W1_SIZES:-$w1_sizes}
 [ -n "${BENCH_W2_DURATION:-}" ] && w2="$w2 -duration $BENCH_W2_DURATION"
 [ -n "${BENCH_W3_RATES:-}" ] && w3="$w3 -total-rate $BENCH_W3_RATES"
 [ -n "${BENCH_W3_DURATION:-}" ] && w3="$w3 -duration $BENCH_W3_DURATION"
-only=" ${BENCH_ONLY:-W1 W2 W2i W3} "
+only=" ${BENCH_ONLY:-W1 W2 W2a W2i W3} "
 [[ $only == *" W1 "* ]] || w1_sizes=''
 for n in $w1_sizes; do
 	name="W1-$((n / 1000))k"
@@ -217,6 +274,34 @@ if [[ $only == *" W2 "* ]]; then
 	# shellcheck disable=SC2086
 	load W2 $w2 -room-size 2 -publishers 2 -rate 1 -payload 64 -drain "$drain"
 	stop_system
+fi
+
+if [[ $only == *" W2a "* ]]; then
+	if [ "$have_archiver" = 0 ]; then
+		echo "bench: W2a skipped: the archiver does not build"
+	elif ! pg_ok; then
+		echo "bench: W2a skipped: PostgreSQL at $PGHOST:$PGPORT does not accept user $PGUSER (set PGHOST/PGPORT/PGUSER/PGPASSWORD)"
+	else
+		start_system W2a archive
+		# The archive side's CPU (archiver and the PostgreSQL backends of
+		# its database; not PostgreSQL's shared background processes) over
+		# the whole run: connect, send, drain, and the archiver's catch-up.
+		backends=$(archive_backends)
+		archive_cpu0=$(proc_cpu_ticks "$archiver_pid" $backends)
+		# shellcheck disable=SC2086
+		load W2a $w2 -room-size 2 -publishers 2 -rate 1 -payload 64 -drain "$drain"
+		for _ in $(seq 100); do
+			[ "$(curl -fsS "$archiver_url/readyz" 2>/dev/null | sed -n 's/.*"backlogEntries":\([0-9]*\).*/\1/p')" = 0 ] && break
+			sleep 0.1
+		done
+		# Backends opened during the run count from zero (their whole life).
+		new_backends=$(comm -13 <(tr ' ' '\n' <<<"$backends" | sort) <(archive_backends | tr ' ' '\n' | sort) | tr '\n' ' ')
+		archive_ticks=$(($(proc_cpu_ticks "$archiver_pid" $backends $new_backends) - archive_cpu0))
+		archive_rows=$(psql -d "$archive_db" -w -Atqc 'select count(*) from messages' 2>/dev/null || echo '?')
+		echo "$archive_ticks $archive_rows" >"$out/W2a/archive.txt"
+		echo "W2a: archiver + PostgreSQL backends used $((archive_ticks * 10)) ms CPU; $archive_rows messages in PostgreSQL"
+		stop_system
+	fi
 fi
 
 if [[ $only == *" W2i "* ]]; then
@@ -238,6 +323,28 @@ echo
 echo "== figures (workloads took $((SECONDS - load_start)) s; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg), $($GO version | cut -d' ' -f3), $(redis-server --version | grep -o 'v=[^ ]*'))"
 "$out/bin/chatload" table "$results" | tee "$out/table.txt"
+
+# result NAME KEY: a number from the first result of workload NAME.
+result() {
+	grep -F "\"name\":\"$1\"" "$results" | head -n 1 | sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p"
+}
+# The archive's cost (issue 16): W2a beside W2. Latency is chatload's
+# delivery latency (send stamp to MESSAGE at a subscriber: the SEND, the
+# send script with its XADD, the fan-out); CPU per delivery as in the table
+# (ws + Redis, send window), plus the archiver's and its PostgreSQL
+# backends' CPU over W2a's whole run per delivery.
+if [ -s "$out/W2a/archive.txt" ] && [ -n "$(result W2a received)" ]; then
+	read -r archive_ticks archive_rows <"$out/W2a/archive.txt"
+	without="W2 not run"
+	[ -n "$(result W2 received)" ] &&
+		without=$(printf 'p50/p99 %.2f/%.2f ms, %.1f CPU-µs/delivery' "$(result W2 latP50Ms)" "$(result W2 latP99Ms)" "$(result W2 cpuUsPerDelivery)")
+	with=$(printf 'p50/p99 %.2f/%.2f ms, %.1f CPU-µs/delivery + %.1f for the archiver and PostgreSQL' \
+		"$(result W2a latP50Ms)" "$(result W2a latP99Ms)" "$(result W2a cpuUsPerDelivery)" \
+		"$(awk -v t="$archive_ticks" -v n="$(result W2a received)" 'BEGIN { print (n > 0 ? t * 10000 / n : 0) }')")
+	echo
+	echo "archive, send-to-delivery latency and CPU (ws + Redis): without (W2) $without; with (W2a) $with; $archive_rows messages archived" |
+		tee -a "$out/table.txt"
+fi
 if [ "$profile" = 1 ]; then
 	# One CPU profile per measured window (W3: one per rate), one heap per W1.
 	for f in "$out"/*/cpu-*.pprof "$out"/*/heap-*.pprof; do

@@ -7,6 +7,10 @@
 # - Build the web client (web/build.sh: npm ci on first use, vite build) and
 #   serve web/dist on WEB_PORT (:5173) with web/serve.mjs; its dev sign-in is
 #   on only with the development secret (no JWT_SECRET).
+# - With ARCHIVE_DATABASE_URL set (deploy/local/archive.sh, make run-archive,
+#   sets it), also build and start bin/archiver (ARCHIVER_ADDR, :8082) before
+#   api and ws, which get the same ARCHIVE_* environment. Without it nothing
+#   of the archive runs.
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -74,6 +78,21 @@ export API_ADDR="${API_ADDR:-:8080}" WS_ADDR="${WS_ADDR:-:8081}"
 export WS_ALLOWED_ORIGINS="${WS_ALLOWED_ORIGINS:-http://localhost:8080,http://127.0.0.1:8080,$web_origins}"
 export API_ALLOWED_ORIGINS="${API_ALLOWED_ORIGINS:-$web_origins}"
 
+archive=0
+if [ -n "${ARCHIVE_DATABASE_URL:-}" ]; then
+  archive=1
+  export ARCHIVER_ADDR="${ARCHIVER_ADDR:-:8082}"
+  # It applies the schema migrations before it listens: wait for that, so
+  # api and ws start on a migrated database.
+  bin/archiver & archiver_pid=$!
+  pids+=("$archiver_pid")
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:${ARCHIVER_ADDR##*:}/healthz" >/dev/null 2>&1 && break
+    kill -0 "$archiver_pid" 2>/dev/null || { echo "the archiver exited (see above)" >&2; exit 1; }
+    sleep 0.1
+  done
+fi
+
 bin/api & pids+=($!)
 NODE_ID="${NODE_ID:-ws-local}" bin/ws & pids+=($!)
 if [ "$web_ok" = 1 ]; then
@@ -87,7 +106,8 @@ fi
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:${API_ADDR##*:}/readyz" >/dev/null 2>&1 &&
     curl -fsS "http://127.0.0.1:${WS_ADDR##*:}/readyz" >/dev/null 2>&1 &&
-    { [ "$web_ok" = 0 ] || curl -fsS "http://127.0.0.1:$WEB_PORT/config.js" >/dev/null 2>&1; } && break
+    { [ "$web_ok" = 0 ] || curl -fsS "http://127.0.0.1:$WEB_PORT/config.js" >/dev/null 2>&1; } &&
+    { [ "$archive" = 0 ] || curl -fsS "http://127.0.0.1:${ARCHIVER_ADDR##*:}/readyz" >/dev/null 2>&1; } && break
   sleep 0.1
 done
 
@@ -97,6 +117,10 @@ roomwire is running.
   REST API   http://localhost:${API_ADDR##*:}/api/v1   (health: /healthz, /readyz)
   WebSocket  ws://localhost:${WS_ADDR##*:}/ws          (STOMP 1.2; @stomp/stompjs brokerURL)
   Redis      $REDIS_URL
+$(if [ "$archive" = 1 ]; then
+  # The database without its password and options.
+  echo "  Archive    $(sed -e 's#//[^@/]*@#//#' -e 's#?.*##' <<<"$ARCHIVE_DATABASE_URL")   (archiver: http://localhost:${ARCHIVER_ADDR##*:}/readyz, /metrics)"
+fi)
 $(if [ "$web_ok" = 1 ]; then
   echo "  Web client http://localhost:$WEB_PORT            ($([ -z "${JWT_SECRET:-}" ] && echo 'sign in with any user id: development tokens' || echo 'paste a token signed with JWT_SECRET'))"
   echo "             http://localhost:$WEB_PORT/examples/seed-app/   (the seed's App: user 8 in room 2)"

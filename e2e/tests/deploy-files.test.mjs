@@ -1,8 +1,10 @@
 // The deployment files, checked without Docker, a cluster or a running
 // system: docker-compose.yml (and `docker-compose config -q` when Debian's
-// docker-compose is installed), deploy/k8s/*.yaml and deploy/Dockerfile
-// against docs/configuration.md's table and the health paths the services
-// really serve (ws/internal/wsnode/wsnode.go, api/internal/httpapi/server.go). Every
+// docker-compose is installed, also with the archive profile),
+// deploy/k8s/**/*.yaml and deploy/Dockerfile against docs/configuration.md's
+// table and the health paths the services really serve
+// (ws/internal/wsnode/wsnode.go, api/internal/httpapi/server.go,
+// api/cmd/archiver/main.go). Every
 // check is a function returning a list of problems; the last test breaks a
 // copy of each file and asserts that the check notices.
 // DEPLOY_CHECK_ROOT=/some/copy points the checks at another checkout.
@@ -45,10 +47,10 @@ const read = (rel) => readFileSync(path.join(ROOT, rel), 'utf8');
 // ---------------------------------------------------------------- sources
 
 /** servedPaths lists the GET routes each service registers in its source. */
-export function servedPaths(wsMain, apiServer) {
-  const ws = new Set([...wsMain.matchAll(/\.Handle(?:Func)?\(\s*"(?:GET )?(\/[^"\s]*)"/g)].map((m) => m[1]));
+export function servedPaths(wsMain, apiServer, archiverMain = '') {
+  const mux = (src) => new Set([...src.matchAll(/\.Handle(?:Func)?\(\s*"(?:GET )?(\/[^"\s]*)"/g)].map((m) => m[1]));
   const api = new Set([...apiServer.matchAll(/\br\.GET\(\s*"(\/[^"]*)"/g)].map((m) => m[1]));
-  return { ws, api };
+  return { ws: mux(wsMain), api, archiver: mux(archiverMain) };
 }
 
 /** seconds parses a Go duration ("10s", "1m30s", "500ms") or a number of seconds. */
@@ -64,8 +66,8 @@ export function seconds(v) {
 
 function loadContext() {
   const config = configTable(read(CONFIG_DOC));
-  const served = servedPaths(read('ws/internal/wsnode/wsnode.go'), read('api/internal/httpapi/server.go'));
-  assert.ok(served.ws.has('/readyz') && served.api.has('/readyz'), `could not find the services' routes in their source: ${JSON.stringify({ ws: [...served.ws], api: [...served.api] })}`);
+  const served = servedPaths(read('ws/internal/wsnode/wsnode.go'), read('api/internal/httpapi/server.go'), read('api/cmd/archiver/main.go'));
+  assert.ok(served.ws.has('/readyz') && served.api.has('/readyz') && served.archiver.has('/readyz'), `could not find the services' routes in their source: ${JSON.stringify({ ws: [...served.ws], api: [...served.api], archiver: [...served.archiver] })}`);
   return { root: ROOT, config, served };
 }
 
@@ -94,12 +96,16 @@ const hasHealthcheck = (svc) => {
   const t = Array.isArray(hc.test) ? hc.test : [hc.test];
   return t.length > 0 && t[0] != null && t[0] !== 'NONE';
 };
-/** composeRole: api, ws, or undefined, from the build target or a roomwire/<role> image. */
+/** The roomwire binaries run as services; the archiver (the PostgreSQL archive) is optional. */
+const ROLES = ['api', 'ws', 'archiver'];
+const ROLE_IMAGE = /roomwire[/-](api|ws|archiver)\b/;
+/** composeRole: api, ws, archiver, or undefined, from the build target or a roomwire/<role> image. */
 function composeRole(svc) {
   const target = svc.build && typeof svc.build === 'object' ? svc.build.target : undefined;
-  if (target === 'api' || target === 'ws') return target;
-  return /roomwire[/-](api|ws)\b/.exec(svc.image ?? '')?.[1];
+  if (ROLES.includes(target)) return target;
+  return ROLE_IMAGE.exec(svc.image ?? '')?.[1];
 }
+const isPostgres = (svc) => /(^|\/)postgres(:|@|$)/.test(svc.image ?? '');
 function publishedPorts(svc) {
   return (svc.ports ?? []).map((p) => {
     if (typeof p === 'object') return { published: Number(p.published), target: Number(p.target) };
@@ -131,12 +137,12 @@ export function checkCompose(compose, ctx) {
     if (!hasHealthcheck(s)) out.push(`service ${name}: Redis has no health check (the services wait for service_healthy)`);
   }
 
-  const byRole = { api: [], ws: [] };
+  const byRole = { api: [], ws: [], archiver: [] };
   for (const [name, s] of entries) { const r = composeRole(s); if (r) byRole[r].push([name, s]); }
   if (byRole.api.length === 0) out.push('no api service (build target api)');
   const wsReplicas = byRole.ws.reduce((n, [, s]) => n + Number(s.deploy?.replicas ?? s.scale ?? 1), 0);
   if (wsReplicas < 2) out.push(`want two ws replicas (services with build target ws, or deploy.replicas), found ${wsReplicas}`);
-  for (const role of ['api', 'ws']) {
+  for (const role of ROLES) {
     for (const [name, s] of byRole[role]) {
       if (!hasHealthcheck(s)) out.push(`service ${name} (${role}): no health check`);
       else {
@@ -145,8 +151,12 @@ export function checkCompose(compose, ctx) {
       }
       const env = envOf(s);
       out.push(...envProblems(`service ${name} (${role}) environment`, role, Object.keys(env), ctx.config));
-      if (!('JWT_SECRET' in env)) out.push(`service ${name} (${role}): JWT_SECRET is not passed in (the service refuses to start without it)`);
+      if (role !== 'archiver' && !('JWT_SECRET' in env)) out.push(`service ${name} (${role}): JWT_SECRET is not passed in (the service refuses to start without it)`);
     }
+  }
+  // The archive is optional: `docker compose up` alone must not start it.
+  for (const [name, s] of entries) {
+    if ((composeRole(s) === 'archiver' || isPostgres(s)) && !(s.profiles ?? []).length) out.push(`service ${name}: part of the optional archive but in no compose profile, so plain \`docker compose up\` starts it`);
   }
   for (const [name, s] of entries) {
     const env = envOf(s);
@@ -197,12 +207,12 @@ const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 export function checkK8s(docs, ctx) {
   const out = [];
   const workloads = docs.filter((d) => WORKLOADS.has(d.obj.kind));
-  const found = { api: 0, ws: 0 };
+  const found = { api: 0, ws: 0, archiver: 0 };
   for (const { file, obj } of workloads) {
     const pod = obj.spec?.template?.spec ?? {};
     const labels = obj.spec?.template?.metadata?.labels ?? {};
     for (const c of pod.containers ?? []) {
-      const role = /roomwire[/-](api|ws)\b/.exec(c.image ?? '')?.[1] ?? (['api', 'ws'].includes(c.name) ? c.name : undefined);
+      const role = ROLE_IMAGE.exec(c.image ?? '')?.[1] ?? (ROLES.includes(c.name) ? c.name : undefined);
       if (!role) continue;
       found[role]++;
       const where = `${file}: ${obj.kind} ${obj.metadata?.name} container ${c.name}`;
@@ -258,7 +268,8 @@ function loadK8s(root = ROOT) {
   const dir = path.join(root, 'deploy', 'k8s');
   const docs = [];
   const errors = [];
-  for (const f of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  // Subdirectories too: archive/ holds the optional archiver.
+  for (const f of readdirSync(dir, { recursive: true }).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     for (const d of parseAllDocuments(readFileSync(path.join(dir, f), 'utf8'))) {
       if (d.errors.length) errors.push(`deploy/k8s/${f}: ${d.errors.map((e) => e.message).join('; ')}`);
       const obj = d.toJS();
@@ -350,15 +361,17 @@ const COMPOSE = onPath('docker-compose');
 const composeSkip = SKIP || (COMPOSE ? false : 'the docker-compose command is not installed (Debian: apt-get install docker-compose; .ci/run installs it)');
 if (!SKIP && !COMPOSE) console.log(`deploy-files: docker-compose config skipped: ${composeSkip}`);
 
-test('docker-compose config -q accepts docker-compose.yml, and refuses it without JWT_SECRET', { skip: composeSkip }, () => {
+test('docker-compose config -q accepts docker-compose.yml (also with --profile archive), and refuses it without JWT_SECRET', { skip: composeSkip }, () => {
   const file = path.join(ROOT, 'docker-compose.yml');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'deploy-files-'));
   try {
     const envFile = path.join(tmp, 'empty.env'); // no project .env can supply JWT_SECRET
     writeFileSync(envFile, '');
-    const run = (env) => spawnSync(COMPOSE, ['--env-file', envFile, '-f', file, 'config', '-q'], { cwd: ROOT, env, encoding: 'utf8', timeout: 30000 });
+    const run = (env, ...opts) => spawnSync(COMPOSE, ['--env-file', envFile, '-f', file, ...opts, 'config', '-q'], { cwd: ROOT, env, encoding: 'utf8', timeout: 30000 });
     const ok = run({ ...process.env, JWT_SECRET: 'deploy-files-check' });
     assert.equal(ok.status, 0, `docker-compose config -q failed (exit ${ok.status}):\n${ok.stderr}${ok.error ?? ''}`);
+    const archive = run({ ...process.env, JWT_SECRET: 'deploy-files-check' }, '--profile', 'archive');
+    assert.equal(archive.status, 0, `docker-compose --profile archive config -q failed (exit ${archive.status}):\n${archive.stderr}${archive.error ?? ''}`);
     const { JWT_SECRET: _, ...noSecret } = process.env;
     const bad = run(noSecret);
     assert.notEqual(bad.status, 0, 'docker-compose config accepted docker-compose.yml without JWT_SECRET: it must be required (${JWT_SECRET:?…})');
@@ -413,6 +426,10 @@ test('each check catches drift in a broken copy', { skip: SKIP }, async (t) => {
     'a ws variable on the api': [(c) => { svcIn(c, 'api').environment.WS_ADDR = ':1'; }, /WS_ADDR is set for api, but docs\/configuration\.md documents it for ws only/],
     'a hard-coded JWT_SECRET': [(c) => { c.services[wsNames[0]].environment.JWT_SECRET = 'secret'; }, /JWT_SECRET must be required/],
     'a JWT_SECRET with a default': [(c) => { svcIn(c, 'api').environment.JWT_SECRET = '${JWT_SECRET:-dev}'; }, /JWT_SECRET must be required/],
+    'archiver health check on an unserved path': [(c) => { svcIn(c, 'archiver').healthcheck.test = ['CMD', 'chatctl', 'healthcheck', 'http://localhost:8082/ready']; }, /asks \/ready, which archiver does not serve/],
+    'an api variable on the archiver': [(c) => { svcIn(c, 'archiver').environment.API_ADDR = ':1'; }, /API_ADDR is set for archiver, but docs\/configuration\.md documents it for api only/],
+    'the archiver outside its profile': [(c) => { delete svcIn(c, 'archiver').profiles; }, /part of the optional archive but in no compose profile/],
+    'PostgreSQL outside its profile': [(c) => { for (const s of Object.values(c.services)) if (isPostgres(s)) delete s.profiles; }, /part of the optional archive but in no compose profile/],
   };
   function svcIn(c, role) { const s = Object.values(c.services).find((x) => composeRole(x) === role); if (Array.isArray(s.environment)) s.environment = envOf(s); return s; }
   for (const [name, [mutate, re]] of Object.entries(broken)) await t.test(`docker-compose.yml: ${name}`, () => catches(cc, compose, mutate, re));
@@ -434,6 +451,9 @@ test('each check catches drift in a broken copy', { skip: SKIP }, async (t) => {
     'no ws PodDisruptionBudget': [(d) => d.filter((x) => !(x.obj.kind === 'PodDisruptionBudget' && subset(x.obj.spec.selector.matchLabels, container(d, 'ws').obj.spec.template.metadata.labels))), /no PodDisruptionBudget selects the ws pods/],
     'Service targetPort drift': [(d) => { d.find((x) => x.obj.kind === 'Service').obj.spec.ports[0].targetPort = 'web'; }, /targets web, which no selected container declares/],
     'Service port number drift': [(d) => { for (const x of d) if (x.obj.kind === 'Service') x.obj.spec.ports[0].targetPort = 9090; }, /targets 9090/],
+    'archiver readiness on /ready': [(d) => { c0(d, 'archiver').readinessProbe.httpGet.path = '/ready'; }, /readinessProbe path \/ready is not served by archiver/],
+    'a ws variable on the archiver': [(d) => { c0(d, 'archiver').env.push({ name: 'WS_ADDR', value: ':1' }); }, /WS_ADDR is set for archiver, but docs\/configuration\.md documents it for ws only/],
+    'archiver without a Service': [(d) => d.filter((x) => !(x.obj.kind === 'Service' && x.obj.metadata.name === 'roomwire-archiver')), /container archiver: no Service selects its pods/],
   };
   for (const [name, [mutate, re]] of Object.entries(k8s)) await t.test(`deploy/k8s: ${name}`, () => catches(ck, docs, mutate, re));
 
