@@ -17,6 +17,7 @@ import (
 	"github.com/roomwire/roomwire/shared/archive/archivetest"
 	"github.com/roomwire/roomwire/shared/archiver"
 	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/redistest"
 	"github.com/roomwire/roomwire/shared/room"
 )
 
@@ -262,4 +263,69 @@ func TestHistoryOfTenThousandReadsOverRESTThroughTheArchive(t *testing.T) {
 	asc, pages := a.walk(t, roomID, 2, "after", 97)
 	t.Logf("oldest first: %d pages (limit 97) in %v", pages, time.Since(start).Round(time.Millisecond))
 	assertAll(t, asc, sent, false)
+}
+
+// With PostgreSQL down, a page that needs messages older than Redis keeps
+// answers 503 problem+json (Retry-After 1), while pages Redis serves alone
+// still answer 200; once PostgreSQL is back the old pages answer again.
+func TestHistoryBelowRedisAnswers503WhileTheArchiveIsDown(t *testing.T) {
+	a := newArchiveEnv(t)
+	roomID := a.createGroup(t, 1, "archive", 2)
+	const total = 1000
+	sent := a.fill(t, roomID, 1, total)
+	_, oldest := a.redisWindow(t, roomID)
+	if oldest <= 1 {
+		t.Fatalf("Redis holds every message from seq %d: nothing to read from the archive", oldest)
+	}
+	path := func(q string) string { return fmt.Sprintf("/api/v1/chat-rooms/%d/messages?%s", roomID, q) }
+	get := func(q string) historyPage {
+		t.Helper()
+		var p historyPage
+		a.request(t, "GET", path(q), 2, nil).want(t, http.StatusOK, &p)
+		return p
+	}
+	wantSeqs := func(q string, p historyPage, from, to int64, more bool) {
+		t.Helper()
+		step := int64(1)
+		if from > to {
+			step = -1
+		}
+		if int64(len(p.Messages)) != (to-from)*step+1 || p.HasMore != more {
+			t.Fatalf("%s: %d messages, hasMore %v; want %d..%d, hasMore %v", q, len(p.Messages), p.HasMore, from, to, more)
+		}
+		for i, m := range p.Messages {
+			if seq := from + int64(i)*step; !bytes.Equal(m, sent[seq]) {
+				t.Fatalf("%s: entry %d is %s, want seq %d %s", q, i, m, seq, sent[seq])
+			}
+		}
+	}
+	// Read once while up, so the reader's pool holds connections the
+	// outage then cuts.
+	wantSeqs("before=100&limit=50", get("before=100&limit=50"), 99, 50, true)
+
+	a.proxy.Down()
+	wantSeqs("limit=50", get("limit=50"), total, total-49, true)
+	q := fmt.Sprintf("after=%d&limit=500", oldest)
+	wantSeqs(q, get(q), oldest+1, total, false)
+	q = fmt.Sprintf("before=%d&after=%d&limit=500", total, oldest-1)
+	wantSeqs(q, get(q), total-1, oldest, false)
+	for _, q := range []string{"before=100&limit=50", "after=0&limit=10", fmt.Sprintf("before=%d", oldest+5),
+		fmt.Sprintf("after=%d&limit=10", oldest-3)} {
+		r := a.request(t, "GET", path(q), 2, nil)
+		r.wantProblem(t, http.StatusServiceUnavailable, "archived history is unavailable")
+		if r.header.Get("Retry-After") != "1" {
+			t.Fatalf("%s: 503 without Retry-After: 1 (%v)", q, r.header)
+		}
+	}
+
+	if !strings.Contains(a.logs.String(), "request failed: archive (PostgreSQL) unavailable") {
+		t.Fatalf("the 503s were not logged as an archive outage:\n%s", a.logs.String())
+	}
+
+	a.proxy.Up()
+	redistest.Eventually(t, "old pages answer again once PostgreSQL is back", func() bool {
+		return a.request(t, "GET", path("before=100&limit=50"), 2, nil).status == http.StatusOK
+	})
+	wantSeqs("before=100&limit=50", get("before=100&limit=50"), 99, 50, true)
+	wantSeqs("after=0&limit=10", get("after=0&limit=10"), 1, 10, true)
 }
