@@ -9,6 +9,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/roomwire/roomwire/shared v0.0.0
+	github.com/roomwire/roomwire/shared/archive/archivetest v0.0.0
 	github.com/roomwire/roomwire/shared/auth/authtest v0.0.0
 	github.com/roomwire/roomwire/shared/redistest v0.0.0
 	github.com/roomwire/roomwire/tools/chatload v0.0.0

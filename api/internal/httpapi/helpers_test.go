@@ -68,6 +68,20 @@ type env struct {
 // before the API is built.
 func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 	t.Helper()
+	return newEnvStores(t, envStores{}, change...)
+}
+
+// envStores edits the configs of an env's room and message stores before
+// they are built (the archive feed and reader, the history length); nil
+// fields change nothing.
+type envStores struct {
+	rooms    func(*room.Config)
+	messages func(*messages.Config)
+}
+
+// newEnvStores is newEnv with store configs edited by stores.
+func newEnvStores(t testing.TB, stores envStores, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
+	t.Helper()
 	rdb := srv.Client(t)
 	ks := keys.MustNew(redistest.Prefix(t))
 	pub := events.NewPublisher(rdb, ks)
@@ -76,8 +90,16 @@ func newEnv(t testing.TB, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 		t.Fatal(err)
 	}
 	notes := notify.New(rdb, ks, pub, notify.Config{Logger: slog.New(slog.DiscardHandler)})
-	e := &env{rdb: rdb, ks: ks, rooms: room.NewStore(rdb, ks, room.Config{}),
-		msgs: messages.NewStore(rdb, ks, messages.Config{MaxBytes: maxMessage, Observer: notes}), reg: registry.New(rdb, ks)}
+	rcfg := room.Config{}
+	mcfg := messages.Config{MaxBytes: maxMessage, Observer: notes}
+	if stores.rooms != nil {
+		stores.rooms(&rcfg)
+	}
+	if stores.messages != nil {
+		stores.messages(&mcfg)
+	}
+	e := &env{rdb: rdb, ks: ks, rooms: room.NewStore(rdb, ks, rcfg),
+		msgs: messages.NewStore(rdb, ks, mcfg), reg: registry.New(rdb, ks)}
 	// The API logs at debug level into e.logs; when the test ends the
 	// capture must hold no token. The per-user and per-address rate limits
 	// are off unless a test sets them.

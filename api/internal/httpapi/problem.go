@@ -41,7 +41,11 @@ func badRequest(detail string) error { return &requestError{http.StatusBadReques
 func (s *server) fail(c *gin.Context, err error) {
 	status, detail := classify(err)
 	if status == http.StatusServiceUnavailable {
-		s.logger(c.Request.Context()).Warn("request failed: redis unavailable", "method", c.Request.Method, "path", redactTokens(c.Request.URL.Path), "err", err)
+		msg := "request failed: redis unavailable"
+		if errors.Is(err, messages.ErrArchiveUnavailable) {
+			msg = "request failed: archive (PostgreSQL) unavailable"
+		}
+		s.logger(c.Request.Context()).Warn(msg, "method", c.Request.Method, "path", redactTokens(c.Request.URL.Path), "err", err)
 	}
 	if status == http.StatusInternalServerError {
 		log := s.logger(c.Request.Context())
@@ -88,10 +92,12 @@ func classify(err error) (int, string) {
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, messages.ErrDeleted):
 		return http.StatusConflict, err.Error()
+	case errors.Is(err, messages.ErrArchiveUnavailable):
+		// Before outage.Is: the archive's error wraps PostgreSQL's, which
+		// is often a network error too (connection refused or cut).
+		return http.StatusServiceUnavailable, "archived history is unavailable, try again"
 	case outage.Is(err):
 		return http.StatusServiceUnavailable, "service unavailable, try again"
-	case errors.Is(err, messages.ErrArchiveUnavailable):
-		return http.StatusServiceUnavailable, "archived history is unavailable, try again"
 	}
 	return http.StatusInternalServerError, "internal error"
 }
