@@ -1,5 +1,5 @@
 # roomwire: make run (whole system on local defaults), make test (everything).
-MODULES := shared shared/archive/archivetest shared/auth/authtest shared/redistest api ws tools/chatload
+MODULES := shared shared/testsupport/archivetest shared/testsupport/authtest shared/testsupport/redistest api ws tools/chatload
 GO ?= go
 FUZZTIME ?= 30s
 # Linters, pinned so that a new release never breaks a build by itself; the
