@@ -83,7 +83,7 @@ check-go:
 		(cd $$m && GOWORK=off $(GO) build ./...); \
 		(cd $$m && GOWORK=off $(GO) run $(STATICCHECK) ./...); \
 	done; \
-	echo "== shared: no production package imports testing (test helpers are modules of their own)"; \
+	echo "== shared: no production package imports testing (test support is in shared/testsupport, modules of their own)"; \
 	if (cd shared && GOWORK=off $(GO) list -deps ./... | grep -qx testing); then \
 		echo "shared imports testing:"; (cd shared && GOWORK=off $(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -w testing); exit 1; fi
 

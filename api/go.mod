@@ -69,7 +69,7 @@ require (
 // lets `go mod tidy` and GOWORK=off builds resolve it without a registry.
 replace github.com/roomwire/roomwire/shared => ../shared
 
-// The test helper redistest is a module of its own beside shared (so that
+// The test helper redistest is a module of its own below shared/testsupport (so that
 // shared does not import "testing"); the replace resolves it the same way.
 replace github.com/roomwire/roomwire/shared/testsupport/redistest => ../shared/testsupport/redistest
 

@@ -42,7 +42,7 @@ replace github.com/roomwire/roomwire/shared => ../shared
 // load tool's runner; only tests import it.
 replace github.com/roomwire/roomwire/tools/chatload => ../tools/chatload
 
-// The test helper redistest is a module of its own beside shared (so that
+// The test helper redistest is a module of its own below shared/testsupport (so that
 // shared does not import "testing"); the replace resolves it the same way.
 replace github.com/roomwire/roomwire/shared/testsupport/redistest => ../shared/testsupport/redistest
 

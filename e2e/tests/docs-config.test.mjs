@@ -35,7 +35,7 @@ export function roleOf(file) {
 
 /**
  * testSupport says whether file (relative, with '/') lies in a test-support
- * module: a module of its own below shared/ (redistest, authtest,
+ * module: a module of its own below shared/ (shared/testsupport: redistest, authtest,
  * archivetest). Their variables configure tests, not a service, and are
  * documented under "Scripts and tools", not in the table.
  */

@@ -22,8 +22,8 @@ require (
 // registry.
 replace github.com/roomwire/roomwire/shared => ../../shared
 
-// The test helpers redistest and authtest are modules of their own beside
-// shared; the tests of shared's packages that the tool imports need them
+// The test helpers redistest and authtest are modules of their own below
+// shared/testsupport; the tests of shared's packages that the tool imports need them
 // resolved the same way.
 replace github.com/roomwire/roomwire/shared/testsupport/redistest => ../../shared/testsupport/redistest
 
