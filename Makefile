@@ -1,5 +1,5 @@
 # roomwire: make run (whole system on local defaults), make test (everything).
-MODULES := shared shared/archive/archivetest shared/auth/authtest shared/redistest api ws tools/chatload
+MODULES := shared shared/testsupport/archivetest shared/testsupport/authtest shared/testsupport/redistest api ws tools/chatload
 GO ?= go
 FUZZTIME ?= 30s
 # Linters, pinned so that a new release never breaks a build by itself; the
@@ -90,7 +90,7 @@ check-go:
 		(cd $$m && GOWORK=off $(GO) build ./...); \
 		(cd $$m && GOWORK=off $(GO) run $(STATICCHECK) ./...); \
 	done; \
-	echo "== shared: no production package imports testing (test helpers are modules of their own)"; \
+	echo "== shared: no production package imports testing (test support is in shared/testsupport, modules of their own)"; \
 	if (cd shared && GOWORK=off $(GO) list -deps ./... | grep -qx testing); then \
 		echo "shared imports testing:"; (cd shared && GOWORK=off $(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -w testing); exit 1; fi
 

@@ -10,9 +10,9 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/roomwire/roomwire/shared v0.0.0
-	github.com/roomwire/roomwire/shared/archive/archivetest v0.0.0
-	github.com/roomwire/roomwire/shared/auth/authtest v0.0.0
-	github.com/roomwire/roomwire/shared/redistest v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/archivetest v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/authtest v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/redistest v0.0.0
 )
 
 require (
@@ -69,13 +69,13 @@ require (
 // lets `go mod tidy` and GOWORK=off builds resolve it without a registry.
 replace github.com/roomwire/roomwire/shared => ../shared
 
-// The test helper redistest is a module of its own beside shared (so that
+// The test helper redistest is a module of its own below shared/testsupport (so that
 // shared does not import "testing"); the replace resolves it the same way.
-replace github.com/roomwire/roomwire/shared/redistest => ../shared/redistest
+replace github.com/roomwire/roomwire/shared/testsupport/redistest => ../shared/testsupport/redistest
 
 // The same for the test helper authtest (test tokens and keys).
-replace github.com/roomwire/roomwire/shared/auth/authtest => ../shared/auth/authtest
+replace github.com/roomwire/roomwire/shared/testsupport/authtest => ../shared/testsupport/authtest
 
 // The test helper archivetest (a PostgreSQL database per test) is a module
 // of its own too.
-replace github.com/roomwire/roomwire/shared/archive/archivetest => ../shared/archive/archivetest
+replace github.com/roomwire/roomwire/shared/testsupport/archivetest => ../shared/testsupport/archivetest

@@ -52,12 +52,12 @@ all) modes=(single cluster sentinel) ;;
 	;;
 esac
 
-# The Redis set-ups and the harness's Redis client: shared/redistest's
+# The Redis set-ups and the harness's Redis client: shared/testsupport/redistest's
 # command (lib/redis.mjs). E2E_REDISTEST (absolute path) selects a build of
 # it instead.
 if [ -z "${E2E_REDISTEST:-}" ]; then
 	export PATH="$PATH:/usr/local/go/bin" E2E_REDISTEST="$PWD/artifacts/bin/redistest"
-	(cd .. && go build -o "$E2E_REDISTEST" ./shared/redistest/cmd/redistest)
+	(cd .. && go build -o "$E2E_REDISTEST" ./shared/testsupport/redistest/cmd/redistest)
 fi
 
 files=("$@")

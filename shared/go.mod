@@ -8,9 +8,9 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/roomwire/roomwire/shared/archive/archivetest v0.0.0
-	github.com/roomwire/roomwire/shared/auth/authtest v0.0.0
-	github.com/roomwire/roomwire/shared/redistest v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/archivetest v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/authtest v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/redistest v0.0.0
 	golang.org/x/time v0.16.0
 )
 
@@ -29,11 +29,11 @@ require (
 // which the production packages here must not); the tests here require it.
 // The replace lets `go mod tidy` and GOWORK=off builds resolve it without a
 // registry; go.work uses it too.
-replace github.com/roomwire/roomwire/shared/redistest => ./redistest
+replace github.com/roomwire/roomwire/shared/testsupport/redistest => ./testsupport/redistest
 
 // The same for the test helper authtest (test tokens and keys).
-replace github.com/roomwire/roomwire/shared/auth/authtest => ./auth/authtest
+replace github.com/roomwire/roomwire/shared/testsupport/authtest => ./testsupport/authtest
 
 // The same for the test helper archivetest (a private PostgreSQL database
 // and an outage proxy).
-replace github.com/roomwire/roomwire/shared/archive/archivetest => ./archive/archivetest
+replace github.com/roomwire/roomwire/shared/testsupport/archivetest => ./testsupport/archivetest

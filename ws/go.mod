@@ -9,9 +9,9 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/roomwire/roomwire/shared v0.0.0
-	github.com/roomwire/roomwire/shared/archive/archivetest v0.0.0
-	github.com/roomwire/roomwire/shared/auth/authtest v0.0.0
-	github.com/roomwire/roomwire/shared/redistest v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/archivetest v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/authtest v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/redistest v0.0.0
 	github.com/roomwire/roomwire/tools/chatload v0.0.0
 	golang.org/x/time v0.16.0
 )
@@ -45,11 +45,11 @@ replace github.com/roomwire/roomwire/tools/chatload => ../tools/chatload
 
 // The test helper redistest is a module of its own beside shared (so that
 // shared does not import "testing"); the replace resolves it the same way.
-replace github.com/roomwire/roomwire/shared/redistest => ../shared/redistest
+replace github.com/roomwire/roomwire/shared/testsupport/redistest => ../shared/testsupport/redistest
 
 // The same for the test helper authtest (test tokens and keys).
-replace github.com/roomwire/roomwire/shared/auth/authtest => ../shared/auth/authtest
+replace github.com/roomwire/roomwire/shared/testsupport/authtest => ../shared/testsupport/authtest
 
 // The test helper archivetest (a PostgreSQL database per test) is a module
 // of its own too.
-replace github.com/roomwire/roomwire/shared/archive/archivetest => ../shared/archive/archivetest
+replace github.com/roomwire/roomwire/shared/testsupport/archivetest => ../shared/testsupport/archivetest

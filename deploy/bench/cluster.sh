@@ -24,7 +24,7 @@ dur=${BENCH_DURATION:-20s}
 echo "bench-cluster: logs in $out"
 $GO build -o "$out/bin/ws" ./ws/cmd/ws
 $GO build -o "$out/bin/chatload" ./tools/chatload
-$GO build -o "$out/bin/redistest" ./shared/redistest/cmd/redistest
+$GO build -o "$out/bin/redistest" ./shared/testsupport/redistest/cmd/redistest
 ulimit -n 65536 2>/dev/null || true
 
 pids=()

@@ -1,5 +1,5 @@
 # Sourced by cluster.sh and sentinel.sh (make run-cluster, make run-sentinel):
-# the Redis set-up comes from `redistest` (shared/redistest/cmd/redistest),
+# the Redis set-up comes from `redistest` (shared/testsupport/redistest/cmd/redistest),
 # the bring-up the Go tests and the e2e harness use. Sets up the pids array
 # and a trap that stops everything in it on Ctrl-C or exit.
 export PATH="$PATH:/usr/local/go/bin"
@@ -21,7 +21,7 @@ redistest_up() {
   local kind=$1 dir=$2 hint=$3
   shift 3
   mkdir -p "$dir" .run/bin
-  "${GO:-go}" build -o .run/bin/redistest ./shared/redistest/cmd/redistest
+  "${GO:-go}" build -o .run/bin/redistest ./shared/testsupport/redistest/cmd/redistest
   .run/bin/redistest "$kind" "$@" >"$dir/redistest.txt" 2>"$dir/redistest.log" &
   local pid=$!
   pids+=("$pid")

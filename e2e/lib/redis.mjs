@@ -1,4 +1,4 @@
-// The harness's Redis goes through shared/redistest's command (run.sh builds
+// The harness's Redis goes through shared/testsupport/redistest's command (run.sh builds
 // it): `redistest cluster|sentinel -stdin` starts a Redis Cluster or a
 // Sentinel set-up with the bring-up the Go tests use and takes requests
 // (failover, moveslot, master); `redistest call URL` runs Redis commands

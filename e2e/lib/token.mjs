@@ -1,4 +1,4 @@
-// HS256 JWTs minted with node:crypto, the shape shared/auth verifies:
+// HS256 JWTs minted with node:crypto, the shape shared/infra/auth verifies:
 // {"sub":"<userId>","iat":<s>,"exp":<s>,"name"?}.
 
 import { createHmac } from 'node:crypto';

@@ -35,7 +35,7 @@ export function roleOf(file) {
 
 /**
  * testSupport says whether file (relative, with '/') lies in a test-support
- * module: a module of its own below shared/ (redistest, authtest,
+ * module: a module of its own below shared/ (shared/testsupport: redistest, authtest,
  * archivetest). Their variables configure tests, not a service, and are
  * documented under "Scripts and tools", not in the table.
  */
@@ -126,10 +126,10 @@ test(`${CONFIG_DOC} has one row for each variable the Go code reads, and reads e
 });
 
 test('test-support modules are told from the services\' code', { skip: SKIP }, () => {
-  assert.equal(testSupport(ROOT, 'shared/archive/archivetest/archivetest.go'), true);
-  assert.equal(testSupport(ROOT, 'shared/redistest/redistest.go'), true);
-  assert.equal(testSupport(ROOT, 'shared/archive/archive.go'), false);
-  assert.equal(testSupport(ROOT, 'shared/config/config.go'), false);
+  assert.equal(testSupport(ROOT, 'shared/testsupport/archivetest/archivetest.go'), true);
+  assert.equal(testSupport(ROOT, 'shared/testsupport/redistest/redistest.go'), true);
+  assert.equal(testSupport(ROOT, 'shared/chat/archive/archive.go'), false);
+  assert.equal(testSupport(ROOT, 'shared/infra/config/config.go'), false);
   assert.equal(testSupport(ROOT, 'ws/cmd/ws/main.go'), false);
 });
 

@@ -22,9 +22,9 @@ require (
 // registry.
 replace github.com/roomwire/roomwire/shared => ../../shared
 
-// The test helpers redistest and authtest are modules of their own beside
-// shared; the tests of shared's packages that the tool imports need them
+// The test helpers redistest and authtest are modules of their own below
+// shared/testsupport; the tests of shared's packages that the tool imports need them
 // resolved the same way.
-replace github.com/roomwire/roomwire/shared/redistest => ../../shared/redistest
+replace github.com/roomwire/roomwire/shared/testsupport/redistest => ../../shared/testsupport/redistest
 
-replace github.com/roomwire/roomwire/shared/auth/authtest => ../../shared/auth/authtest
+replace github.com/roomwire/roomwire/shared/testsupport/authtest => ../../shared/testsupport/authtest

@@ -29,9 +29,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/roomwire/roomwire/shared/config"
-	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/infra/config"
+	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 

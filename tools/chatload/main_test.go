@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/roomwire/roomwire/shared/config"
+	"github.com/roomwire/roomwire/shared/infra/config"
 	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 

@@ -19,17 +19,17 @@ import (
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/api/internal/metrics"
-	"github.com/roomwire/roomwire/shared/archive"
-	"github.com/roomwire/roomwire/shared/clientip"
-	"github.com/roomwire/roomwire/shared/config"
-	"github.com/roomwire/roomwire/shared/events"
-	"github.com/roomwire/roomwire/shared/fanout"
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/notify"
-	"github.com/roomwire/roomwire/shared/profiling"
-	"github.com/roomwire/roomwire/shared/readstate"
-	"github.com/roomwire/roomwire/shared/registry"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/archive"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/chat/notify"
+	"github.com/roomwire/roomwire/shared/chat/readstate"
+	"github.com/roomwire/roomwire/shared/chat/registry"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/infra/clientip"
+	"github.com/roomwire/roomwire/shared/infra/config"
+	"github.com/roomwire/roomwire/shared/infra/profiling"
+	"github.com/roomwire/roomwire/shared/redis/events"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
 )
 
 // HTTP server limits. Every route answers from Redis in milliseconds, so

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/archive"
-	"github.com/roomwire/roomwire/shared/archive/archivetest"
-	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/archive"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/redis/keys"
+	"github.com/roomwire/roomwire/shared/testsupport/archivetest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 var srv *redistest.Server

@@ -1,6 +1,6 @@
 // Command archiver copies the messages, edits, deletions, rooms and members
 // that Redis stores into PostgreSQL (ARCHIVE_DATABASE_URL), from the
-// archive streams the send path feeds (see shared/archiver). It
+// archive streams the send path feeds (see shared/chat/archiver). It
 // applies the schema migrations at start. Configuration is by environment:
 // every variable is in docs/configuration.md.
 package main
@@ -23,9 +23,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/roomwire/roomwire/api/internal/archivemetrics"
-	"github.com/roomwire/roomwire/shared/archive"
-	"github.com/roomwire/roomwire/shared/archiver"
-	"github.com/roomwire/roomwire/shared/config"
+	"github.com/roomwire/roomwire/shared/chat/archive"
+	"github.com/roomwire/roomwire/shared/chat/archiver"
+	"github.com/roomwire/roomwire/shared/infra/config"
 )
 
 const (

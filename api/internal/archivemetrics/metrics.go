@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/roomwire/roomwire/shared/archiver"
+	"github.com/roomwire/roomwire/shared/chat/archiver"
 )
 
 var _ archiver.Observer = (*Metrics)(nil)

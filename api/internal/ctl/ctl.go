@@ -13,8 +13,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/config"
+	"github.com/roomwire/roomwire/shared/infra/auth"
+	"github.com/roomwire/roomwire/shared/infra/config"
 )
 
 // ErrUsage means the command line was wrong; the usage has been printed.

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/api/internal/ctl"
-	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/config"
-	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/chat/registry"
+	"github.com/roomwire/roomwire/shared/infra/auth"
+	"github.com/roomwire/roomwire/shared/infra/config"
+	"github.com/roomwire/roomwire/shared/redis/keys"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 var srv *redistest.Server

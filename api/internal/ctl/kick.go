@@ -7,9 +7,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/roomwire/roomwire/shared/events"
-	"github.com/roomwire/roomwire/shared/registry"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/registry"
+	"github.com/roomwire/roomwire/shared/chat/wire"
+	"github.com/roomwire/roomwire/shared/redis/events"
 )
 
 // ErrNoSession means "chatctl kick" found no such session in the registry:

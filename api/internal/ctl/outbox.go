@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/roomwire/roomwire/shared/notify"
+	"github.com/roomwire/roomwire/shared/chat/notify"
 )
 
 // outbox lists the offline outbox for operators, as JSON lines, without

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/api/internal/ctl"
-	"github.com/roomwire/roomwire/shared/events"
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/notify"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/chat/notify"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/redis/events"
 )
 
 // TestOutbox: chatctl outbox lists the users with offline records, and

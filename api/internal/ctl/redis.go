@@ -3,8 +3,8 @@ package ctl
 import (
 	"github.com/redis/go-redis/v9"
 
-	"github.com/roomwire/roomwire/shared/config"
-	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/infra/config"
+	"github.com/roomwire/roomwire/shared/redis/keys"
 )
 
 // openRedis opens the Redis of REDIS_URL (and REDIS_TLS_CA_FILE) and the

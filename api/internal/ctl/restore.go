@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/roomwire/roomwire/shared/archive"
-	"github.com/roomwire/roomwire/shared/archiver"
+	"github.com/roomwire/roomwire/shared/chat/archive"
+	"github.com/roomwire/roomwire/shared/chat/archiver"
 )
 
 // openArchive opens ARCHIVE_DATABASE_URL; the caller closes it.

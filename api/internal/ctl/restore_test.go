@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roomwire/roomwire/shared/archive"
-	"github.com/roomwire/roomwire/shared/archive/archivetest"
-	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/archive"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/redis/keys"
+	"github.com/roomwire/roomwire/shared/testsupport/archivetest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // chatctl migrate creates the archive's schema; chatctl restore refuses a

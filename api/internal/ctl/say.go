@@ -7,11 +7,11 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/roomwire/roomwire/shared/config"
-	"github.com/roomwire/roomwire/shared/events"
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/notify"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/chat/notify"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/infra/config"
+	"github.com/roomwire/roomwire/shared/redis/events"
 )
 
 // say posts a message: chatctl say -room ID -text TEXT [-as USER]. It goes

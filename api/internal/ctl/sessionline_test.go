@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/chat/registry"
 )
 
 // TestSessionLineJSON pins the output line of "chatctl sessions", live and

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/api/internal/ctl"
-	"github.com/roomwire/roomwire/shared/auth/authtest"
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/testsupport/authtest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // TestTailFollowsFailover: when the room's shard fails over, Redis ends the

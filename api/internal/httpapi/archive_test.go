@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
-	"github.com/roomwire/roomwire/shared/archive"
-	"github.com/roomwire/roomwire/shared/archive/archivetest"
-	"github.com/roomwire/roomwire/shared/archiver"
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/archive"
+	"github.com/roomwire/roomwire/shared/chat/archiver"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/testsupport/archivetest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // archiveHistoryLen is HISTORY_LEN of the archive tests: Redis keeps about

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/infra/auth"
 )
 
 // unsignedToken builds an "alg":"none" token for user, valid for an hour.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // The authorization matrix: users A and B, rooms R1 (group of A with B),

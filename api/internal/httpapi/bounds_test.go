@@ -14,9 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // bigText is a 4 KB message that JSON-escapes to about 24 KB: the shape

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
-	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/clientip"
+	"github.com/roomwire/roomwire/shared/infra/auth"
+	"github.com/roomwire/roomwire/shared/infra/clientip"
 )
 
 // behindProxy makes the test (on 127.0.0.1) a trusted proxy.

@@ -3,8 +3,8 @@ package httpapi
 import (
 	"encoding/json"
 
-	"github.com/roomwire/roomwire/shared/readstate"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/readstate"
+	"github.com/roomwire/roomwire/shared/chat/room"
 )
 
 // The JSON shapes of the REST answers built from domain values. Handlers

@@ -9,12 +9,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/notify"
-	"github.com/roomwire/roomwire/shared/readstate"
-	"github.com/roomwire/roomwire/shared/registry"
-	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/chat/notify"
+	"github.com/roomwire/roomwire/shared/chat/readstate"
+	"github.com/roomwire/roomwire/shared/chat/registry"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/chat/wire"
 )
 
 // The chat features' routes: read positions and unread counts, edits and

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/chat/messages"
 )
 
 // longPoll answers GET /chat-rooms/:id/messages?after=N&wait=D: at once

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/wire"
 )
 
 func TestAddMember(t *testing.T) {

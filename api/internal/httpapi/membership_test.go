@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/room"
 )
 
 // TestRoomsAreVisibleToMembersOnly runs every room route as a member and as

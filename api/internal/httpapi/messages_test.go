@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/wire"
 )
 
 func TestSendMessage(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/chat/messages"
 )
 
 // History page sizes.

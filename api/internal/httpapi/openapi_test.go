@@ -23,7 +23,7 @@ import (
 
 	"github.com/roomwire/roomwire/api"
 	"github.com/roomwire/roomwire/api/internal/httpapi"
-	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // Every request the tests of this package make goes through a specCheck

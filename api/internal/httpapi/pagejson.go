@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/chat/messages"
 )
 
 // writePage answers a history page, {"messages":[…],"hasMore":b} plus

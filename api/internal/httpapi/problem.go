@@ -8,11 +8,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/messages"
-	"github.com/roomwire/roomwire/shared/outage"
-	"github.com/roomwire/roomwire/shared/readstate"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/chat/readstate"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/infra/auth"
+	"github.com/roomwire/roomwire/shared/redis/outage"
 )
 
 // This file is the one place where errors become HTTP statuses.

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
-	"github.com/roomwire/roomwire/shared/auth/authtest"
-	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/testsupport/authtest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // generatedID is the shape of an id the API makes up.

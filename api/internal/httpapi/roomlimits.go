@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/roomwire/roomwire/shared/ratelimit"
+	"github.com/roomwire/roomwire/shared/infra/ratelimit"
 )
 
 // perMinute is a per-user token bucket refilled n times a minute and

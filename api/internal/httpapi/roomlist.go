@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/room"
 )
 
 // Room list page sizes.

@@ -5,8 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/chat/wire"
 )
 
 // createRoomRequest is the body of POST /chat-rooms.

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/room"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/chat/wire"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 func TestCreateDirectRoomIsIdempotent(t *testing.T) {

@@ -20,8 +20,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/roomwire/roomwire/api/internal/metrics"
-	"github.com/roomwire/roomwire/shared/clientip"
-	"github.com/roomwire/roomwire/shared/ratelimit"
+	"github.com/roomwire/roomwire/shared/infra/clientip"
+	"github.com/roomwire/roomwire/shared/infra/ratelimit"
 )
 
 // Config configures the API. Zero fields take the documented defaults.

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/roomwire/roomwire/shared/registry"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/registry"
+	"github.com/roomwire/roomwire/shared/chat/wire"
 )
 
 // register puts a session into the registry as a ws node would.

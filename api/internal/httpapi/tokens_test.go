@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
-	"github.com/roomwire/roomwire/shared/auth/authtest"
+	"github.com/roomwire/roomwire/shared/testsupport/authtest"
 )
 
 // TestTokenTableOverREST runs the shared token table (authtest) against the

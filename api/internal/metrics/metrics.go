@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/roomwire/roomwire/shared/fanout"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
 )
 
 // durationBuckets span fast reads to long polls (up to 40s).

@@ -12,7 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/infra/auth"
 )
 
 // Runner executes one Config. Create it with New and call Run once.

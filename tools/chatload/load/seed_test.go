@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/roomwire/roomwire/shared/auth"
+	"github.com/roomwire/roomwire/shared/infra/auth"
 	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 

@@ -3,7 +3,7 @@
 // development secret the services accept under DEV_MODE=1. Never use this
 // outside development: anyone can mint a token for anyone.
 
-/** DEV_SECRET is shared/config.DevSecret: public, for development only. */
+/** DEV_SECRET is shared/infra/config.DevSecret: public, for development only. */
 export const DEV_SECRET = 'roomwire-dev-secret-not-for-production';
 
 const enc = new TextEncoder();

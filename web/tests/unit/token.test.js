@@ -1,5 +1,5 @@
 // Tokens signed in the browser verify like chatctl's: same header, same
-// HMAC, the claims shared/auth needs.
+// HMAC, the claims shared/infra/auth needs.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // TestReadyzWhilePubSubIsNotConfirmed: /readyz answers 503 while Redis

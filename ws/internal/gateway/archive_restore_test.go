@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/archiver"
-	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/chat/archiver"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // Issue #16: "Flushing Redis and running chatctl restore brings rooms,

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/redis/keys"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 	"github.com/roomwire/roomwire/ws/internal/typing"

@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/registry"
+	"github.com/roomwire/roomwire/shared/chat/registry"
+	"github.com/roomwire/roomwire/shared/infra/auth"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/roomwire/roomwire/shared/fanout"
-	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
+	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )

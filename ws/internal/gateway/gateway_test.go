@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/wire"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/auth"
-	"github.com/roomwire/roomwire/shared/registry"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/registry"
+	"github.com/roomwire/roomwire/shared/chat/wire"
+	"github.com/roomwire/roomwire/shared/infra/auth"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 

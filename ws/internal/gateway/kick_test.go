@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/events"
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/wire"
+	"github.com/roomwire/roomwire/shared/redis/events"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/redis/keys"
 )
 
 // A connection's logger is made only when something is logged: debug lines

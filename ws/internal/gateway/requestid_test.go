@@ -9,7 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/roomwire/roomwire/shared/redistest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // TestConnectionLogsCarryIDs: the upgrade's X-Request-ID (kept when sane,

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/roomwire/roomwire/shared/fanout"
-	"github.com/roomwire/roomwire/shared/messages"
+	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
 	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )
 

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/wire"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 

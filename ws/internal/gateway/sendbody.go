@@ -3,7 +3,7 @@ package gateway
 import (
 	"unicode/utf8"
 
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/wire"
 )
 
 // decodeSendFast decodes the common shape of a SEND body without

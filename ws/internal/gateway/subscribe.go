@@ -7,8 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/roomwire/roomwire/shared/fanout"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/wire"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 )
 

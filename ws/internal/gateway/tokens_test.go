@@ -7,7 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/roomwire/roomwire/shared/auth/authtest"
+	"github.com/roomwire/roomwire/shared/testsupport/authtest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 

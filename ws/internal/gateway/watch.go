@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/room"
 )
 
 // Watched returns the (room, user) pairs that live sessions on this node

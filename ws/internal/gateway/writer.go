@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/fanout"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 	"github.com/roomwire/roomwire/ws/internal/wsconn"
 )

@@ -22,8 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/roomwire/roomwire/shared/events"
-	"github.com/roomwire/roomwire/shared/fanout"
+	"github.com/roomwire/roomwire/shared/redis/events"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 

@@ -5,7 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/roomwire/roomwire/shared/fanout"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/metrics"
 )

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/room"
 )
 
 // auditBatch bounds the memberships checked in one pipeline.

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/events"
-	"github.com/roomwire/roomwire/shared/fanout"
-	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/registry"
-	"github.com/roomwire/roomwire/shared/wire"
+	"github.com/roomwire/roomwire/shared/chat/registry"
+	"github.com/roomwire/roomwire/shared/chat/wire"
+	"github.com/roomwire/roomwire/shared/redis/events"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
+	"github.com/roomwire/roomwire/shared/redis/keys"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
 

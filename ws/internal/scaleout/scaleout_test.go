@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/fanout"
-	"github.com/roomwire/roomwire/shared/keys"
-	"github.com/roomwire/roomwire/shared/redistest"
-	"github.com/roomwire/roomwire/shared/room"
+	"github.com/roomwire/roomwire/shared/chat/room"
+	"github.com/roomwire/roomwire/shared/redis/fanout"
+	"github.com/roomwire/roomwire/shared/redis/keys"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/tools/chatload/load"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/roomwire/roomwire/shared/keys"
+	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/wsnode"
 )
