@@ -86,6 +86,17 @@ func (h *Hub) catchUp(channel string) {
 // waits for I/O: work that must read history moves to a worker.
 func (h *Hub) enqueue(channel string, t *topic, it item) {
 	t.dmu.Lock()
+	if len(t.queue) >= h.cfg.QueueMax && it.m != nil {
+		// Full while a back-fill waits: history holds chat messages, so
+		// one marker stands for all of them; events are lost.
+		if it.m.Seq > 0 && h.cfg.Backfill != nil && !t.refilling {
+			t.refilling = true
+			t.queue = append(t.queue, item{refill: true})
+		}
+		t.dmu.Unlock()
+		h.overflowed.Add(1)
+		return
+	}
 	t.queue = append(t.queue, it)
 	if t.draining {
 		t.dmu.Unlock()
@@ -137,6 +148,11 @@ func (h *Hub) drain(channel string, t *topic, onWorker bool) {
 	}
 }
 
+// refillReads bounds the history reads of one refill marker (a Backfiller
+// returns up to 1000 messages a read); what is left is read at the next
+// gap.
+const refillReads = 100
+
 // gap reports whether it needs a read of history first, and after which
 // seq. Called by the drainer.
 func (h *Hub) gap(t *topic, it item) (after int64, gap bool) {
@@ -153,7 +169,7 @@ func (h *Hub) gap(t *topic, it item) (after int64, gap bool) {
 		}
 		after = floor // nothing delivered since the subscription began there
 	}
-	if it.catchUp {
+	if it.catchUp || it.refill {
 		return after, true
 	}
 	// A gap after the last delivered seq, or after the head read at
@@ -169,6 +185,19 @@ func (h *Hub) process(channel string, t *topic, it item, after int64, gap bool) 
 			h.backfill(channel, t, after, 0)
 		}
 		h.resubscribed(t, channel)
+		return
+	}
+	if it.refill {
+		t.dmu.Lock()
+		t.refilling = false // later overflows need a marker of their own
+		t.dmu.Unlock()
+		// Page by page up to the head: the full queue may have let more
+		// go than one read returns.
+		for i := 0; i < refillReads && gap; i++ {
+			from := t.lastSeq
+			h.backfill(channel, t, max(after, from), 0)
+			gap = t.lastSeq > from
+		}
 		return
 	}
 	m := it.m

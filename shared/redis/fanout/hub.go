@@ -64,6 +64,14 @@ type Config struct {
 	// ConfirmTimeout bounds the wait for Redis to confirm a SUBSCRIBE;
 	// default 5s.
 	ConfirmTimeout time.Duration
+	// QueueMax bounds the messages a channel's queue holds while the
+	// channel's back-fill waits for history (each channel's queue drains on
+	// one goroutine; see topic); default 10000. Beyond it a chat message
+	// (with a seq) is not queued: one marker makes the drainer read those
+	// messages from history instead, after the back-fill; a message
+	// without a seq (room events) is dropped. Both are counted
+	// (Stats.Overflowed).
+	QueueMax int
 	// Linger is how long a channel stays subscribed in Redis after its last
 	// local subscriber left, so a page reload or a quick re-subscribe does
 	// not churn SUBSCRIBE/UNSUBSCRIBE; default 2s, negative for none.
@@ -123,6 +131,7 @@ type Hub struct {
 	received   atomic.Uint64
 	backfilled atomic.Uint64
 	duplicates atomic.Uint64
+	overflowed atomic.Uint64
 	moved      atomic.Uint64
 	failures   atomic.Uint64
 	switched   atomic.Uint64
@@ -136,6 +145,9 @@ func New(rdb redis.UniversalClient, cfg Config) *Hub {
 	}
 	if cfg.Linger == 0 {
 		cfg.Linger = 2 * time.Second
+	}
+	if cfg.QueueMax <= 0 {
+		cfg.QueueMax = 10000
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -353,6 +365,10 @@ type Stats struct {
 	// master serving a subscribed channel; one on a single Redis).
 	Connections                             int
 	Received, Backfilled, DuplicatesDropped uint64
+	// Overflowed counts messages not queued because their channel's queue
+	// held Config.QueueMax while its back-fill waited: chat messages are
+	// read from history instead, events are lost.
+	Overflowed uint64
 	// Moved counts channels re-routed after their slot moved to another
 	// cluster master (failover, resharding).
 	Moved uint64
@@ -373,7 +389,7 @@ func (h *Hub) Stats() Stats {
 	conns := len(h.shards)
 	h.mu.RUnlock()
 	return Stats{Channels: h.Channels(), Connections: conns, Received: h.received.Load(),
-		Backfilled: h.backfilled.Load(), DuplicatesDropped: h.duplicates.Load(), Moved: h.moved.Load(),
+		Backfilled: h.backfilled.Load(), DuplicatesDropped: h.duplicates.Load(), Overflowed: h.overflowed.Load(), Moved: h.moved.Load(),
 		MasterSwitches: h.switched.Load(), ResubscribeFailures: h.failures.Load(), Unconfirmed: h.Unconfirmed()}
 }
 

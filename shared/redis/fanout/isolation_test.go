@@ -173,3 +173,65 @@ func TestSubscribeDoesNotWaitForFanOut(t *testing.T) {
 		redistest.Eventually(t, fmt.Sprint("subscriber ", i), func() bool { return len(s.seqs()) == 1 })
 	}
 }
+
+// TestFullQueueReadsTheRestFromHistory: while room A's back-fill waits for
+// history, its queue holds at most QueueMax live messages; the ones beyond
+// are not held in memory but read from history once the back-fill is done,
+// so the subscriber still gets every message once, in seq order.
+func TestFullQueueReadsTheRestFromHistory(t *testing.T) {
+	rdb := srv.Client(t)
+	ks := keys.MustNew(redistest.Prefix(t))
+	msgs := messages.NewStore(rdb, ks, messages.Config{})
+	rooms := room.NewStore(rdb, ks, room.Config{})
+	ctx := context.Background()
+	roomA, _, err := rooms.CreateDirect(ctx, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chA := ks.RoomMessages(roomA.ID)
+	gate := &gatedHistory{Backfiller: msgs.ByChannel(), channel: chA, entered: make(chan struct{}), release: make(chan struct{})}
+	released := sync.OnceFunc(func() { close(gate.release) })
+	t.Cleanup(released)
+	hub := fanout.New(rdb, fanout.Config{Backfill: gate, ConfirmTimeout: time.Minute, QueueMax: 5})
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = hub.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	a := &recorder{}
+	if err := hub.Subscribe(ctx, chA, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "one"); err != nil {
+		t.Fatal(err)
+	}
+	redistest.Eventually(t, "room A's first message", func() bool { return len(a.seqs()) == 1 })
+	// Seq 2 reaches history but is never published: seq 3 opens a gap.
+	p := fmt.Sprintf(`{"id":"%d-2","chatRoomId":%d,"seq":2,"sendId":1,"message":"lost"}`, roomA.ID, roomA.ID)
+	rdb.ZAdd(ctx, ks.RoomHistory(roomA.ID), redisZ(2, p))
+	rdb.HSet(ctx, ks.RoomMeta(roomA.ID), "lastSeq", 2)
+	if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "three"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-gate.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the gap in room A was not back-filled")
+	}
+	const more = 20 // seqs 4..23: 5 queued, 15 beyond the queue
+	for i := 0; i < more; i++ {
+		if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "flood"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	redistest.Eventually(t, "the messages beyond the queue to be counted", func() bool { return hub.Stats().Overflowed == more-5 })
+	released()
+	want := make([]int64, 3+more)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	redistest.Eventually(t, "every message of room A after the back-fill", func() bool { return len(a.seqs()) >= len(want) })
+	if got := fmt.Sprint(a.seqs()); got != fmt.Sprint(want) {
+		t.Fatalf("room A: seqs %s, want %v", got, want)
+	}
+}

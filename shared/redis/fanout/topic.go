@@ -45,21 +45,26 @@ type topic struct {
 	// subscription again.
 	stale atomic.Bool
 
-	dmu      sync.Mutex // guards queue, spare, draining, floor, floorOK; never held across Deliver or I/O
-	queue    []item     // received, not yet delivered
-	spare    []item     // an empty array for the queue, reused by the drainer
-	draining bool       // a goroutine delivers the queue
-	floor    int64      // the channel's head when first subscribed
-	floorOK  bool       // floor was read
-	lastSeq  int64      // highest seq delivered (sequenced channels); owned by the drainer
+	dmu       sync.Mutex // guards queue, spare, draining, floor, floorOK; never held across Deliver or I/O
+	queue     []item     // received, not yet delivered
+	spare     []item     // an empty array for the queue, reused by the drainer
+	draining  bool       // a goroutine delivers the queue
+	refilling bool       // the queue ends with a refill marker (enqueue)
+	floor     int64      // the channel's head when first subscribed
+	floorOK   bool       // floor was read
+	lastSeq   int64      // highest seq delivered (sequenced channels); owned by the drainer
 }
 
 // item is one piece of work of a channel's queue: a message received live,
 // or (catchUp) a back-fill from history up to the head after Redis confirmed
-// the channel again, followed by telling the Resubscribers.
+// the channel again, followed by telling the Resubscribers, or (refill) a
+// back-fill from history up to the head of what a full queue did not take.
 type item struct {
 	m       *Msg
 	catchUp bool
+	// refill: chat messages were not queued (the queue was full); read
+	// them from history.
+	refill bool
 }
 
 func newTopic() *topic {

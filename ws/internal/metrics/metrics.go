@@ -222,11 +222,12 @@ var (
 	descReceived   = desc("roomwire_ws_redis_messages_received_total", "Messages received from Redis pub/sub by this node's hub.")
 	descBackfilled = desc("roomwire_ws_redis_messages_backfilled_total", "Messages read from history to close seq gaps.")
 	descDuplicates = desc("roomwire_ws_redis_duplicates_dropped_total", "Messages from Redis dropped as already delivered (seq not above the last).")
+	descOverflowed = desc("roomwire_ws_fanout_queue_overflows_total", "Messages from Redis not queued because their room's queue was full while its back-fill waited: chat messages are read from history instead, events are lost.")
 	descPubSub     = desc("roomwire_ws_redis_pubsub_connections", "Redis pub/sub connections of this node's hub: one on a single Redis, one per master serving a subscribed channel on a cluster.")
 	descMoved      = desc("roomwire_ws_redis_channels_moved_total", "Channels re-subscribed on another cluster master after their slot moved (failover, resharding).")
 	descSwitches   = desc("roomwire_ws_redis_master_switches_total", "Times the hub moved its pub/sub connection to the current master after finding it on another server (Redis Sentinel failover).")
 	allStatsDescs  = []*prometheus.Desc{descConns, descSessions, descSubs, descChannels, descFramesIn, descFramesOut,
-		descWrites, descDelivered, descPublished, descSlow, descErrors, descReceived, descBackfilled, descDuplicates,
+		descWrites, descDelivered, descPublished, descSlow, descErrors, descReceived, descBackfilled, descDuplicates, descOverflowed,
 		descPubSub, descMoved, descSwitches}
 )
 
@@ -262,6 +263,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descReceived, h.Received)
 	counter(descBackfilled, h.Backfilled)
 	counter(descDuplicates, h.DuplicatesDropped)
+	counter(descOverflowed, h.Overflowed)
 	gauge(descPubSub, float64(h.Connections))
 	counter(descMoved, h.Moved)
 	counter(descSwitches, h.MasterSwitches)
