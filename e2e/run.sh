@@ -27,8 +27,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 	npm ci --no-audit --no-fund
 fi
 
-# E2E_BIN (absolute path) selects another build of api and ws than ../bin.
-for b in api ws; do
+# E2E_BIN (absolute path) selects another build of api, ws, archiver and
+# chatctl than ../bin (the archive test runs the last two).
+for b in api ws archiver chatctl; do
 	if [ ! -x "${E2E_BIN:-../bin}/$b" ]; then
 		echo "e2e: ${E2E_BIN:-../bin}/$b is missing: run \`make build\` at the repository root first" >&2
 		exit 1

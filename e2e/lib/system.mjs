@@ -9,8 +9,10 @@
 // redis+sentinel://…/e2e, two ws nodes; artifacts in e2e/artifacts/sentinel/<name>/.
 // Cluster and Sentinel set-ups come from `redistest cluster|sentinel`, and
 // sys.redis() goes through `redistest call` (lib/redis.mjs).
+// With the archive option: a private PostgreSQL database (lib/postgres.mjs),
+// bin/archiver, and ARCHIVE_DATABASE_URL for the api and every ws node.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -18,13 +20,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { createDB, dropDB, psql } from './postgres.mjs';
 import { Lines, REDISTEST } from './redis.mjs';
 import { stomp } from './stomp.mjs';
 import { mintWith } from './token.mjs';
 import { within } from './wait.mjs';
 
 const E2E = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// E2E_BIN points at another build of api and ws (default: the repository's bin/).
+// E2E_BIN points at another build of api, ws, archiver and chatctl (default: the repository's bin/).
 const BIN = path.resolve(process.env.E2E_BIN ?? path.resolve(E2E, '..', 'bin'));
 const READY_MS = 20000;
 const STOP_GRACE_MS = 5000;
@@ -55,6 +58,13 @@ const SENTINEL_MASTER = 'e2e';
  * many replicas. opts.only = 'single' | 'cluster' with opts.why: in the
  * other mode nothing starts and sys.skip holds the reason, for
  * test(name, { skip: sys.skip }, fn).
+ * opts.archive = true turns the PostgreSQL archive on: a database
+ * e2e_archive_<hex> on the local server (lib/postgres.mjs), dropped WITH
+ * (FORCE) at the end; bin/archiver (opts.archiverEnv added to its
+ * environment) with /readyz at sys.archiverURL; ARCHIVE_DATABASE_URL
+ * (sys.archiveURL) for the api and every ws node (opts.env, apiEnv or wsEnv can
+ * override it). Then sys.archiveStatus(), sys.psql(sql) and
+ * sys.chatctl(args) work.
  */
 export function useSystem(name, opts = {}) {
   const sys = new System(name, opts);
@@ -70,10 +80,10 @@ export function useSystem(name, opts = {}) {
 }
 
 export class System {
-  constructor(name, { prefix, redisArgs = [], env = {}, apiEnv = {}, wsEnv = {}, nodeEnv = {}, wsNodes, replicas = 0 } = {}) {
+  constructor(name, { prefix, redisArgs = [], env = {}, apiEnv = {}, wsEnv = {}, nodeEnv = {}, wsNodes, replicas = 0, archive = false, archiverEnv = {} } = {}) {
     this.name = name;
     this.mode = REDIS_MODE;
-    this.opts = { redisArgs, env, apiEnv, wsEnv, nodeEnv, replicas };
+    this.opts = { redisArgs, env, apiEnv, wsEnv, nodeEnv, replicas, archive, archiverEnv };
     this.wsNodes = Math.min(3, wsNodes ?? (this.mode === 'cluster' ? 3 : 2));
     this.prefix = prefix ?? 'chat';
     this.envPrefix = prefix; // undefined: leave REDIS_PREFIX unset
@@ -91,12 +101,13 @@ export class System {
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(path.join(this.dir, 'redis'), { recursive: true });
     try {
-      for (const b of [path.join(BIN, 'api'), path.join(BIN, 'ws')]) {
+      const bins = ['api', 'ws', ...(this.opts.archive ? ['archiver', 'chatctl'] : [])];
+      for (const b of bins.map((n) => path.join(BIN, n))) {
         if (!existsSync(b)) throw new Error(`${b} is missing: run \`make build\` at the repo root`);
       }
       if (!existsSync(REDISTEST)) throw new Error(`${REDISTEST} is missing: run the suite with e2e/run.sh, which builds it`);
       const letters = ['a', 'b', 'c'].slice(0, this.wsNodes);
-      const [apiPort, ...ports] = await freePorts(1 + letters.length + (this.mode === 'single' ? 1 : 0));
+      const [apiPort, archiverPort, ...ports] = await freePorts(2 + letters.length + (this.mode === 'single' ? 1 : 0));
       const [wsPorts, redisPort] = [ports.slice(0, letters.length), ports[letters.length]];
       this.apiURL = `http://127.0.0.1:${apiPort}`;
       this.nodes = Object.fromEntries(letters.map((l, i) => [l,
@@ -111,26 +122,43 @@ export class System {
       } else {
         redisURL = await this.#startSetUp();
       }
+      this.redisURL = redisURL;
       this.rc = new Lines(this.#spawn('redis-call', REDISTEST, ['call', redisURL], {}, { lines: true }).child, 'redistest call');
       await this.#redisAnswers();
+      if (this.opts.archive) {
+        const db = await createDB();
+        [this.archiveDB, this.archiveURL] = [db.name, db.url];
+        this.note(`harness: created database ${db.name} (${db.url})`);
+      }
       const common = {
         REDIS_URL: redisURL,
         JWT_SECRET: this.secret,
         LOG_LEVEL: 'debug',
         LOG_FORMAT: 'json',
         ...(this.envPrefix ? { REDIS_PREFIX: this.envPrefix } : {}),
+        ...(this.archiveURL ? { ARCHIVE_DATABASE_URL: this.archiveURL } : {}),
         ...this.opts.env,
       };
-      const { apiEnv, wsEnv, nodeEnv } = this.opts;
+      const { apiEnv, wsEnv, nodeEnv, archiverEnv } = this.opts;
       const api = this.#spawn('api', path.join(BIN, 'api'), [], { ...common, ...apiEnv, API_ADDR: `127.0.0.1:${apiPort}` });
       for (const [l, n] of Object.entries(this.nodes)) {
         n.proc = this.#spawn(n.id, path.join(BIN, 'ws'), [], { ...common, ...wsEnv, ...nodeEnv[l], WS_ADDR: new URL(n.http).host, NODE_ID: n.id });
       }
-      await Promise.all([
+      const waits = [
         waitReady(api, `${this.apiURL}/readyz`),
         ...Object.values(this.nodes).map((n) => waitReady(n.proc, `${n.http}/readyz`)),
-      ]);
-      this.note(`system up: redis ${redisURL}, api ${this.apiURL}, ${Object.values(this.nodes).map((n) => `${n.id} ${n.url}`).join(', ')}`);
+      ];
+      if (this.opts.archive) {
+        this.archiverURL = `http://127.0.0.1:${archiverPort}`;
+        this.archiver = this.#spawn('archiver', path.join(BIN, 'archiver'), [], {
+          REDIS_URL: redisURL, LOG_LEVEL: 'debug', LOG_FORMAT: 'json', ARCHIVE_DATABASE_URL: this.archiveURL,
+          ...(this.envPrefix ? { REDIS_PREFIX: this.envPrefix } : {}),
+          ARCHIVER_CONSUMER: 'e2e', ...archiverEnv, ARCHIVER_ADDR: `127.0.0.1:${archiverPort}`,
+        });
+        waits.push(waitReady(this.archiver, `${this.archiverURL}/readyz`));
+      }
+      await Promise.all(waits);
+      this.note(`system up: redis ${redisURL}, api ${this.apiURL}, ${Object.values(this.nodes).map((n) => `${n.id} ${n.url}`).join(', ')}${this.archiverURL ? `, archiver ${this.archiverURL}, database ${this.archiveDB}` : ''}`);
     } catch (err) {
       this.failed = true;
       throw err;
@@ -145,10 +173,21 @@ export class System {
     const services = this.procs.filter((p) => !isRedis(p));
     await Promise.all(services.map((p) => terminate(p)));
     await Promise.all(this.procs.filter(isRedis).map((p) => terminate(p)));
+    let dropErr;
+    if (this.archiveDB) {
+      try {
+        await dropDB(this.archiveDB);
+        this.note(`harness: dropped database ${this.archiveDB}`);
+      } catch (err) {
+        dropErr = err;
+        this.note(`harness: ${err.message}`);
+      }
+    }
     const crashed = services.filter((p) => p.unexpectedExit);
     for (const p of this.procs) this.note(`${p.name} exited code=${p.exitCode} signal=${p.exitSignal}${p.unexpectedExit ? ' (UNEXPECTED, before stop)' : ''}`);
     if (this.failed || crashed.length || this.procs.some((p) => isRedis(p) && p.unexpectedExit)) this.dump();
     if (crashed.length) throw new Error(`service(s) exited during the tests: ${crashed.map((p) => `${p.name} code=${p.exitCode} signal=${p.exitSignal}`).join(', ')}`);
+    if (dropErr) throw dropErr;
   }
 
   /** note appends a line to artifacts/<name>/harness.log. */
@@ -247,6 +286,41 @@ export class System {
       out[line.slice(0, i)] = Number(line.slice(i + 1));
     }
     return out;
+  }
+
+  /**
+   * archiveStatus returns the archiver's /readyz body: {status, redis,
+   * postgres, archive: {backlogEntries, lagSeconds, archived, lastError}}
+   * (also when it answers 503).
+   */
+  async archiveStatus() {
+    const res = await fetch(`${this.archiverURL}/readyz`, { signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    try { return JSON.parse(text); } catch { throw new Error(`archiver /readyz: HTTP ${res.status} ${text.slice(0, 200)}`); }
+  }
+
+  /** psql runs sql on this system's archive database; resolves with rows of column strings. */
+  psql(sql) { return psql(this.archiveURL, sql); }
+
+  /**
+   * chatctl runs bin/chatctl with args and this system's REDIS_URL,
+   * REDIS_PREFIX and ARCHIVE_DATABASE_URL (plus env); never rejects on an
+   * exit status: resolves {code, stdout, stderr}, logged to chatctl.log.
+   */
+  chatctl(args, env = {}) {
+    const full = {
+      PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', REDIS_URL: this.redisURL,
+      ...(this.envPrefix ? { REDIS_PREFIX: this.envPrefix } : {}),
+      ...(this.archiveURL ? { ARCHIVE_DATABASE_URL: this.archiveURL } : {}),
+      ...env,
+    };
+    return new Promise((resolve) => {
+      execFile(path.join(BIN, 'chatctl'), args, { env: full, timeout: 60000 }, (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        appendFileSync(path.join(this.dir, 'chatctl.log'), `${new Date().toISOString()} chatctl ${args.join(' ')} -> exit ${code}\n${stdout}${stderr}`);
+        resolve({ code, stdout, stderr });
+      });
+    });
   }
 
   /** mint returns a valid token for userId signed with this system's secret (opts: see token.mjs). */
