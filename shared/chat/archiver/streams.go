@@ -15,7 +15,7 @@ import (
 
 // Discovery and backlog reads on a cluster, where the streams are many.
 const (
-	scanEvery    = 5 * time.Second
+	scanEvery    = time.Second
 	backlogEvery = 5 * time.Second
 	pipelineMax  = 1000 // commands per pipeline
 )
