@@ -16,6 +16,7 @@ func (e *errorsTB) Helper() {}
 func (e *errorsTB) Errorf(format string, args ...any) {
 	e.errs = append(e.errs, fmt.Sprintf(format, args...))
 }
+func (e *errorsTB) Fatalf(format string, args ...any) { e.Errorf(format, args...) }
 
 func TestAssertNoTokens(t *testing.T) {
 	k := Shared()
@@ -26,12 +27,13 @@ func TestAssertNoTokens(t *testing.T) {
 		want       []string
 	}{
 		{"clean", "level=INFO msg=\"http request\" user_id=8", nil},
-		{"whole token", "token=" + tok, []string{"the API's log holds (part of) token " + tok[:20] + "..."}},
-		{"signature alone", "sig=" + sig, []string{"the API's log holds (part of) token " + tok[:20] + "..."}},
-		{"Authorization value", "authorization=\"Bearer <redacted>\"", []string{"the API's log holds an Authorization value"}},
+		{"capture without the request", "level=INFO msg=start", []string{`the API's log capture lacks "http request": "level=INFO msg=start"`}},
+		{"whole token", "http request token=" + tok, []string{"the API's log holds (part of) token " + tok[:20] + "..."}},
+		{"signature alone", "http request sig=" + sig, []string{"the API's log holds (part of) token " + tok[:20] + "..."}},
+		{"Authorization value", "http request authorization=\"Bearer <redacted>\"", []string{"the API's log holds an Authorization value"}},
 	} {
 		tb := &errorsTB{TB: t}
-		AssertNoTokens(tb, "API", tc.logs, []string{tok})
+		AssertNoTokens(tb, "API", tc.logs, []string{tok}, "http request")
 		if fmt.Sprint(tb.errs) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: errors %q, want %q", tc.name, tb.errs, tc.want)
 		}
