@@ -7,8 +7,9 @@
 //
 // It also holds what the tests of every module share beyond Redis servers:
 // Eventually (polling instead of sleeping), keyspace snapshots and diffs,
-// pub/sub listeners, PauseAfter (a command hook), and Scrape and Samples
-// for a service's Prometheus /metrics.
+// pub/sub listeners, PauseAfter (a command hook), Scrape and Samples for a
+// service's Prometheus /metrics, and CheckEnv and CheckHeaderLimit for the
+// services' mains.
 package redistest
 
 import (
