@@ -26,7 +26,6 @@ import (
 	"github.com/roomwire/roomwire/shared/infra/auth"
 	"github.com/roomwire/roomwire/shared/redis/events"
 	"github.com/roomwire/roomwire/shared/redis/keys"
-	"github.com/roomwire/roomwire/shared/testsupport/authtest"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
@@ -259,12 +258,8 @@ func testTail(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
 			if withEvents {
 				args = append(args, "-events")
 			}
-			tctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			var out, errOut authtest.LogBuffer
-			done := make(chan error, 1)
-			go func() { done <- ctl.Run(tctx, args, envOf(e.vars), &out, &errOut) }()
-			redistest.Eventually(t, "tail to subscribe", func() bool { return strings.Contains(errOut.String(), "listening on") })
+			tl := startTail(t, e.vars, args...)
+			redistest.Eventually(t, "tail to subscribe", func() bool { return strings.Contains(tl.errOut.String(), "listening on") })
 
 			// Published before the message on one connection, the event
 			// reaches tail first if it is subscribed at all.
@@ -277,17 +272,9 @@ func testTail(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
 				t.Fatal(err)
 			}
 			wantMsg := m.SentAt + " room " + itoa(r.ID) + " seq " + itoa(int64(i+1)) + ` user 3: "line one\nline two"`
-			redistest.Eventually(t, "the message line", func() bool { return strings.Contains(out.String(), wantMsg) })
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("tail ended with %v", err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("tail did not stop on cancel")
-			}
-			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			redistest.Eventually(t, "the message line", func() bool { return strings.Contains(tl.out.String(), wantMsg) })
+			tl.stop(t)
+			lines := strings.Split(strings.TrimSpace(tl.out.String()), "\n")
 			wantEvent := "2026-01-01T00:00:00.000Z room " + itoa(r.ID) + " ENTER user 3"
 			want := []string{wantMsg}
 			if withEvents {

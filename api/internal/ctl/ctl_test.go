@@ -14,6 +14,7 @@ import (
 	"github.com/roomwire/roomwire/shared/infra/auth"
 	"github.com/roomwire/roomwire/shared/infra/config"
 	"github.com/roomwire/roomwire/shared/redis/keys"
+	"github.com/roomwire/roomwire/shared/testsupport/authtest"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
@@ -24,6 +25,39 @@ func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 // envOf is a getenv over a fixed map.
 func envOf(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
+}
+
+// tailing is a chatctl command (a tail) running in the background.
+type tailing struct {
+	out, errOut authtest.LogBuffer
+	cancel      context.CancelFunc
+	done        chan error
+}
+
+// startTail runs chatctl with args over vars in the background until stop
+// or the end of the test.
+func startTail(t *testing.T, vars map[string]string, args ...string) *tailing {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	tl := &tailing{cancel: cancel, done: make(chan error, 1)}
+	go func() { tl.done <- ctl.Run(ctx, args, envOf(vars), &tl.out, &tl.errOut) }()
+	t.Cleanup(cancel)
+	return tl
+}
+
+// stop cancels the command and fails t unless it ends without an error
+// within 5s.
+func (tl *tailing) stop(t *testing.T) {
+	t.Helper()
+	tl.cancel()
+	select {
+	case err := <-tl.done:
+		if err != nil {
+			t.Fatalf("tail ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("tail did not stop on cancel")
+	}
 }
 
 // run runs chatctl with args and returns its output.

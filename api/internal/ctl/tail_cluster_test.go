@@ -4,12 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/roomwire/roomwire/api/internal/ctl"
 	"github.com/roomwire/roomwire/shared/chat/messages"
 	"github.com/roomwire/roomwire/shared/chat/room"
-	"github.com/roomwire/roomwire/shared/testsupport/authtest"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
@@ -29,39 +26,27 @@ func TestTailFollowsFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := messages.NewStore(e.rdb, e.ks, messages.Config{})
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var out, errOut authtest.LogBuffer
-	done := make(chan error, 1)
-	go func() { done <- ctl.Run(tctx, []string{"tail", "-room", itoa(r.ID)}, envOf(e.vars), &out, &errOut) }()
-	redistest.Eventually(t, "tail to subscribe", func() bool { return strings.Count(errOut.String(), "listening on") == 1 })
+	tl := startTail(t, e.vars, "tail", "-room", itoa(r.ID))
+	redistest.Eventually(t, "tail to subscribe", func() bool { return strings.Count(tl.errOut.String(), "listening on") == 1 })
 
 	send := func(text string) {
 		t.Helper()
 		if _, _, err := store.Send(ctx, r.ID, 3, 0, text); err != nil {
 			t.Fatal(err)
 		}
-		redistest.Eventually(t, "the line of "+text, func() bool { return strings.Contains(out.String(), ": "+text) })
+		redistest.Eventually(t, "the line of "+text, func() bool { return strings.Contains(tl.out.String(), ": "+text) })
 	}
 	send("before")
 	if err := c.Failover(ctx, c.Replicas[0]); err != nil {
 		t.Fatal(err)
 	}
-	redistest.Eventually(t, "tail to subscribe again", func() bool { return strings.Count(errOut.String(), "listening on") == 2 })
-	if !strings.Contains(errOut.String(), "moved to another Redis shard") {
-		t.Errorf("stderr does not say why it subscribed again:\n%s", errOut.String())
+	redistest.Eventually(t, "tail to subscribe again", func() bool { return strings.Count(tl.errOut.String(), "listening on") == 2 })
+	if !strings.Contains(tl.errOut.String(), "moved to another Redis shard") {
+		t.Errorf("stderr does not say why it subscribed again:\n%s", tl.errOut.String())
 	}
 	send("after")
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("tail ended with %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("tail did not stop on cancel")
-	}
-	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 {
-		t.Errorf("output\n%s\nwant the two messages", out.String())
+	tl.stop(t)
+	if lines := strings.Split(strings.TrimSpace(tl.out.String()), "\n"); len(lines) != 2 {
+		t.Errorf("output\n%s\nwant the two messages", tl.out.String())
 	}
 }

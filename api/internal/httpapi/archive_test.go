@@ -2,19 +2,15 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/shared/chat/archive"
-	"github.com/roomwire/roomwire/shared/chat/archiver"
 	"github.com/roomwire/roomwire/shared/chat/messages"
 	"github.com/roomwire/roomwire/shared/chat/room"
 	"github.com/roomwire/roomwire/shared/testsupport/archivetest"
@@ -28,36 +24,24 @@ const archiveHistoryLen = 100
 // archiveEnv is an API with the archive on, as cmd/api wires it: its
 // stores feed the archive streams, and its message store reads history
 // older than Redis keeps from PostgreSQL (through proxy, so a test can
-// take PostgreSQL away). arc is an archiver into the same database, run
-// by drain. fill sends through sender: the same send path (send.lua with
-// the feed) without the post-send notifications, which cmd/api runs off
-// the send path and the test env inline, tripling the time of a fill.
+// take PostgreSQL away). filler fills a room and archives it into the same
+// database. It sends through a store of its own: the same send path
+// (send.lua with the feed) without the post-send notifications, which
+// cmd/api runs off the send path and the test env inline, tripling the
+// time of a fill.
 type archiveEnv struct {
 	*env
-	arc    *archiver.Archiver
 	proxy  *archivetest.Proxy
-	sender *messages.Store
+	filler archivetest.Filler
 }
 
 func newArchiveEnv(t *testing.T, change ...func(*httpapi.Config, *httpapi.Deps)) *archiveEnv {
 	t.Helper()
-	ctx := context.Background()
 	dbURL := archivetest.NewDB(t)
-	sink, err := archive.Open(ctx, dbURL, archive.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sink.Close)
-	if err := sink.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sink := archivetest.Migrated(t, dbURL, archive.Config{})
 	proxy := archivetest.NewProxy(t, dbURL)
 	// Lazy, as cmd/api opens it: the API serves while PostgreSQL is down.
-	reader, err := archive.Open(ctx, proxy.URL(), archive.Config{Lazy: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reader.Close)
+	reader := archivetest.Open(t, proxy.URL(), archive.Config{Lazy: true})
 	e := newEnvStores(t, envStores{
 		rooms: func(c *room.Config) { c.ArchiveFeed = room.ArchiveFeed{On: true} },
 		messages: func(c *messages.Config) {
@@ -66,118 +50,11 @@ func newArchiveEnv(t *testing.T, change ...func(*httpapi.Config, *httpapi.Deps))
 			c.Archive = reader
 		},
 	}, change...)
-	arc := archiver.New(e.rdb, e.ks, sink, archiver.Config{Consumer: "test", Block: 20 * time.Millisecond,
-		Retry: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	arc := archivetest.NewArchiver(e.rdb, e.ks, sink, nil)
 	sender := messages.NewStore(e.rdb, e.ks, messages.Config{MaxBytes: maxMessage, HistoryLen: archiveHistoryLen,
 		ArchiveFeed: messages.ArchiveFeed{On: true}})
-	return &archiveEnv{env: e, arc: arc, proxy: proxy, sender: sender}
-}
-
-// drain runs archiver rounds until one archives nothing and the streams
-// hold nothing.
-func (a *archiveEnv) drain(t testing.TB) {
-	t.Helper()
-	ctx := context.Background()
-	for range 1000 {
-		n, err := a.arc.Round(ctx)
-		if err != nil {
-			t.Fatalf("archive round: %v", err)
-		}
-		if n > 0 {
-			continue
-		}
-		backlog, _, err := a.arc.Backlog(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if backlog == 0 {
-			return
-		}
-	}
-	t.Fatalf("the archive did not drain: %+v", a.arc.Status())
-}
-
-// archiveText is the text of the i-th message of fill: unique, and of
-// varying length (so byte-bounded pages cut at varying counts).
-func archiveText(i int) string {
-	return fmt.Sprintf("message %d %s", i, strings.Repeat("x", i*7%60))
-}
-
-// fill sends n messages (archiveText(0..n-1)) from sender into roomID
-// through a.sender, a few at a time, and drains the archive
-// after every 1,000 of them (as a running archiver keeps up) and before
-// the last archiveHistoryLen: the trim guard then lets Redis drop what
-// PostgreSQL holds, and Redis ends with the newest archiveHistoryLen
-// messages only. It returns each message's JSON as Send returned it, by
-// seq (index 0 unused).
-func (a *archiveEnv) fill(t testing.TB, roomID, sender int64, n int) [][]byte {
-	t.Helper()
-	const workers, every = 8, 1000
-	bySeq := make([][]byte, n+1)
-	var mu sync.Mutex
-	start := time.Now()
-	var draining time.Duration
-	for lo := 0; lo < n; {
-		hi := min(lo+every, n)
-		if lo < n-archiveHistoryLen && hi > n-archiveHistoryLen {
-			hi = n - archiveHistoryLen
-		}
-		next := make(chan int)
-		errs := make(chan error, workers)
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					m, raw, err := a.sender.Send(context.Background(), roomID, sender, 0, archiveText(i))
-					if err == nil && (m.Seq < 1 || m.Seq > int64(n)) {
-						err = fmt.Errorf("message %d got seq %d", i, m.Seq)
-					}
-					if err != nil {
-						errs <- err
-						return
-					}
-					mu.Lock()
-					bySeq[m.Seq] = raw
-					mu.Unlock()
-				}
-			}()
-		}
-		for i := lo; i < hi; i++ {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
-			t.Fatalf("send: %v", err)
-		}
-		d := time.Now()
-		a.drain(t)
-		draining += time.Since(d)
-		lo = hi
-	}
-	t.Logf("sent and archived %d messages in %v (%v of it draining the archive)", n,
-		time.Since(start).Round(time.Millisecond), draining.Round(time.Millisecond))
-	for seq := 1; seq <= n; seq++ {
-		if bySeq[seq] == nil {
-			t.Fatalf("no message got seq %d", seq)
-		}
-	}
-	return bySeq
-}
-
-// redisWindow returns how many messages of roomID Redis holds and the
-// oldest seq among them.
-func (a *archiveEnv) redisWindow(t testing.TB, roomID int64) (n, oldest int64) {
-	t.Helper()
-	ctx := context.Background()
-	zs, err := a.rdb.ZRangeWithScores(ctx, a.ks.RoomHistory(roomID), 0, 0).Result()
-	if err != nil || len(zs) == 0 {
-		t.Fatalf("room %d's Redis history: %v %v", roomID, zs, err)
-	}
-	return a.rdb.ZCard(ctx, a.ks.RoomHistory(roomID)).Val(), int64(zs[0].Score)
+	return &archiveEnv{env: e, proxy: proxy,
+		filler: archivetest.Filler{Msgs: sender, HistoryLen: archiveHistoryLen, Arc: arc}}
 }
 
 func pageSeq(t testing.TB, m json.RawMessage) int64 {
@@ -252,11 +129,11 @@ func TestHistoryOfTenThousandReadsOverRESTThroughTheArchive(t *testing.T) {
 	a := newArchiveEnv(t, func(c *httpapi.Config, _ *httpapi.Deps) { c.MaxResponseBytes = 24 << 10 })
 	roomID := a.createGroup(t, 1, "archive", 2)
 	const total = 10000
-	sent := a.fill(t, roomID, 1, total)
-	held, oldest := a.redisWindow(t, roomID)
-	t.Logf("Redis holds %d messages (seq %d..%d); PostgreSQL the rest", held, oldest, total)
-	if held > 2*archiveHistoryLen || oldest <= total-2*archiveHistoryLen {
-		t.Fatalf("Redis holds %d messages from seq %d: the test would not read the archive", held, oldest)
+	sent := a.filler.Fill(t, roomID, 1, total)
+	w := archivetest.RedisWindow(t, a.rdb, a.ks, roomID)
+	t.Logf("Redis holds %d messages (seq %d..%d); PostgreSQL the rest", w.Len, w.Oldest, w.Newest)
+	if w.Len > 2*archiveHistoryLen || w.Oldest <= total-2*archiveHistoryLen {
+		t.Fatalf("Redis holds %d messages from seq %d: the test would not read the archive", w.Len, w.Oldest)
 	}
 
 	start := time.Now()
@@ -277,8 +154,8 @@ func TestHistoryBelowRedisAnswers503WhileTheArchiveIsDown(t *testing.T) {
 	a := newArchiveEnv(t)
 	roomID := a.createGroup(t, 1, "archive", 2)
 	const total = 1000
-	sent := a.fill(t, roomID, 1, total)
-	_, oldest := a.redisWindow(t, roomID)
+	sent := a.filler.Fill(t, roomID, 1, total)
+	oldest := archivetest.RedisWindow(t, a.rdb, a.ks, roomID).Oldest
 	if oldest <= 1 {
 		t.Fatalf("Redis holds every message from seq %d: nothing to read from the archive", oldest)
 	}

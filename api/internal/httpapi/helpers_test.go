@@ -83,7 +83,7 @@ type envStores struct {
 func newEnvStores(t testing.TB, stores envStores, change ...func(*httpapi.Config, *httpapi.Deps)) *env {
 	t.Helper()
 	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	pub := events.NewPublisher(rdb, ks)
 	verifier, err := auth.NewVerifier(auth.Config{Secret: testSecret})
 	if err != nil {
@@ -104,7 +104,7 @@ func newEnvStores(t testing.TB, stores envStores, change ...func(*httpapi.Config
 	// capture must hold no token. The per-user and per-address rate limits
 	// are off unless a test sets them.
 	e.logs = &authtest.LogBuffer{}
-	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
+	t.Cleanup(func() { authtest.AssertNoSecrets(t, "API", e.logs.String(), testSecret) })
 	cfg := httpapi.Config{Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		RatePerUser: -1, RatePerIP: -1, RoomCreatesPerMinute: -1, MemberAddsPerMinute: -1}
 	hub := fanout.New(rdb, fanout.Config{Logger: slog.New(slog.DiscardHandler)})

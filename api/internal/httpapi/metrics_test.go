@@ -3,30 +3,11 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
-)
 
-// samples parses a Prometheus text exposition into series ("name{labels}")
-// and values.
-func samples(t testing.TB, body []byte) map[string]float64 {
-	t.Helper()
-	out := map[string]float64{}
-	for line := range strings.Lines(string(body)) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("bad sample %q", line)
-		}
-		out[line[:i]] = v
-	}
-	return out
-}
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
+)
 
 // TestMetricsCountRequestsByRouteAndStatus: /metrics is public, and every
 // request is counted under its route template (never the path with ids)
@@ -56,11 +37,7 @@ func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
 	e.request(t, http.MethodPost, fmt.Sprintf("/api/v1/chat-rooms/%d/messages", room), 5,
 		map[string]any{"message": "not a member"}).wantProblem(t, http.StatusNotFound, "room not found")
 
-	r := e.request(t, http.MethodGet, "/metrics", 0, nil)
-	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
-		t.Fatalf("GET /metrics: %d %s", r.status, r.header.Get("Content-Type"))
-	}
-	got := samples(t, r.body)
+	got := redistest.Scrape(t, e.url+"/metrics") // without a token
 	want := map[string]float64{
 		`roomwire_api_http_requests_total{method="GET",route="/api/v1/chat-rooms",status="2xx"}`:     3,
 		`roomwire_api_http_requests_total{method="GET",route="/api/v1/chat-rooms",status="4xx"}`:     1,
@@ -86,7 +63,7 @@ func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
 	}
 
 	// The scrape counts as a request of its own route once answered.
-	again := samples(t, e.request(t, http.MethodGet, "/metrics", 0, nil).body)
+	again := redistest.Scrape(t, e.url+"/metrics")
 	if s := `roomwire_api_http_requests_total{method="GET",route="/metrics",status="2xx"}`; again[s] != 1 {
 		t.Errorf("%s = %v, want 1", s, again[s])
 	}

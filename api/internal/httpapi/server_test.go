@@ -15,7 +15,6 @@ import (
 	"github.com/roomwire/roomwire/api/internal/httpapi"
 	"github.com/roomwire/roomwire/shared/chat/messages"
 	"github.com/roomwire/roomwire/shared/chat/room"
-	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/shared/testsupport/authtest"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
@@ -211,7 +210,7 @@ func TestRedisOutageIs503(t *testing.T) {
 	l.Close()
 	down := redis.NewClient(&redis.Options{Addr: closed, MaxRetries: -1})
 	t.Cleanup(func() { down.Close() })
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	e := newEnv(t, func(_ *httpapi.Config, d *httpapi.Deps) {
 		msgs := messages.NewStore(down, ks, messages.Config{})
 		d.Rooms, d.Messages, d.Edits = room.NewStore(down, ks, room.Config{}), msgs, msgs

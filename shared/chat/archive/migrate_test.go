@@ -42,7 +42,7 @@ var (
 
 func TestMigrateTwice(t *testing.T) {
 	dbURL := archivetest.NewDB(t)
-	s := openMigrated(t, dbURL, archive.Config{})
+	s := archivetest.Migrated(t, dbURL, archive.Config{})
 	if err := s.PutMessages(context.Background(), []archive.MessageRow{{Room: 1, Seq: 1, Body: "{}", RevMS: 1}}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roomwire/roomwire/shared/chat/archive"
 	"github.com/roomwire/roomwire/shared/testsupport/archivetest"
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 // TestOutage: with PostgreSQL gone a call fails (it does not hang past
@@ -17,7 +18,7 @@ import (
 func TestOutage(t *testing.T) {
 	ctx := context.Background()
 	p := archivetest.NewProxy(t, archivetest.NewDB(t))
-	s := openMigrated(t, p.URL(), archive.Config{QueryTimeout: 2 * time.Second})
+	s := archivetest.Migrated(t, p.URL(), archive.Config{QueryTimeout: 2 * time.Second})
 	put(t, s, row(1, 1, "{}", 1, 0))
 
 	p.Down()
@@ -34,12 +35,9 @@ func TestOutage(t *testing.T) {
 	}
 
 	p.Up()
-	eventually(t, 10*time.Second, "MaxSeq after Up", func() error {
+	redistest.EventuallyWithin(t, 10*time.Second, "MaxSeq 1 after Up", func() bool {
 		n, err := s.MaxSeq(ctx, 1)
-		if err == nil && n != 1 {
-			return errors.New("wrong seq")
-		}
-		return err
+		return err == nil && n == 1
 	})
 	put(t, s, row(1, 2, "{}", 1, 0))
 }
@@ -48,7 +46,7 @@ func TestOutage(t *testing.T) {
 func TestQueryTimeout(t *testing.T) {
 	ctx := context.Background()
 	dbURL := archivetest.NewDB(t)
-	s := openMigrated(t, dbURL, archive.Config{QueryTimeout: 300 * time.Millisecond})
+	s := archivetest.Migrated(t, dbURL, archive.Config{QueryTimeout: 300 * time.Millisecond})
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/roomwire/roomwire/shared/chat/messages"
 	"github.com/roomwire/roomwire/shared/redis/events"
+	"github.com/roomwire/roomwire/shared/testsupport/archivetest"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
@@ -43,7 +44,7 @@ func TestArchiveCopiesSendsEditsDeletionsAndRooms(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		f.drain(t)
+		archivetest.Drain(t, f.arc)
 		if got := f.archived(t, r.ID); !slices.Equal(got, want) {
 			t.Fatalf("archive holds %d entries:\n%v\nwant %d:\n%v", len(got), got, len(want), want)
 		}
@@ -120,7 +121,7 @@ func TestArchiveFillsWhatTheStreamLost(t *testing.T) {
 					t.Fatal(err)
 				}
 				sent = append(sent, f.send(t, r.ID, 2, 1)...)
-				f.drain(t)
+				archivetest.Drain(t, f.arc)
 				if got, want := f.archived(t, r.ID), sent[tc.first-1:]; !slices.Equal(got, want) {
 					t.Fatalf("archive holds seqs %d.., %d entries; want %d entries from seq %d", seqOf(t, got[0]), len(got), len(want), tc.first)
 				}

@@ -3,7 +3,6 @@ package archiver_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"strconv"
 	"sync"
 	"testing"
@@ -26,7 +25,7 @@ func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 // fixture is the send path with the archive feed on, over a private key
 // space, a PostgreSQL database of its own, and an archiver (not running:
-// tests call drain or start it).
+// tests call archivetest.Drain or start it).
 type fixture struct {
 	rdb   redis.UniversalClient
 	keys  keys.Space
@@ -44,54 +43,20 @@ type fixtureConfig struct {
 
 func newFixture(t *testing.T, rdb redis.UniversalClient, fc fixtureConfig) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	if fc.dbURL == "" {
 		fc.dbURL = archivetest.NewDB(t)
 	}
-	store, err := archive.Open(ctx, fc.dbURL, archive.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	store := archivetest.Migrated(t, fc.dbURL, archive.Config{})
 	if fc.historyLen == 0 {
 		fc.historyLen = 100000
 	}
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	f := &fixture{rdb: rdb, keys: ks, store: store, obs: &observer{}}
 	f.msgs = messages.NewStore(rdb, ks, messages.Config{HistoryLen: fc.historyLen,
 		ArchiveFeed: messages.ArchiveFeed{On: true, StreamMax: 100000, BacklogMax: fc.backlogMax}, Archive: store})
 	f.rooms = room.NewStore(rdb, ks, room.Config{ArchiveFeed: room.ArchiveFeed{On: true, StreamMax: 100000}})
-	f.arc = archiver.New(rdb, ks, store, archiver.Config{Consumer: "test", Block: 20 * time.Millisecond,
-		Retry: 20 * time.Millisecond, Observer: f.obs, Logger: slog.New(slog.DiscardHandler)})
+	f.arc = archivetest.NewArchiver(rdb, ks, store, f.obs)
 	return f
-}
-
-// drain runs archiver rounds until one archives nothing and the streams
-// hold nothing.
-func (f *fixture) drain(t testing.TB) {
-	t.Helper()
-	ctx := context.Background()
-	for i := 0; i < 1000; i++ {
-		n, err := f.arc.Round(ctx)
-		if err != nil {
-			t.Fatalf("archive round: %v", err)
-		}
-		if n > 0 {
-			continue
-		}
-		backlog, _, err := f.arc.Backlog(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if backlog == 0 {
-			return
-		}
-	}
-	b, _, _ := f.arc.Backlog(ctx)
-	t.Fatalf("the archive did not drain: %+v, backlog %d", f.arc.Status(), b)
 }
 
 // archived returns every archived entry of room, oldest first.

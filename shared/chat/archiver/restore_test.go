@@ -9,6 +9,7 @@ import (
 
 	"github.com/roomwire/roomwire/shared/chat/archiver"
 	"github.com/roomwire/roomwire/shared/chat/messages"
+	"github.com/roomwire/roomwire/shared/testsupport/archivetest"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
@@ -30,7 +31,7 @@ func TestRestoreBringsRoomsMembersAndHistoryBack(t *testing.T) {
 		}
 		groupMsgs := f.send(t, group.ID, 2, 30)
 		directMsgs := f.send(t, direct.ID, 5, 5)
-		f.drain(t)
+		archivetest.Drain(t, f.arc)
 
 		for _, k := range redistest.Keys(t, rdb, f.keys.Prefix()+":*") {
 			if err := rdb.Del(ctx, k).Err(); err != nil {

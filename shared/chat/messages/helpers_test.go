@@ -36,7 +36,7 @@ func newFixture(t testing.TB, cfg messages.Config) *fixture {
 // fixtureOn is newFixture on any Redis: a single server or a cluster.
 func fixtureOn(t testing.TB, rdb redis.UniversalClient, cfg messages.Config) *fixture {
 	t.Helper()
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	return &fixture{rdb: rdb, keys: ks, msgs: messages.NewStore(rdb, ks, cfg), rooms: room.NewStore(rdb, ks, room.Config{})}
 }
 

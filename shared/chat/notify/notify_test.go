@@ -43,7 +43,7 @@ func newFixture(t testing.TB, cfg notify.Config) *fixture {
 // fixtureOn is newFixture on any Redis: a single server or a cluster.
 func fixtureOn(t testing.TB, rdb redis.UniversalClient, cfg notify.Config) *fixture {
 	t.Helper()
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	n := notify.New(rdb, ks, events.NewPublisher(rdb, ks), cfg)
 	return &fixture{rdb: rdb, keys: ks, rooms: room.NewStore(rdb, ks, room.Config{}), reg: registry.New(rdb, ks), note: n,

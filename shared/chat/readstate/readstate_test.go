@@ -58,7 +58,7 @@ func newFixture(t testing.TB) *fixture {
 // fixtureOn is newFixture on any Redis: a single server or a cluster.
 func fixtureOn(t testing.TB, rdb redis.UniversalClient) *fixture {
 	t.Helper()
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	obs := &observed{}
 	return &fixture{rdb: rdb, keys: ks, rooms: room.NewStore(rdb, ks, room.Config{}),
 		msgs: messages.NewStore(rdb, ks, messages.Config{}), obs: obs,

@@ -34,7 +34,7 @@ func newFixture(t testing.TB) *fixture {
 // fixtureOn is newFixture on any Redis: a single server or a cluster.
 func fixtureOn(t testing.TB, rdb redis.UniversalClient) *fixture {
 	t.Helper()
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	return &fixture{rdb: rdb, keys: ks, reg: registry.New(rdb, ks)}
 }
 

@@ -15,41 +15,6 @@ import (
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
-// pauseAfter is a go-redis hook that runs then, once, right after the first
-// command or pipeline that match accepts has completed. It lets a test put
-// another client's work at an exact point inside a registry call, against
-// the real Redis, without sleeping.
-type pauseAfter struct {
-	match func(redis.Cmder) bool
-	then  func()
-	once  sync.Once
-}
-
-func (h *pauseAfter) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *pauseAfter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := next(ctx, cmd)
-		if h.match(cmd) {
-			h.once.Do(h.then)
-		}
-		return err
-	}
-}
-
-func (h *pauseAfter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		err := next(ctx, cmds)
-		for _, c := range cmds {
-			if h.match(c) {
-				h.once.Do(h.then)
-				break
-			}
-		}
-		return err
-	}
-}
-
 // A user reloads the page: session "old" ends while session "new" of the
 // same user enters the same room (typically on another node). Whatever the
 // interleaving, the last presence event about the user must agree with the
@@ -84,12 +49,12 @@ func TestLeaveDoesNotFollowAnEnterThatRacedIn(t *testing.T) {
 			f.register(t, "old", 7, 3, "n1")
 
 			ran := false
-			hook := &pauseAfter{match: func(c redis.Cmder) bool { return tt.point(f, c) }, then: func() {
+			hook := redistest.PauseAfter(func(c redis.Cmder) bool { return tt.point(f, c) }, func() {
 				ran = true
 				if _, err := f.reg.Register(ctx, registry.Session{ID: "new", UserID: 7, RoomID: 3, Node: "n2"}); err != nil {
 					t.Errorf("Register(new): %v", err)
 				}
-			}}
+			})
 			hooked := srv.Client(t)
 			hooked.AddHook(hook)
 			leaving := registry.New(hooked, f.keys)
@@ -121,18 +86,15 @@ func TestRemoveRacingRegisterLeavesNoOrphans(t *testing.T) {
 	f := newFixture(t)
 	ran := false
 	hooked := srv.Client(t)
-	hooked.AddHook(&pauseAfter{
-		match: func(c redis.Cmder) bool {
-			a := c.Args()
-			return c.Name() == "hset" && len(a) > 1 && a[1] == f.keys.Session("s1")
-		},
-		then: func() {
-			ran = true
-			if _, _, err := f.reg.Remove(ctx, "s1", "disconnect"); err != nil {
-				t.Errorf("Remove(s1): %v", err)
-			}
-		},
-	})
+	hooked.AddHook(redistest.PauseAfter(func(c redis.Cmder) bool {
+		a := c.Args()
+		return c.Name() == "hset" && len(a) > 1 && a[1] == f.keys.Session("s1")
+	}, func() {
+		ran = true
+		if _, _, err := f.reg.Remove(ctx, "s1", "disconnect"); err != nil {
+			t.Errorf("Remove(s1): %v", err)
+		}
+	}))
 	registering := registry.New(hooked, f.keys)
 	if _, err := registering.Register(ctx, registry.Session{ID: "s1", UserID: 7, RoomID: 3, Node: "n1"}); err != nil {
 		t.Fatalf("Register: %v", err)

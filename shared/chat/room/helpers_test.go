@@ -36,7 +36,7 @@ func newFixture(t testing.TB, cfg room.Config) *fixture {
 // fixtureOn is newFixture on any Redis: a single server or a cluster.
 func fixtureOn(t testing.TB, rdb redis.UniversalClient, cfg room.Config) *fixture {
 	t.Helper()
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	return &fixture{rdb: rdb, keys: ks, rooms: room.NewStore(rdb, ks, cfg), msgs: messages.NewStore(rdb, ks, messages.Config{})}
 }
 

@@ -1,5 +1,7 @@
-// Package archivetest gives tests a private PostgreSQL database and a TCP
-// proxy in front of PostgreSQL for outage tests.
+// Package archivetest gives tests a private PostgreSQL database, a TCP
+// proxy in front of PostgreSQL for outage tests, and the archive's test
+// plumbing: stores closed with the test, a fast archiver, Drain, and Fill
+// (a room filled past what Redis keeps, archived as it goes).
 //
 // Tests reach the server at PGTEST_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable), a role

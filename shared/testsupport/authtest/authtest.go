@@ -287,6 +287,25 @@ func (k *Keys) Invalid(t testing.TB, user int64) []Case {
 	}
 }
 
+// Run runs every token of Valid and Invalid for user as a subtest of t:
+// "valid/<name>" calls valid, "invalid/<name>" calls invalid, each with the
+// subtest's t and its Case. It returns every token it used, for
+// AssertNoTokens.
+func (k *Keys) Run(t *testing.T, user int64, valid, invalid func(t *testing.T, c Case)) (used []string) {
+	t.Helper()
+	for _, set := range []struct {
+		name  string
+		cases []Case
+		try   func(*testing.T, Case)
+	}{{"valid/", k.Valid(t, user), valid}, {"invalid/", k.Invalid(t, user), invalid}} {
+		for _, c := range set.cases {
+			used = append(used, c.Token)
+			t.Run(set.name+c.Name, func(t *testing.T) { set.try(t, c) })
+		}
+	}
+	return used
+}
+
 // hmacAs signs claims with an HMAC-SHA256 of secret under a header naming alg.
 func hmacAs(t testing.TB, alg string, secret []byte, claims map[string]any) string {
 	t.Helper()

@@ -27,6 +27,28 @@ func AssertNoSecrets(t testing.TB, who, logs string, secret []byte) {
 	}
 }
 
+// AssertNoTokens fails t when logs (captured from the service called who)
+// lack any of saw, or hold any of tokens, whole or its payload or signature
+// alone (Leaks), or an Authorization value. saw are texts the capture must
+// hold, so that one which caught nothing cannot pass.
+func AssertNoTokens(t testing.TB, who, logs string, tokens []string, saw ...string) {
+	t.Helper()
+	for _, s := range saw {
+		if !strings.Contains(logs, s) {
+			t.Fatalf("the %s's log capture lacks %q: %q", who, s, logs)
+			return
+		}
+	}
+	for _, tok := range tokens {
+		if Leaks(logs, tok) {
+			t.Errorf("the %s's log holds (part of) token %.20s...", who, tok)
+		}
+	}
+	if strings.Contains(strings.ToLower(logs), "bearer") {
+		t.Errorf("the %s's log holds an Authorization value", who)
+	}
+}
+
 // Leaks reports whether s holds the token or its signature or payload.
 func Leaks(s, token string) bool {
 	if strings.Contains(s, token) {

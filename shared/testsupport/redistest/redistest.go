@@ -4,6 +4,12 @@
 // server on a free loopback port (without persistence unless asked) and gives
 // every test its own key prefix, so tests may run in parallel and nothing is
 // flushed.
+//
+// It also holds what the tests of every module share beyond Redis servers:
+// Eventually (polling instead of sleeping), keyspace snapshots and diffs,
+// pub/sub listeners, PauseAfter (a command hook), Scrape and Samples for a
+// service's Prometheus /metrics, and CheckEnv and CheckHeaderLimit for the
+// services' mains.
 package redistest
 
 import (
@@ -20,6 +26,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/roomwire/roomwire/shared/redis/keys"
 )
 
 // Server is a running private redis-server.
@@ -236,6 +244,12 @@ func Prefix(t testing.TB) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return "t" + hex.EncodeToString(b)
+}
+
+// Space returns a key space under a fresh Prefix: the keys of one test.
+func Space(t testing.TB) keys.Space {
+	t.Helper()
+	return keys.MustNew(Prefix(t))
 }
 
 func freePort() (int, error) {

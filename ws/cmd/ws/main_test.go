@@ -2,54 +2,35 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
 func TestLoadLimits(t *testing.T) {
-	cases := []struct {
-		name    string
-		vars    map[string]string
-		want    string
-		wantErr string
-	}{
-		{"defaults", map[string]string{},
-			"pre=8192/16/4096 post=65536/64/8192 subs=64 sessions=20 connect=10/50 send=1000/2000", ""},
-		{"set", map[string]string{"WS_PREAUTH_MAX_FRAME_BYTES": "4096", "WS_PREAUTH_MAX_HEADERS": "8",
+	format := func(s settings) string {
+		l := s.limits
+		return fmt.Sprintf("pre=%d/%d/%d post=%d/%d/%d subs=%d sessions=%d connect=%v/%d send=%v/%d",
+			l.MaxPreAuthFrameBytes, l.MaxPreAuthHeaders, l.MaxPreAuthHeaderBytes, s.maxFrame, l.MaxHeaders, l.MaxHeaderBytes,
+			l.MaxSubscriptions, l.MaxSessionsPerUser, l.ConnectRate, l.ConnectBurst, l.SendRate, l.SendBurst)
+	}
+	redistest.CheckEnv(t, load, format,
+		redistest.Loads("defaults", map[string]string{},
+			"pre=8192/16/4096 post=65536/64/8192 subs=64 sessions=20 connect=10/50 send=1000/2000"),
+		redistest.Loads("set", map[string]string{"WS_PREAUTH_MAX_FRAME_BYTES": "4096", "WS_PREAUTH_MAX_HEADERS": "8",
 			"WS_PREAUTH_MAX_HEADER_BYTES": "2048", "WS_MAX_HEADERS": "32", "WS_MAX_HEADER_BYTES": "4096",
 			"WS_MAX_SUBSCRIPTIONS": "10", "WS_MAX_SESSIONS_PER_USER": "3", "WS_CONNECT_RATE": "0.5",
 			"WS_CONNECT_BURST": "5", "WS_SEND_RATE": "20", "WS_SEND_BURST": "40"},
-			"pre=4096/8/2048 post=65536/32/4096 subs=10 sessions=3 connect=0.5/5 send=20/40", ""},
-		{"limits off", map[string]string{"WS_CONNECT_RATE": "0", "WS_SEND_RATE": "off"},
-			"pre=8192/16/4096 post=65536/64/8192 subs=64 sessions=20 connect=-1/50 send=-1/2000", ""},
-		{"pre-auth frame above the frame limit", map[string]string{"WS_PREAUTH_MAX_FRAME_BYTES": "70000"}, "", "WS_PREAUTH_MAX_FRAME_BYTES"},
-		{"bad rate", map[string]string{"WS_SEND_RATE": "lots"}, "", "WS_SEND_RATE"},
-		{"zero sessions", map[string]string{"WS_MAX_SESSIONS_PER_USER": "0"}, "", "WS_MAX_SESSIONS_PER_USER"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s, err := load(func(k string) string { return c.vars[k] })
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("err %v, want %q", err, c.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := s.limits
-			got := fmt.Sprintf("pre=%d/%d/%d post=%d/%d/%d subs=%d sessions=%d connect=%v/%d send=%v/%d",
-				l.MaxPreAuthFrameBytes, l.MaxPreAuthHeaders, l.MaxPreAuthHeaderBytes, s.maxFrame, l.MaxHeaders, l.MaxHeaderBytes,
-				l.MaxSubscriptions, l.MaxSessionsPerUser, l.ConnectRate, l.ConnectBurst, l.SendRate, l.SendBurst)
-			if got != c.want {
-				t.Fatalf("got  %s\nwant %s", got, c.want)
-			}
-		})
-	}
+			"pre=4096/8/2048 post=65536/32/4096 subs=10 sessions=3 connect=0.5/5 send=20/40"),
+		redistest.Loads("limits off", map[string]string{"WS_CONNECT_RATE": "0", "WS_SEND_RATE": "off"},
+			"pre=8192/16/4096 post=65536/64/8192 subs=64 sessions=20 connect=-1/50 send=-1/2000"),
+		redistest.Refuses("pre-auth frame above the frame limit", map[string]string{"WS_PREAUTH_MAX_FRAME_BYTES": "70000"}, "WS_PREAUTH_MAX_FRAME_BYTES"),
+		redistest.Refuses("bad rate", map[string]string{"WS_SEND_RATE": "lots"}, "WS_SEND_RATE"),
+		redistest.Refuses("zero sessions", map[string]string{"WS_MAX_SESSIONS_PER_USER": "0"}, "WS_MAX_SESSIONS_PER_USER"),
+	)
 }
 
 func TestLoadMaxReplay(t *testing.T) {
@@ -77,98 +58,43 @@ func TestLoadMaxReplay(t *testing.T) {
 }
 
 func TestLoadTrustedProxies(t *testing.T) {
-	forwarded := func(s settings) string {
+	client := func(s settings) string {
 		r := httptest.NewRequest("GET", "/ws", nil)
 		r.RemoteAddr = "10.1.2.3:5000"
 		r.Header.Set("X-Forwarded-For", "198.51.100.1")
 		return s.limits.ClientIP.ClientIP(r)
 	}
-	s, err := load(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := forwarded(s); got != "10.1.2.3" {
-		t.Fatalf("by default the client is the peer, got %q", got)
-	}
-	s, err = load(func(k string) string {
-		return map[string]string{"WS_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := forwarded(s); got != "198.51.100.1" {
-		t.Fatalf("behind a trusted proxy the client is the forwarded one, got %q", got)
-	}
-	_, err = load(func(k string) string { return map[string]string{"WS_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}[k] })
-	if err == nil || !strings.Contains(err.Error(), "WS_TRUSTED_PROXIES") {
-		t.Fatalf("err %v, want one naming WS_TRUSTED_PROXIES", err)
-	}
+	redistest.CheckEnv(t, load, client,
+		redistest.Loads("by default the client is the peer", map[string]string{}, "10.1.2.3"),
+		redistest.Loads("behind a trusted proxy the client is the forwarded one",
+			map[string]string{"WS_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}, "198.51.100.1"),
+		redistest.Refuses("a name is no proxy", map[string]string{"WS_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "WS_TRUSTED_PROXIES"),
+	)
 }
 
 // TestHTTPServerHeaderLimit: an upgrade request with 100 KiB of headers
 // is refused with 431 before it reaches the gateway.
 func TestHTTPServerHeaderLimit(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httpServer(ln.Addr().String(), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	for _, tc := range []struct {
-		size int
-		want int
-	}{{4 << 10, http.StatusOK}, {100 << 10, http.StatusRequestHeaderFieldsTooLarge}} {
-		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/ws", nil)
-		req.Header.Set("X-Padding", strings.Repeat("a", tc.size))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != tc.want {
-			t.Errorf("%d bytes of headers: %d, want %d", tc.size, res.StatusCode, tc.want)
-		}
-	}
+	redistest.CheckHeaderLimit(t, httpServer("127.0.0.1:0", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})), "/ws")
 }
 
 // The per-session frame budgets and transaction bounds.
 func TestLoadSessionBudgets(t *testing.T) {
-	cases := []struct {
-		name    string
-		vars    map[string]string
-		want    string
-		wantErr string
-	}{
-		{"defaults", map[string]string{}, "frames=2000/4000 subscribe=20/100 tx=16/128/262144 acks=1024", ""},
-		{"set", map[string]string{"WS_FRAME_RATE": "50", "WS_FRAME_BURST": "60", "WS_SUBSCRIBE_RATE": "2",
+	format := func(s settings) string {
+		l := s.limits
+		return fmt.Sprintf("frames=%v/%d subscribe=%v/%d tx=%d/%d/%d acks=%d", l.FrameRate, l.FrameBurst,
+			l.SubscribeRate, l.SubscribeBurst, l.MaxTransactions, l.MaxTxFrames, l.MaxTxBytes, l.MaxPendingAcks)
+	}
+	redistest.CheckEnv(t, load, format,
+		redistest.Loads("defaults", map[string]string{}, "frames=2000/4000 subscribe=20/100 tx=16/128/262144 acks=1024"),
+		redistest.Loads("set", map[string]string{"WS_FRAME_RATE": "50", "WS_FRAME_BURST": "60", "WS_SUBSCRIBE_RATE": "2",
 			"WS_SUBSCRIBE_BURST": "10", "WS_MAX_TRANSACTIONS": "2", "WS_MAX_TX_FRAMES": "8", "WS_MAX_TX_BYTES": "65536", "WS_MAX_PENDING_ACKS": "7"},
-			"frames=50/60 subscribe=2/10 tx=2/8/65536 acks=7", ""},
-		{"off", map[string]string{"WS_FRAME_RATE": "off", "WS_SUBSCRIBE_RATE": "0"},
-			"frames=-1/4000 subscribe=-1/100 tx=16/128/262144 acks=1024", ""},
-		{"bad frame rate", map[string]string{"WS_FRAME_RATE": "-3"}, "", "WS_FRAME_RATE"},
-		{"tiny tx bytes", map[string]string{"WS_MAX_TX_BYTES": "10"}, "", "WS_MAX_TX_BYTES"},
-		{"zero tx frames", map[string]string{"WS_MAX_TX_FRAMES": "0"}, "", "WS_MAX_TX_FRAMES"},
-		{"zero pending acks", map[string]string{"WS_MAX_PENDING_ACKS": "0"}, "", "WS_MAX_PENDING_ACKS"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s, err := load(func(k string) string { return c.vars[k] })
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("err %v, want %q", err, c.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := s.limits
-			got := fmt.Sprintf("frames=%v/%d subscribe=%v/%d tx=%d/%d/%d acks=%d", l.FrameRate, l.FrameBurst,
-				l.SubscribeRate, l.SubscribeBurst, l.MaxTransactions, l.MaxTxFrames, l.MaxTxBytes, l.MaxPendingAcks)
-			if got != c.want {
-				t.Fatalf("got  %s\nwant %s", got, c.want)
-			}
-		})
-	}
+			"frames=50/60 subscribe=2/10 tx=2/8/65536 acks=7"),
+		redistest.Loads("off", map[string]string{"WS_FRAME_RATE": "off", "WS_SUBSCRIBE_RATE": "0"},
+			"frames=-1/4000 subscribe=-1/100 tx=16/128/262144 acks=1024"),
+		redistest.Refuses("bad frame rate", map[string]string{"WS_FRAME_RATE": "-3"}, "WS_FRAME_RATE"),
+		redistest.Refuses("tiny tx bytes", map[string]string{"WS_MAX_TX_BYTES": "10"}, "WS_MAX_TX_BYTES"),
+		redistest.Refuses("zero tx frames", map[string]string{"WS_MAX_TX_FRAMES": "0"}, "WS_MAX_TX_FRAMES"),
+		redistest.Refuses("zero pending acks", map[string]string{"WS_MAX_PENDING_ACKS": "0"}, "WS_MAX_PENDING_ACKS"),
+	)
 }

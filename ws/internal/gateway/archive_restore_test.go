@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/shared/chat/archiver"
+	"github.com/roomwire/roomwire/shared/testsupport/archivetest"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 )
 
@@ -36,7 +37,7 @@ func TestSeedFlowWorksAfterRedisIsRestoredFromTheArchive(t *testing.T) {
 	const groupN, directN, recent = 250, 5, 50
 	groupSent := s.fill(t, e.msgs, group.ID, 3, groupN)
 	directSent := s.fill(t, e.msgs, direct.ID, 8, directN)
-	s.drain(t)
+	archivetest.Drain(t, s.arc)
 
 	wiped := redistest.Keys(t, s.rdb, s.keys.Prefix()+":*")
 	for _, k := range wiped {
@@ -68,8 +69,8 @@ func TestSeedFlowWorksAfterRedisIsRestoredFromTheArchive(t *testing.T) {
 		{"direct", direct.ID, 3, 8, directSent, 1},
 	} {
 		last := len(tc.sent) - 1
-		if oldest, newest := s.redisWindow(t, tc.roomID); oldest != tc.wantOldest || newest != int64(last) {
-			t.Fatalf("%s: Redis holds seq %d..%d after the restore, want %d..%d", tc.name, oldest, newest, tc.wantOldest, last)
+		if w := s.window(t, tc.roomID); w.Oldest != tc.wantOldest || w.Newest != int64(last) {
+			t.Fatalf("%s: Redis holds seq %d..%d after the restore, want %d..%d", tc.name, w.Oldest, w.Newest, tc.wantOldest, last)
 		}
 		id := strconv.FormatInt(tc.roomID, 10)
 		user := strconv.FormatInt(tc.user, 10)
@@ -114,7 +115,7 @@ func TestSeedFlowWorksAfterRedisIsRestoredFromTheArchive(t *testing.T) {
 
 	// Archiving goes on after the restore (the stream and its consumer
 	// group were deleted with the rest).
-	s.drain(t)
+	archivetest.Drain(t, s.arc)
 	for _, tc := range []struct {
 		roomID int64
 		want   int64

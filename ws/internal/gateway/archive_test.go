@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +31,7 @@ const archiveHistoryLen = 100
 // archiveSetup is a deployment with the archive on, as cmd/ws and cmd/api
 // wire it, on a private key space: a room store that feeds the archive
 // (rooms are created by the api), a PostgreSQL database with an archiver
-// into it (run by drain), and the archive reader of the ws nodes, which
+// into it (run by fill and archivetest.Drain), and the archive reader of the ws nodes, which
 // reads through proxy so a test can take PostgreSQL away.
 type archiveSetup struct {
 	rdb    *redis.Client
@@ -47,29 +45,16 @@ type archiveSetup struct {
 
 func newArchiveSetup(t *testing.T) *archiveSetup {
 	t.Helper()
-	ctx := context.Background()
 	dbURL := archivetest.NewDB(t)
-	sink, err := archive.Open(ctx, dbURL, archive.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sink.Close)
-	if err := sink.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sink := archivetest.Migrated(t, dbURL, archive.Config{})
 	proxy := archivetest.NewProxy(t, dbURL)
 	// Lazy, as cmd/ws opens it: the node serves while PostgreSQL is down.
-	reader, err := archive.Open(ctx, proxy.URL(), archive.Config{Lazy: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reader.Close)
+	reader := archivetest.Open(t, proxy.URL(), archive.Config{Lazy: true})
 	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	return &archiveSetup{rdb: rdb, keys: ks, sink: sink, reader: reader, proxy: proxy,
 		rooms: room.NewStore(rdb, ks, room.Config{ArchiveFeed: room.ArchiveFeed{On: true}}),
-		arc: archiver.New(rdb, ks, sink, archiver.Config{Consumer: "test", Block: 20 * time.Millisecond,
-			Retry: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})}
+		arc:   archivetest.NewArchiver(rdb, ks, sink, nil)}
 }
 
 // node starts a ws node named id on the setup's key space (nodes of one
@@ -87,105 +72,19 @@ func (s *archiveSetup) node(t *testing.T, id string, maxReplay int) *env {
 			ArchiveFeed: messages.ArchiveFeed{On: true}, Archive: s.reader}})
 }
 
-// drain runs archiver rounds until one archives nothing and the streams
-// hold nothing.
-func (s *archiveSetup) drain(t testing.TB) {
-	t.Helper()
-	ctx := context.Background()
-	for range 1000 {
-		n, err := s.arc.Round(ctx)
-		if err != nil {
-			t.Fatalf("archive round: %v", err)
-		}
-		if n > 0 {
-			continue
-		}
-		backlog, _, err := s.arc.Backlog(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if backlog == 0 {
-			return
-		}
-	}
-	t.Fatalf("the archive did not drain: %+v", s.arc.Status())
-}
-
-// fill sends n messages ("message <i>") from sender into roomID through
-// msgs (a node's send path), a few at a time, and drains the archive after
-// every 1,000 of them (as a running archiver keeps up) and before the last
-// archiveHistoryLen: the trim guard then lets Redis drop what PostgreSQL
-// holds, and Redis ends with the newest archiveHistoryLen messages of the
-// fill only. It returns each message's JSON as Send returned it, by seq
-// (index 0 unused); the room must have had no message before.
+// fill sends n messages from sender into roomID through msgs (a node's
+// send path) and archives them as they go: archivetest.Filler.Fill, which
+// leaves the newest archiveHistoryLen of them in Redis. The room must have
+// had no message before.
 func (s *archiveSetup) fill(t testing.TB, msgs *messages.Store, roomID, sender int64, n int) [][]byte {
 	t.Helper()
-	const workers, every = 8, 1000
-	bySeq := make([][]byte, n+1)
-	var mu sync.Mutex
-	start := time.Now()
-	for lo := 0; lo < n; {
-		hi := min(lo+every, n)
-		if lo < n-archiveHistoryLen && hi > n-archiveHistoryLen {
-			hi = n - archiveHistoryLen
-		}
-		next := make(chan int)
-		errs := make(chan error, workers)
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					m, raw, err := msgs.Send(context.Background(), roomID, sender, 0, fmt.Sprint("message ", i))
-					if err == nil && (m.Seq < 1 || m.Seq > int64(n)) {
-						err = fmt.Errorf("message %d got seq %d", i, m.Seq)
-					}
-					if err != nil {
-						errs <- err
-						return
-					}
-					mu.Lock()
-					bySeq[m.Seq] = raw
-					mu.Unlock()
-				}
-			}()
-		}
-		for i := lo; i < hi; i++ {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
-			t.Fatalf("send: %v", err)
-		}
-		s.drain(t)
-		lo = hi
-	}
-	t.Logf("sent and archived %d messages in %v", n, time.Since(start).Round(time.Millisecond))
-	for seq := 1; seq <= n; seq++ {
-		if bySeq[seq] == nil {
-			t.Fatalf("no message got seq %d", seq)
-		}
-	}
-	return bySeq
+	return archivetest.Filler{Msgs: msgs, HistoryLen: archiveHistoryLen, Arc: s.arc}.Fill(t, roomID, sender, n)
 }
 
-// redisWindow returns the oldest and the newest seq of roomID's Redis
-// history.
-func (s *archiveSetup) redisWindow(t testing.TB, roomID int64) (oldest, newest int64) {
+// window is what Redis holds of roomID's history.
+func (s *archiveSetup) window(t testing.TB, roomID int64) archivetest.Window {
 	t.Helper()
-	ctx := context.Background()
-	first, err := s.rdb.ZRangeWithScores(ctx, s.keys.RoomHistory(roomID), 0, 0).Result()
-	if err != nil || len(first) == 0 {
-		t.Fatalf("room %d's Redis history: %v %v", roomID, first, err)
-	}
-	last, err := s.rdb.ZRangeWithScores(ctx, s.keys.RoomHistory(roomID), -1, -1).Result()
-	if err != nil || len(last) == 0 {
-		t.Fatalf("room %d's Redis history: %v %v", roomID, last, err)
-	}
-	return int64(first[0].Score), int64(last[0].Score)
+	return archivetest.RedisWindow(t, s.rdb, s.keys, roomID)
 }
 
 // replayed is what a last-seq SUBSCRIBE got until its last wanted seq and
@@ -264,8 +163,8 @@ func TestResumeFromZeroReplaysTheArchive(t *testing.T) {
 	roomID := r.ID
 	const total = 10000
 	sent := s.fill(t, big.msgs, roomID, 8, total)
-	if oldest, newest := s.redisWindow(t, roomID); oldest <= total-2*archiveHistoryLen || newest != total {
-		t.Fatalf("Redis holds seq %d..%d: the resume would not read the archive", oldest, newest)
+	if w := s.window(t, roomID); w.Oldest <= total-2*archiveHistoryLen || w.Newest != total {
+		t.Fatalf("Redis holds seq %d..%d: the resume would not read the archive", w.Oldest, w.Newest)
 	}
 	live := total // the room's latest seq
 
@@ -310,9 +209,10 @@ func TestResumeFromZeroReplaysTheArchive(t *testing.T) {
 
 	{ // PostgreSQL down
 		s.proxy.Down()
-		oldest, newest := s.redisWindow(t, roomID)
-		if oldest <= 1 || newest != int64(live) {
-			t.Fatalf("Redis holds seq %d..%d, want a window below %d ending at %d", oldest, newest, oldest, live)
+		w := s.window(t, roomID)
+		oldest := w.Oldest
+		if oldest <= 1 || w.Newest != int64(live) {
+			t.Fatalf("Redis holds seq %d..%d, want a window below %d ending at %d", oldest, w.Newest, oldest, live)
 		}
 		c, _ := big.connect(3)
 		got := resumeFrom(t, c, "s", roomID, 0, live)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
@@ -39,7 +38,7 @@ func (w *wsWorld) isMember(room string, user int64) bool {
 
 func newWSWorld(t *testing.T) *wsWorld {
 	t.Helper()
-	e := featureNode(t, keys.MustNew(redistest.Prefix(t)), "authz", typing.Config{})
+	e := featureNode(t, redistest.Space(t), "authz", typing.Config{})
 	w := &wsWorld{e: e,
 		rooms:   map[string]int64{"R1": e.group(wsA, wsB), "R2": e.group(wsA), "R3": e.directRoom(wsB, wsC)},
 		members: map[string][]int64{"R1": {wsA, wsB}, "R2": {wsA}, "R3": {wsB, wsC}},

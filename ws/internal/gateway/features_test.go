@@ -83,7 +83,7 @@ func roomDest(id int64, suffix string) string {
 func eventsDest(id int64) string { return fmt.Sprintf("/sub/chat/room/%d/events", id) }
 
 func TestReadOverSTOMP(t *testing.T) {
-	e := featureNode(t, keys.MustNew(redistest.Prefix(t)), "a", typing.Config{})
+	e := featureNode(t, redistest.Space(t), "a", typing.Config{})
 	id := e.group(8, 3)
 	for i := 0; i < 3; i++ {
 		if _, _, err := e.msgs.Send(context.Background(), id, 8, 0, "m"); err != nil {
@@ -134,7 +134,7 @@ func TestReadOverSTOMP(t *testing.T) {
 }
 
 func TestConnectIntoRoomMarksItRead(t *testing.T) {
-	e := featureNode(t, keys.MustNew(redistest.Prefix(t)), "a", typing.Config{})
+	e := featureNode(t, redistest.Space(t), "a", typing.Config{})
 	id := e.group(8, 3)
 	watcher, _ := e.connect(8)
 	watcher.subscribeOK("ev", eventsDest(id))
@@ -171,7 +171,7 @@ func TestConnectIntoRoomMarksItRead(t *testing.T) {
 }
 
 func TestTypingReachesOnlyOthers(t *testing.T) {
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	a := featureNode(t, ks, "a", typing.Config{PerWindow: 3, Window: time.Minute})
 	b := featureNode(t, ks, "b", typing.Config{PerWindow: 3, Window: time.Minute})
 	id := a.group(8, 3)
@@ -224,7 +224,7 @@ func TestTypingReachesOnlyOthers(t *testing.T) {
 
 func TestNotificationsReachEverySessionOnEveryNode(t *testing.T) {
 	ctx := context.Background()
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	a := featureNode(t, ks, "a", typing.Config{})
 	b := featureNode(t, ks, "b", typing.Config{})
 	id := a.group(8, 3, 5, 6)

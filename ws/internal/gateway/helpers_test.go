@@ -66,7 +66,7 @@ func newEnvVerifier(t testing.TB, verifier gateway.Verifier, mutate func(*gatewa
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	return startEnv(t, keys.MustNew(redistest.Prefix(t)), verifier, wsnode.Config{Logger: cfg.Logger, Gateway: cfg,
+	return startEnv(t, redistest.Space(t), verifier, wsnode.Config{Logger: cfg.Logger, Gateway: cfg,
 		Messages: messages.Config{MaxBytes: 40000}})
 }
 
@@ -77,7 +77,7 @@ func newEnvVerifier(t testing.TB, verifier gateway.Verifier, mutate func(*gatewa
 func startEnv(t testing.TB, ks keys.Space, verifier gateway.Verifier, cfg wsnode.Config) *env {
 	t.Helper()
 	e := &env{t: t, rdb: srv.Client(t), keys: ks, logs: &authtest.LogBuffer{}}
-	t.Cleanup(func() { assertNoSecrets(t, e.logs.String()) })
+	t.Cleanup(func() { authtest.AssertNoSecrets(t, "node", e.logs.String(), secret) })
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewMultiHandler(
 			slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),

@@ -12,7 +12,6 @@ import (
 	"github.com/roomwire/roomwire/shared/infra/auth"
 	"github.com/roomwire/roomwire/shared/redis/events"
 	"github.com/roomwire/roomwire/shared/redis/fanout"
-	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/node"
@@ -28,7 +27,7 @@ func newAuditedEnv(t *testing.T, cfg node.Config) (*env, *fanout.Hub) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e := startEnv(t, keys.MustNew(redistest.Prefix(t)), verifier, wsnode.Config{Logger: log,
+	e := startEnv(t, redistest.Space(t), verifier, wsnode.Config{Logger: log,
 		Gateway: gateway.Config{WriteTimeout: 2 * time.Second, ConnectRate: -1}, Duties: cfg})
 	return e, e.hub
 }

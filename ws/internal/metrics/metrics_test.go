@@ -1,12 +1,8 @@
 package metrics_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +11,6 @@ import (
 
 	"github.com/roomwire/roomwire/shared/chat/room"
 	"github.com/roomwire/roomwire/shared/infra/auth"
-	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/wsnode"
@@ -40,7 +35,7 @@ func newNode(t *testing.T) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := wsnodetest.Start(t, srv.Client(t), keys.MustNew(redistest.Prefix(t)), verifier, wsnode.Config{
+	n := wsnodetest.Start(t, srv.Client(t), redistest.Space(t), verifier, wsnode.Config{
 		Gateway: gateway.Config{ConnectRate: -1}, ProbeEvery: 50 * time.Millisecond})
 	return &node{url: n.URL, rooms: n.Rooms}
 }
@@ -92,31 +87,7 @@ func (c *stompClient) await(want string, n int) {
 // scrape returns every sample of /metrics by its series ("name{labels}").
 func (n *node) scrape(t *testing.T) map[string]float64 {
 	t.Helper()
-	res, err := http.Get(n.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") {
-		b, _ := io.ReadAll(res.Body)
-		t.Fatalf("GET /metrics: %d %s %q", res.StatusCode, res.Header.Get("Content-Type"), b)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("bad sample %q", line)
-		}
-		out[line[:i]] = v
-	}
-	return out
+	return redistest.Scrape(t, n.url+"/metrics")
 }
 
 func TestMetricsMoveWithTraffic(t *testing.T) {

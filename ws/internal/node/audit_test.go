@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ type auditFixture struct {
 func startAudit(t *testing.T, cfg node.Config) auditFixture {
 	t.Helper()
 	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	rooms := room.NewStore(rdb, ks, room.Config{})
 	g, err := rooms.CreateGroup(context.Background(), 1, "g", []int64{2, 3})
 	if err != nil {
@@ -40,13 +39,7 @@ func startAudit(t *testing.T, cfg node.Config) auditFixture {
 	hub := fanout.New(rdb, fanout.Config{})
 	cfg.ID, cfg.Members = "n", rooms
 	n := node.New(cfg, ks, registry.New(rdb, ks), socks, hub)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = hub.Run(ctx) }()
-	go func() { defer wg.Done(); n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	<-n.Ready()
+	start(t, hub, n)
 	return auditFixture{ks: ks, rooms: rooms, socks: socks, hub: hub, node: n, room: g.ID}
 }
 

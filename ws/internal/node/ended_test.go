@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/roomwire/roomwire/shared/chat/wire"
 	"github.com/roomwire/roomwire/shared/redis/events"
 	"github.com/roomwire/roomwire/shared/redis/fanout"
-	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
@@ -57,7 +55,7 @@ func (s *slowSockets) kicks() map[string][]string {
 // are gone, their entries are dropped.
 func TestEndedSessionsAreClosedNotRegistered(t *testing.T) {
 	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	reg := registry.New(rdb, ks)
 	ctx := context.Background()
 	lost := registry.Session{ID: "lost", UserID: 1, RoomID: 3, Node: "n"}
@@ -71,13 +69,7 @@ func TestEndedSessionsAreClosedNotRegistered(t *testing.T) {
 	socks := &slowSockets{sockets: sockets{local: []registry.Session{lost, sent, stays}}, reasons: map[string][]string{}}
 	hub := fanout.New(rdb, fanout.Config{})
 	n := node.New(node.Config{ID: "n", BeatEvery: 20 * time.Millisecond}, ks, reg, socks, hub)
-	rctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = hub.Run(rctx) }()
-	go func() { defer wg.Done(); n.Run(rctx) }()
-	defer func() { cancel(); wg.Wait() }()
-	<-n.Ready()
+	start(t, hub, n)
 
 	// The command for "sent" is seen first, so no heartbeat can beat it.
 	cmd := wire.Control{Op: wire.OpDisconnect, SessionIDs: []string{"sent"}, Reason: "disconnected via API"}

@@ -12,7 +12,6 @@ import (
 	"github.com/roomwire/roomwire/shared/chat/wire"
 	"github.com/roomwire/roomwire/shared/redis/events"
 	"github.com/roomwire/roomwire/shared/redis/fanout"
-	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
@@ -61,9 +60,21 @@ func (s *sockets) snapshot() ([]string, [][2]int64) {
 	return append([]string(nil), s.kicked...), append([][2]int64(nil), s.revoked...)
 }
 
+// start runs hub and n until the test ends and returns once n is ready
+// (its control channels subscribed).
+func start(t *testing.T, hub *fanout.Hub, n *node.Node) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = hub.Run(ctx) })
+	wg.Go(func() { n.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	<-n.Ready()
+}
+
 func TestReapsDeadNodeAndServesControl(t *testing.T) {
 	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	reg := registry.New(rdb, ks)
 	ctx := context.Background()
 
@@ -84,13 +95,7 @@ func TestReapsDeadNodeAndServesControl(t *testing.T) {
 	hub := fanout.New(rdb, fanout.Config{})
 	socks := &sockets{}
 	n := node.New(node.Config{ID: "alive", TTL: 30 * time.Second, ReapEvery: 50 * time.Millisecond, BeatEvery: 50 * time.Millisecond}, ks, reg, socks, hub)
-	rctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = hub.Run(rctx) }()
-	go func() { defer wg.Done(); n.Run(rctx) }()
-	defer func() { cancel(); wg.Wait() }()
-	<-n.Ready()
+	start(t, hub, n)
 
 	redistest.Eventually(t, "dead node's sessions reaped", func() bool {
 		return rdb.Exists(ctx, ks.Session("s1"), ks.Session("s2")).Val() == 0 &&
@@ -135,7 +140,7 @@ func TestReapsDeadNodeAndServesControl(t *testing.T) {
 
 func TestReconcileRepairsRegistryAfterOutage(t *testing.T) {
 	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	reg := registry.New(rdb, ks)
 	ctx := context.Background()
 	l1 := registry.Session{ID: "l1", UserID: 1, RoomID: 3, Node: "n"}
@@ -149,12 +154,7 @@ func TestReconcileRepairsRegistryAfterOutage(t *testing.T) {
 	socks := &sockets{local: []registry.Session{l1, l2}}
 	hub := fanout.New(rdb, fanout.Config{})
 	n := node.New(node.Config{ID: "n", BeatEvery: 20 * time.Millisecond}, ks, reg, socks, hub)
-	rctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = hub.Run(rctx) }()
-	go func() { defer wg.Done(); n.Run(rctx) }()
-	defer func() { cancel(); wg.Wait() }()
+	start(t, hub, n)
 	redistest.Eventually(t, "registry reconciled", func() bool {
 		ids, _ := reg.NodeSessionIDs(ctx, "n")
 		return len(ids) == 2 && rdb.Exists(ctx, ks.Session("l2")).Val() == 1 && rdb.Exists(ctx, ks.Session("g1")).Val() == 0

@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/roomwire/roomwire/shared/chat/registry"
 	"github.com/roomwire/roomwire/shared/chat/room"
 	"github.com/roomwire/roomwire/shared/redis/fanout"
-	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/ws/internal/node"
 )
@@ -29,10 +27,10 @@ func TestSentinelFailoverKeepsNodeState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(s.Close) // after the node's stop, which start registers later
 	ctx := context.Background()
 	rdb := s.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
+	ks := redistest.Space(t)
 	reg := registry.New(rdb, ks)
 	r, _, err := room.NewStore(rdb, ks, room.Config{}).CreateDirect(ctx, 1, 2)
 	if err != nil {
@@ -45,12 +43,7 @@ func TestSentinelFailoverKeepsNodeState(t *testing.T) {
 	socks := &sockets{local: []registry.Session{l1, l2}}
 	hub := fanout.New(rdb, fanout.Config{MasterCheck: 100 * time.Millisecond, CheckChannel: ks.MasterCheck("n")})
 	n := node.New(node.Config{ID: "n", BeatEvery: 250 * time.Millisecond}, ks, reg, socks, hub)
-	rctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = hub.Run(rctx) }()
-	go func() { defer wg.Done(); n.Run(rctx) }()
-	defer func() { cancel(); wg.Wait() }()
+	start(t, hub, n)
 
 	bothPresent := func(what string) {
 		t.Helper()
