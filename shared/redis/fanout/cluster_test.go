@@ -150,6 +150,22 @@ type traffic struct {
 	done   chan struct{}
 }
 
+// runTraffic starts traffic into room from sender, stops it when the test
+// ends (unless the test did), and waits until 50 sends were acknowledged.
+func runTraffic(t *testing.T, f clusterFixture, room, sender int64) *traffic {
+	t.Helper()
+	tr := startTraffic(f, room, sender)
+	t.Cleanup(func() {
+		select {
+		case <-tr.quit:
+		default:
+			tr.stop()
+		}
+	})
+	redistest.Eventually(t, "traffic", func() bool { return tr.count() >= 50 })
+	return tr
+}
+
 func startTraffic(f clusterFixture, room, sender int64) *traffic {
 	tr := &traffic{quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
@@ -348,15 +364,7 @@ func startBusyRoom(t *testing.T, opts redistest.ClusterOptions) busyRoom {
 	if err := f.hub.Subscribe(context.Background(), b.ch, b.rec); err != nil {
 		t.Fatal(err)
 	}
-	b.tr = startTraffic(f, ids[0], members[0])
-	t.Cleanup(func() {
-		select {
-		case <-b.tr.quit:
-		default:
-			b.tr.stop()
-		}
-	})
-	redistest.Eventually(t, "traffic", func() bool { return b.tr.count() >= 50 })
+	b.tr = runTraffic(t, f, ids[0], members[0])
 	return b
 }
 

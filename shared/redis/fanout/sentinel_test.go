@@ -51,15 +51,7 @@ func startSentinelRoom(t *testing.T) sentinelRoom {
 	if err := hub.Subscribe(ctx, b.ch, b.rec); err != nil {
 		t.Fatal(err)
 	}
-	b.tr = startTraffic(b.f, r.ID, 1)
-	t.Cleanup(func() {
-		select {
-		case <-b.tr.quit:
-		default:
-			b.tr.stop()
-		}
-	})
-	redistest.Eventually(t, "traffic", func() bool { return b.tr.count() >= 50 })
+	b.tr = runTraffic(t, b.f, r.ID, 1)
 	return b
 }
 
