@@ -1,6 +1,9 @@
 package messages
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // ByChannel reads rooms' history by their messages channel: it is the
 // fanout hub's Backfiller and HeadReader, with which a hub closes seq gaps
@@ -17,13 +20,19 @@ func (s *Store) ByChannel() ByChannel { return ByChannel{s} }
 const backfillPage = 1000
 
 // Since returns up to backfillPage messages after seq `after` of the room
-// whose messages channel is channel, oldest first.
+// whose messages channel is channel, oldest first. When the part below
+// Redis's history cannot be read from the archive, it returns Redis's part.
 func (b ByChannel) Since(ctx context.Context, channel string, after int64) ([][]byte, error) {
 	roomID, ok := b.s.keys.RoomOfMessages(channel)
 	if !ok {
 		return nil, nil
 	}
 	msgs, _, err := b.s.Since(ctx, roomID, after, backfillPage)
+	if errors.Is(err, ErrArchiveUnavailable) {
+		// A gap reaching below Redis's history while PostgreSQL is down:
+		// close what Redis holds, as without an archive.
+		return msgs, nil
+	}
 	return msgs, err
 }
 
