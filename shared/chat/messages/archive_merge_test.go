@@ -382,7 +382,13 @@ func TestArchiveDown(t *testing.T) {
 	if _, err := s.History(ctx, id, messages.Query{Ascending: true}); !errors.Is(err, messages.ErrArchiveUnavailable) {
 		t.Errorf("History from the start: %v, want ErrArchiveUnavailable", err)
 	}
-	if _, _, err := s.Since(ctx, id, 2, 10); !errors.Is(err, messages.ErrArchiveUnavailable) {
-		t.Errorf("Since(2): %v, want ErrArchiveUnavailable", err)
+	msgs, oldest, err := s.Since(ctx, id, 2, 10)
+	if !errors.Is(err, messages.ErrArchiveUnavailable) || len(msgs) != 5 || oldest != 6 {
+		t.Errorf("Since(2) = %d messages, oldest %d, %v; want Redis's 5 from seq 6 and ErrArchiveUnavailable", len(msgs), oldest, err)
+	}
+	// The hub's back-fill closes what Redis holds, as without an archive.
+	got, err := s.ByChannel().Since(ctx, f.keys.RoomMessages(id), 2)
+	if err != nil || len(got) != 5 {
+		t.Errorf("ByChannel.Since(2) = %d messages, %v; want Redis's 5", len(got), err)
 	}
 }
