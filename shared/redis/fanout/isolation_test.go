@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/roomwire/roomwire/shared/chat/messages"
 	"github.com/roomwire/roomwire/shared/chat/room"
 	"github.com/roomwire/roomwire/shared/redis/fanout"
@@ -42,74 +44,97 @@ func (g *gatedHistory) Since(ctx context.Context, channel string, after int64) (
 // are held behind the back-fill and delivered after it, once each, in seq
 // order.
 func TestBackfillDelaysOnlyItsRoom(t *testing.T) {
-	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
-	msgs := messages.NewStore(rdb, ks, messages.Config{})
-	rooms := room.NewStore(rdb, ks, room.Config{})
+	g := openGap(t, fanout.Config{})
 	ctx := context.Background()
-	roomA, _, err := rooms.CreateDirect(ctx, 1, 2)
+	roomB, _, err := g.rooms.CreateDirect(ctx, 3, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	roomB, _, err := rooms.CreateDirect(ctx, 3, 4)
+	b := &recorder{}
+	if err := g.hub.Subscribe(ctx, g.ks.RoomMessages(roomB.ID), b); err != nil {
+		t.Fatal(err)
+	}
+	g.send(t, "four")
+	if _, _, err := g.msgs.Send(ctx, roomB.ID, 3, 0, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	redistest.Eventually(t, "room B's message while room A's back-fill waits", func() bool { return len(b.seqs()) == 1 })
+	if got := fmt.Sprint(g.a.seqs()); got != "[1]" {
+		t.Fatalf("room A during its back-fill: seqs %s, want [1]", got)
+	}
+	g.released()
+	redistest.Eventually(t, "room A's messages after the back-fill", func() bool { return len(g.a.seqs()) >= 4 })
+	g.send(t, "five")
+	redistest.Eventually(t, "room A's next message", func() bool { return len(g.a.seqs()) >= 5 })
+	if got := fmt.Sprint(g.a.seqs()); got != "[1 2 3 4 5]" {
+		t.Fatalf("room A: seqs %s, want [1 2 3 4 5]", got)
+	}
+	if st := g.hub.Stats(); st.Backfilled != 1 {
+		t.Fatalf("backfilled = %d, want 1", st.Backfilled)
+	}
+}
+
+// gappedRoom is room A of a hub whose history reads of that room wait
+// for release, and a subscriber of it that got seq 1 while seq 2 reached
+// history unpublished, so seq 3 started a back-fill that now waits.
+type gappedRoom struct {
+	rdb      redis.UniversalClient
+	ks       keys.Space
+	msgs     *messages.Store
+	rooms    *room.Store
+	hub      *fanout.Hub
+	id       int64
+	a        *recorder
+	released func()
+}
+
+// openGap starts a hub with cfg (Backfill and ConfirmTimeout set here)
+// and leaves room A's back-fill waiting, as gappedRoom says.
+func openGap(t *testing.T, cfg fanout.Config) *gappedRoom {
+	t.Helper()
+	ctx := context.Background()
+	g := &gappedRoom{rdb: srv.Client(t), ks: keys.MustNew(redistest.Prefix(t)), a: &recorder{}}
+	g.msgs = messages.NewStore(g.rdb, g.ks, messages.Config{})
+	g.rooms = room.NewStore(g.rdb, g.ks, room.Config{})
+	roomA, _, err := g.rooms.CreateDirect(ctx, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	chA, chB := ks.RoomMessages(roomA.ID), ks.RoomMessages(roomB.ID)
-	gate := &gatedHistory{Backfiller: msgs.ByChannel(), channel: chA, entered: make(chan struct{}), release: make(chan struct{})}
-	released := sync.OnceFunc(func() { close(gate.release) })
-	t.Cleanup(released)
+	g.id = roomA.ID
+	chA := g.ks.RoomMessages(g.id)
+	gate := &gatedHistory{Backfiller: g.msgs.ByChannel(), channel: chA, entered: make(chan struct{}), release: make(chan struct{})}
+	g.released = sync.OnceFunc(func() { close(gate.release) })
+	t.Cleanup(g.released)
 	// A long timeout: the stuck read must not end on its own during the test.
-	hub := fanout.New(rdb, fanout.Config{Backfill: gate, ConfirmTimeout: time.Minute})
+	cfg.Backfill, cfg.ConfirmTimeout = gate, time.Minute
+	g.hub = fanout.New(g.rdb, cfg)
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = hub.Run(runCtx) }()
+	go func() { defer close(done); _ = g.hub.Run(runCtx) }()
 	t.Cleanup(func() { cancel(); <-done })
-
-	a, b := &recorder{}, &recorder{}
-	if err := hub.Subscribe(ctx, chA, a); err != nil {
+	if err := g.hub.Subscribe(ctx, chA, g.a); err != nil {
 		t.Fatal(err)
 	}
-	if err := hub.Subscribe(ctx, chB, b); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "one"); err != nil {
-		t.Fatal(err)
-	}
-	redistest.Eventually(t, "room A's first message", func() bool { return len(a.seqs()) == 1 })
+	g.send(t, "one")
+	redistest.Eventually(t, "room A's first message", func() bool { return len(g.a.seqs()) == 1 })
 	// Seq 2 of room A reaches history but is never published; seq 3 is.
-	p := fmt.Sprintf(`{"id":"%d-2","chatRoomId":%d,"seq":2,"sendId":1,"message":"lost"}`, roomA.ID, roomA.ID)
-	rdb.ZAdd(ctx, ks.RoomHistory(roomA.ID), redisZ(2, p))
-	rdb.HSet(ctx, ks.RoomMeta(roomA.ID), "lastSeq", 2)
-	if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "three"); err != nil {
-		t.Fatal(err)
-	}
+	p := fmt.Sprintf(`{"id":"%d-2","chatRoomId":%d,"seq":2,"sendId":1,"message":"lost"}`, g.id, g.id)
+	g.rdb.ZAdd(ctx, g.ks.RoomHistory(g.id), redisZ(2, p))
+	g.rdb.HSet(ctx, g.ks.RoomMeta(g.id), "lastSeq", 2)
+	g.send(t, "three")
 	select {
 	case <-gate.entered:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the gap in room A was not back-filled")
 	}
-	if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "four"); err != nil {
+	return g
+}
+
+// send sends text into room A as user 1.
+func (g *gappedRoom) send(t *testing.T, text string) {
+	t.Helper()
+	if _, _, err := g.msgs.Send(context.Background(), g.id, 1, 0, text); err != nil {
 		t.Fatal(err)
-	}
-	if _, _, err := msgs.Send(ctx, roomB.ID, 3, 0, "hello"); err != nil {
-		t.Fatal(err)
-	}
-	redistest.Eventually(t, "room B's message while room A's back-fill waits", func() bool { return len(b.seqs()) == 1 })
-	if got := fmt.Sprint(a.seqs()); got != "[1]" {
-		t.Fatalf("room A during its back-fill: seqs %s, want [1]", got)
-	}
-	released()
-	redistest.Eventually(t, "room A's messages after the back-fill", func() bool { return len(a.seqs()) >= 4 })
-	if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "five"); err != nil {
-		t.Fatal(err)
-	}
-	redistest.Eventually(t, "room A's next message", func() bool { return len(a.seqs()) >= 5 })
-	if got := fmt.Sprint(a.seqs()); got != "[1 2 3 4 5]" {
-		t.Fatalf("room A: seqs %s, want [1 2 3 4 5]", got)
-	}
-	if st := hub.Stats(); st.Backfilled != 1 {
-		t.Fatalf("backfilled = %d, want 1", st.Backfilled)
 	}
 }
 
@@ -179,59 +204,19 @@ func TestSubscribeDoesNotWaitForFanOut(t *testing.T) {
 // are not held in memory but read from history once the back-fill is done,
 // so the subscriber still gets every message once, in seq order.
 func TestFullQueueReadsTheRestFromHistory(t *testing.T) {
-	rdb := srv.Client(t)
-	ks := keys.MustNew(redistest.Prefix(t))
-	msgs := messages.NewStore(rdb, ks, messages.Config{})
-	rooms := room.NewStore(rdb, ks, room.Config{})
-	ctx := context.Background()
-	roomA, _, err := rooms.CreateDirect(ctx, 1, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chA := ks.RoomMessages(roomA.ID)
-	gate := &gatedHistory{Backfiller: msgs.ByChannel(), channel: chA, entered: make(chan struct{}), release: make(chan struct{})}
-	released := sync.OnceFunc(func() { close(gate.release) })
-	t.Cleanup(released)
-	hub := fanout.New(rdb, fanout.Config{Backfill: gate, ConfirmTimeout: time.Minute, QueueMax: 5})
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = hub.Run(runCtx) }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	a := &recorder{}
-	if err := hub.Subscribe(ctx, chA, a); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "one"); err != nil {
-		t.Fatal(err)
-	}
-	redistest.Eventually(t, "room A's first message", func() bool { return len(a.seqs()) == 1 })
-	// Seq 2 reaches history but is never published: seq 3 opens a gap.
-	p := fmt.Sprintf(`{"id":"%d-2","chatRoomId":%d,"seq":2,"sendId":1,"message":"lost"}`, roomA.ID, roomA.ID)
-	rdb.ZAdd(ctx, ks.RoomHistory(roomA.ID), redisZ(2, p))
-	rdb.HSet(ctx, ks.RoomMeta(roomA.ID), "lastSeq", 2)
-	if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "three"); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-gate.entered:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the gap in room A was not back-filled")
-	}
+	g := openGap(t, fanout.Config{QueueMax: 5})
 	const more = 20 // seqs 4..23: 5 queued, 15 beyond the queue
 	for i := 0; i < more; i++ {
-		if _, _, err := msgs.Send(ctx, roomA.ID, 1, 0, "flood"); err != nil {
-			t.Fatal(err)
-		}
+		g.send(t, "flood")
 	}
-	redistest.Eventually(t, "the messages beyond the queue to be counted", func() bool { return hub.Stats().Overflowed == more-5 })
-	released()
+	redistest.Eventually(t, "the messages beyond the queue to be counted", func() bool { return g.hub.Stats().Overflowed == more-5 })
+	g.released()
 	want := make([]int64, 3+more)
 	for i := range want {
 		want[i] = int64(i + 1)
 	}
-	redistest.Eventually(t, "every message of room A after the back-fill", func() bool { return len(a.seqs()) >= len(want) })
-	if got := fmt.Sprint(a.seqs()); got != fmt.Sprint(want) {
+	redistest.Eventually(t, "every message of room A after the back-fill", func() bool { return len(g.a.seqs()) >= len(want) })
+	if got := fmt.Sprint(g.a.seqs()); got != fmt.Sprint(want) {
 		t.Fatalf("room A: seqs %s, want %v", got, want)
 	}
 }
