@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Archive is the optional PostgreSQL archive's settings, the same in the
 // api, every ws node and the archiver (docs/configuration.md).
@@ -31,17 +34,8 @@ func LoadArchive(getenv func(string) string) (Archive, error) {
 	if a.BacklogMax, err = Int(getenv, "ARCHIVE_BACKLOG_MAX", 100000, 1); err != nil {
 		return a, err
 	}
-	if a.URL != "" && !validPostgresURL(a.URL) {
+	if a.URL != "" && !strings.HasPrefix(a.URL, "postgres://") && !strings.HasPrefix(a.URL, "postgresql://") {
 		return a, fmt.Errorf("ARCHIVE_DATABASE_URL must be a postgres:// or postgresql:// URL")
 	}
 	return a, nil
-}
-
-func validPostgresURL(u string) bool {
-	for _, p := range []string{"postgres://", "postgresql://"} {
-		if len(u) > len(p) && u[:len(p)] == p {
-			return true
-		}
-	}
-	return false
 }
