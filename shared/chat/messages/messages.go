@@ -93,6 +93,19 @@ type SendObserver interface {
 	MessageSent(ctx context.Context, m wire.Message, post PostSend)
 }
 
+// SenderNoter is an optional part of a SendObserver: the note to the
+// sender's own sessions when sending read more than the message itself
+// (the sender had unread messages in the room). Where the sender's
+// channel can be published from the room's script (a single Redis or
+// Sentinel; not a Cluster, where it is on another slot), send.lua
+// publishes it in the send's own round trip and PostSend.SenderNoted
+// tells the observer so.
+type SenderNoter interface {
+	// SenderNote returns the channel of user's notifications and the
+	// note telling them room has nothing unread any more, stamped at.
+	SenderNote(roomID, userID int64, at string) (channel string, payload []byte)
+}
+
 // PostSend is what send.lua read for the post-send step, in the same
 // atomic step as the message itself.
 type PostSend struct {
@@ -100,6 +113,9 @@ type PostSend struct {
 	// send moved it to the message); after a replayed send (a retry whose
 	// first reply was lost) it is the position the first run moved.
 	SenderRead int64
+	// SenderNoted reports that send.lua published the SenderNoter's note
+	// itself (whenever SenderRead < the message's seq-1).
+	SenderNoted bool
 	// TooLarge reports a room with more members than MaxAway: Away is
 	// then empty.
 	TooLarge bool
@@ -167,11 +183,16 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 	// A fresh idempotency key per call: go-redis retries a command whose
 	// connection broke, and a script Redis ran before dying must not run
 	// twice (it would store and publish the message again).
-	args := []any{roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey(), maxAway}
-	if feed := s.cfg.ArchiveFeed; feed.On {
+	feed := s.cfg.ArchiveFeed
+	if feed.On {
 		ks = append(ks, s.keys.ArchiveStreamFor(roomID, s.sharded))
-		args = append(args, feed.StreamMax, feed.BacklogMax)
 	}
+	noteCh, note := "", []byte(nil)
+	if noter, ok := s.cfg.Observer.(SenderNoter); ok && !s.sharded {
+		noteCh, note = noter.SenderNote(roomID, sender, sentAt)
+	}
+	args := []any{roomID, sender, rcv, tail, s.cfg.HistoryLen, now.UnixMilli(), newSendKey(), maxAway,
+		feed.StreamMax, feed.BacklogMax, noteCh, note}
 	reply, err := sendScript.Run(ctx, s.rdb, ks, args...).Slice()
 	if err != nil {
 		return wire.Message{}, nil, mapScriptErr(err, roomID)
@@ -191,6 +212,7 @@ func (s *Store) Send(ctx context.Context, roomID, sender, rcv int64, text string
 		}
 	}
 	post := postSend(ints[3:])
+	post.SenderNoted = noteCh != ""
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.MessageSent(ctx, m, post)
 	}

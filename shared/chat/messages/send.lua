@@ -10,10 +10,15 @@
 -- ARGV[7] idempotency key: a script run again with a key it already stored
 -- (a client retry after a lost reply) returns that message, changing nothing.
 -- ARGV[8] most members listed as away (-1: list none)
--- With the archive feed on (messages.ArchiveFeed), also:
+-- ARGV[9] the archive stream's approximate MAXLEN   ARGV[10] the trim
+-- guard's backlog max: used only with the archive feed on
+-- (messages.ArchiveFeed), which also passes
 -- KEYS[8] the room's archive stream (keys.Space.ArchiveStreamFor)
--- ARGV[9] its approximate MAXLEN   ARGV[10] the trim guard's backlog max
--- ARGV[#ARGV] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
+-- ARGV[11] the sender's notifications channel, or '' (none: a Cluster,
+-- where it is on another slot)   ARGV[12] the UNREAD 0 note published on
+-- it when sending read more than the message itself (the sender had
+-- unread messages in the room), in this same round trip
+-- ARGV[13] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
 -- Returns {message JSON, seq, receiver id (0 = none), replayed (1/0),
 -- sender's previous read position, too large (1/0), user, read position,
 -- user, read position, ...}: after sending, the sender
@@ -27,7 +32,10 @@
 -- commands, one membership check for both users and one presence lookup;
 -- 12 with the archive feed on (the XADD). Once a room holds more than the
 -- history length, each send adds the ZREMRANGEBYSCORE of the trim, and with
--- the feed on the HGET of archivedSeq before it.
+-- the feed on the HGET of archivedSeq before it. When the sender had
+-- unread messages (in a conversation, every reply), one PUBLISH of the
+-- UNREAD note is added (ARGV[11]); without it the notifier would need a
+-- round trip of its own for that note.
 
 -- after does the post-send half. member: the sender was checked to be a
 -- member; pair: rcv is a member too (checked, or read from the members),
@@ -42,6 +50,9 @@ local function after(seq, msg, rcv, member, pair)
   local prev = tonumber(reads[1] or '0')
   if prev < seq and (member or redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1) then
     redis.call('HSET', KEYS[7], ARGV[2], seq)
+  end
+  if prev < seq - 1 and ARGV[11] ~= '' then
+    redis.call(ARGV[#ARGV], ARGV[11], ARGV[12])
   end
   local replayed = 0
   if not member then replayed = 1 end

@@ -92,6 +92,7 @@ type Notifier struct {
 
 var (
 	_ messages.SendObserver = (*Notifier)(nil)
+	_ messages.SenderNoter  = (*Notifier)(nil)
 	_ readstate.Observer    = (*Notifier)(nil)
 )
 
@@ -139,11 +140,21 @@ type sent struct {
 // offline, and UNREAD 0 to the sender's sessions when sending read more
 // than the message itself.
 func (n *Notifier) MessageSent(ctx context.Context, m wire.Message, post messages.PostSend) {
+	if len(post.Away) == 0 && !post.TooLarge && (post.SenderNoted || post.SenderRead >= m.Seq-1) {
+		return // nothing to do: no wake-up of the worker, no round trip
+	}
 	if n.queue != nil {
 		n.enqueue(sent{m, post})
 		return
 	}
 	n.process(ctx, []sent{{m, post}})
+}
+
+// SenderNote is the UNREAD 0 note to user's sessions for room
+// (messages.SenderNoter): send.lua publishes it itself where it can.
+func (n *Notifier) SenderNote(roomID, userID int64, at string) (string, []byte) {
+	return n.keys.UserNotifications(userID), wire.Marshal(wire.Notification{
+		Type: wire.NoteUnread, ChatRoomID: roomID, UnreadCount: wire.Count(0), At: at})
 }
 
 // process runs the post-send steps of a batch of messages under Timeout.
@@ -178,7 +189,7 @@ func (n *Notifier) messagesSent(ctx context.Context, batch []sent) error {
 	var offline []record
 	for _, s := range batch {
 		m := s.m
-		if s.post.SenderRead < m.Seq-1 {
+		if s.post.SenderRead < m.Seq-1 && !s.post.SenderNoted {
 			// Sending read everything before: the sender's other sessions
 			// learn that this room has nothing unread any more.
 			notes = append(notes, events.UserNote{UserID: m.SendID, Note: wire.Notification{
