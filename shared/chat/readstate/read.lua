@@ -6,7 +6,17 @@
 -- ARGV[3] READ event JSON up to the seq ('{"type":"READ",...,"seq":'), or
 --         '' to move silently   ARGV[4] the event's rest (',"at":"..."}')
 -- ARGV[5] (last) the publish command, PUBLISH or SPUBLISH (events.Script)
--- Returns {position, moved (1/0), lastSeq}, or an error reply NOROOM / NOTMEMBER.
+-- KEYS[5] (optional) a hash, with ARGV[5] a field (the publish command is
+-- then ARGV[6]): the move is made only if the hash holds the field. At
+-- CONNECT they are the room's session hash and the new session's id, so
+-- only a session that presence.lua entered, earlier in the same pipeline
+-- (after its claim passed), moves: READ never precedes its ENTER, and a
+-- refused session moves nothing.
+-- Returns {position, moved (1/0), lastSeq}, {0, -1, 0} when KEYS[5] lacks
+-- the field (nothing done), or an error reply NOROOM / NOTMEMBER.
+if KEYS[5] and redis.call('HEXISTS', KEYS[5], ARGV[5]) == 0 then
+  return {0, -1, 0}
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('NOROOM room not found')
 end

@@ -89,15 +89,9 @@ func (s *Store) MarkRead(ctx context.Context, roomID, userID, seq int64) (Result
 	if seq < 0 {
 		return Result{}, ErrBadSeq
 	}
-	ev := wire.Marshal(wire.ReadEvent{Type: wire.EventRead, ChatRoomID: roomID, UserID: userID, At: wire.FormatTime(s.now())})
-	head, tail, ok := bytes.Cut(ev, []byte(`"seq":0,`))
-	if !ok {
-		panic("readstate: READ event without seq")
-	}
-	r, err := s.move(ctx, roomID, userID, seq, string(head)+`"seq":`, ","+string(tail))
-	if err == nil && r.Moved && s.cfg.Observer != nil {
-		s.cfg.Observer.ReadMoved(ctx, roomID, userID, r.UnreadCount)
-	}
+	head, tail := s.announcement(roomID, userID)
+	r, err := s.move(ctx, roomID, userID, seq, head, tail)
+	s.observe(ctx, r, err)
 	return r, err
 }
 
@@ -108,12 +102,39 @@ func (s *Store) Join(ctx context.Context, roomID, userID int64) error {
 	return err
 }
 
+// announcement returns read.lua's READ event for user in room, cut around
+// its seq (ARGV[3] and ARGV[4]).
+func (s *Store) announcement(roomID, userID int64) (head, tail string) {
+	ev := wire.Marshal(wire.ReadEvent{Type: wire.EventRead, ChatRoomID: roomID, UserID: userID, At: wire.FormatTime(s.now())})
+	h, t, ok := bytes.Cut(ev, []byte(`"seq":0,`))
+	if !ok {
+		panic("readstate: READ event without seq")
+	}
+	return string(h) + `"seq":`, "," + string(t)
+}
+
+// observe tells the Observer about an announced move.
+func (s *Store) observe(ctx context.Context, r Result, err error) {
+	if err == nil && r.Moved && s.cfg.Observer != nil {
+		s.cfg.Observer.ReadMoved(ctx, r.ChatRoomID, r.UserID, r.UnreadCount)
+	}
+}
+
 func (s *Store) move(ctx context.Context, roomID, userID, seq int64, head, tail string) (Result, error) {
 	if roomID <= 0 || userID <= 0 {
 		return Result{}, ErrRoomNotFound
 	}
-	ks := []string{s.keys.RoomMeta(roomID), s.keys.RoomMembers(roomID), s.keys.RoomRead(roomID), s.keys.RoomEvents(roomID)}
-	vals, err := readScript.Run(ctx, s.rdb, ks, userID, seq, head, tail).Int64Slice()
+	return s.result(roomID, userID, readScript.Run(ctx, s.rdb, s.readKeys(roomID), userID, seq, head, tail))
+}
+
+// readKeys are read.lua's KEYS[1..4], all on the room's slot.
+func (s *Store) readKeys(roomID int64) []string {
+	return []string{s.keys.RoomMeta(roomID), s.keys.RoomMembers(roomID), s.keys.RoomRead(roomID), s.keys.RoomEvents(roomID)}
+}
+
+// result reads read.lua's answer.
+func (s *Store) result(roomID, userID int64, cmd *redis.Cmd) (Result, error) {
+	vals, err := cmd.Int64Slice()
 	if err != nil {
 		switch msg := err.Error(); {
 		case strings.HasPrefix(msg, "NOROOM"):
@@ -123,7 +144,7 @@ func (s *Store) move(ctx context.Context, roomID, userID, seq int64, head, tail 
 		}
 		return Result{}, fmt.Errorf("mark room %d read for user %d: %w", roomID, userID, err)
 	}
-	if len(vals) != 3 {
+	if len(vals) != 3 || vals[1] < 0 {
 		return Result{}, fmt.Errorf("mark room %d read for user %d: unexpected reply %v", roomID, userID, vals)
 	}
 	return Result{ChatRoomID: roomID, UserID: userID, Seq: vals[0], Moved: vals[1] == 1,

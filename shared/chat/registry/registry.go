@@ -83,7 +83,7 @@ var ErrTooManySessions = errors.New("too many sessions")
 // a second round trip on a cluster, where a pipeline's nodes run in parallel
 // and the check must wait for every view to be written.
 func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err error) {
-	return r.register(ctx, s, 0)
+	return r.register(ctx, s, 0, nil)
 }
 
 // RegisterCapped is Register for a new session that may not take its user
@@ -98,15 +98,38 @@ func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err e
 // moves the room count only if the claim passed. On a cluster the user's
 // and the room's keys are on different slots, so presence.lua waits for
 // the claim's answer: one round trip more than Register there.
-func (r *Registry) RegisterCapped(ctx context.Context, s Session, max int) (entered bool, err error) {
-	return r.register(ctx, s, max)
+//
+// Riders of a session in a room ride with presence.lua, in the same round
+// trip (the second one on a cluster, once the claim passed), and are told
+// to do nothing unless presence.lua entered the session: a refused session
+// leaves no rider's write behind, and no rider's announcement precedes
+// ENTER. Riders of a session in no room are not queued.
+func (r *Registry) RegisterCapped(ctx context.Context, s Session, max int, riders ...Rider) (entered bool, err error) {
+	return r.register(ctx, s, max, riders)
 }
 
-func (r *Registry) register(ctx context.Context, s Session, max int) (entered bool, err error) {
+// Rider is a write of the session's room that rides in the session's
+// registration (RegisterCapped) instead of costing a round trip of its
+// own; readstate.Entry, the room marked read at CONNECT, is one.
+type Rider interface {
+	// Queue queues the rider's commands on p, a pipeline on the
+	// registry's Redis, right after presence.lua. They must change nothing
+	// unless the hash sessions (the room's session hash, on the room's
+	// slot) holds the field session, which presence.lua writes when it
+	// enters an admitted session. The registry calls Queue at most once
+	// and reads no reply: the rider reads its own after RegisterCapped
+	// returned, and does then what did not run (its script not loaded, or
+	// presence.lua not run before it).
+	Queue(ctx context.Context, p redis.Pipeliner, sessions, session string)
+}
+
+func (r *Registry) register(ctx context.Context, s Session, max int, riders []Rider) (entered bool, err error) {
 	_, ordered := r.rdb.(*redis.Client)
 	capped := max > 0
 	var claim, presence *redis.Cmd
 	var still *redis.IntCmd
+	ride := s.RoomID > 0 && len(riders) > 0
+	var riding [2]int // the riders' commands in cmds
 	cmds, _ := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, r.keys.Session(s.ID), "sessionId", s.ID, "userId", s.UserID, "roomId", s.RoomID,
 			"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr)
@@ -122,14 +145,20 @@ func (r *Registry) register(ctx context.Context, s Session, max int) (entered bo
 				keys = append(keys, r.keys.UserSessions(s.UserID))
 			}
 			presence = presenceScript.EvalSha(ctx, p, r.rdb, keys, r.presenceArgs(s, true, "")...)
+			riding[0] = p.Len()
+			if ride {
+				r.queueRiders(ctx, p, riders, s)
+				ride = false
+			}
+			riding[1] = p.Len()
 		}
 		if ordered {
 			still = p.Exists(ctx, r.keys.Session(s.ID))
 		}
 		return nil
 	})
-	for _, c := range cmds {
-		if c != presence && c != claim && c.Err() != nil {
+	for i, c := range cmds {
+		if c != presence && c != claim && (i < riding[0] || i >= riding[1]) && c.Err() != nil {
 			return false, fmt.Errorf("register session %s: %w", s.ID, c.Err())
 		}
 	}
@@ -154,7 +183,12 @@ func (r *Registry) register(ctx context.Context, s Session, max int) (entered bo
 		case n == -1 && err == nil, redis.HasErrorPrefix(err, "NOSCRIPT"):
 			// Not sent, sent before the claim was written (-1) or not
 			// loaded yet (EVAL loads it): the check must follow it.
-			if entered, err = r.presence(ctx, s, true, ""); err != nil {
+			if ride {
+				entered, err = r.enter(ctx, s, riders)
+			} else {
+				entered, err = r.presence(ctx, s, true, "")
+			}
+			if err != nil {
 				return false, err
 			}
 			still = nil
@@ -175,6 +209,32 @@ func (r *Registry) register(ctx context.Context, s Session, max int) (entered bo
 		return false, err
 	}
 	return entered, nil
+}
+
+// queueRiders queues the riders of s, to follow its presence.lua on p.
+func (r *Registry) queueRiders(ctx context.Context, p redis.Pipeliner, riders []Rider, s Session) {
+	for _, rd := range riders {
+		rd.Queue(ctx, p, r.keys.RoomSessions(s.RoomID), s.ID)
+	}
+}
+
+// enter runs presence.lua for s, which entered its room, with riders in
+// the same pipeline: on a cluster all on the room's slot, one round trip.
+func (r *Registry) enter(ctx context.Context, s Session, riders []Rider) (entered bool, err error) {
+	var presence *redis.Cmd
+	_, _ = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		presence = presenceScript.EvalSha(ctx, p, r.rdb, r.presenceKeys(s.RoomID), r.presenceArgs(s, true, "")...)
+		r.queueRiders(ctx, p, riders, s)
+		return nil
+	})
+	n, err := presence.Int64()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") { // not loaded yet (EVAL loads it)
+		return r.presence(ctx, s, true, "")
+	}
+	if err != nil {
+		return false, fmt.Errorf("move presence of user %d in room %d: %w", s.UserID, s.RoomID, err)
+	}
+	return n == 1, nil
 }
 
 // claimed reads claim.lua's answer for s; rerun reports that it had to be

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/roomwire/roomwire/shared/chat/readstate"
+	"github.com/roomwire/roomwire/shared/chat/registry"
 	"github.com/roomwire/roomwire/shared/chat/wire"
 	"github.com/roomwire/roomwire/ws/internal/stomp"
 	"github.com/roomwire/roomwire/ws/internal/typing"
@@ -30,9 +31,12 @@ const (
 	roomPubPrefix = "/pub/chat/room/"
 )
 
-// ReadMarker moves read positions; readstate.Store implements it.
+// ReadMarker moves read positions; readstate.Store implements it. Entering
+// is the CONNECT room's move to its latest message, made to ride in the
+// session's registration (markEntered).
 type ReadMarker interface {
 	MarkRead(ctx context.Context, roomID, userID, seq int64) (readstate.Result, error)
+	Entering(roomID, userID int64) *readstate.Entry
 }
 
 // Typist announces typing, rate-limited; typing.Store implements it.
@@ -117,14 +121,26 @@ func (c *conn) featureErr(what string, roomID int64, err error) error {
 	return errUnavailable
 }
 
+// entering prepares markEntered's read move to ride in the registration
+// of the session entering roomID; none without read state or a room.
+func (c *conn) entering(roomID, userID int64) (*readstate.Entry, []registry.Rider) {
+	if c.srv.reads == nil || roomID == 0 {
+		return nil, nil
+	}
+	e := c.srv.reads.Entering(roomID, userID)
+	return e, []registry.Rider{e}
+}
+
 // markEntered marks the CONNECT room read up to its latest message, as the
 // seed's connectToChatRoom implied; it announces READ when that moved the
-// position. A failure is logged: the session is established all the same.
-func (c *conn) markEntered(ctx context.Context) {
-	if c.srv.reads == nil || c.roomID == 0 {
+// position. The move rode in the registration (entering); this reads its
+// answer and sends the UNREAD note when it moved. A failure is logged: the
+// session is established all the same.
+func (c *conn) markEntered(ctx context.Context, e *readstate.Entry) {
+	if e == nil {
 		return
 	}
-	if _, err := c.srv.reads.MarkRead(ctx, c.roomID, c.ident.UserID, readstate.Latest); err != nil {
+	if _, err := e.Finish(ctx); err != nil {
 		c.log().Warn("mark room read at CONNECT", "room", c.roomID, "err", err)
 	}
 }

@@ -167,7 +167,8 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		ConnectedAt: wire.FormatTime(time.Now()), RemoteAddr: c.remoteAddr}
 	c.sess = sess
 	c.srv.remember(c)
-	if _, err := c.srv.sessions.RegisterCapped(ctx, sess, c.srv.cfg.MaxSessionsPerUser); err != nil {
+	entry, riders := c.entering(roomID, ident.UserID)
+	if _, err := c.srv.sessions.RegisterCapped(ctx, sess, c.srv.cfg.MaxSessionsPerUser, riders...); err != nil {
 		c.srv.forget(c)
 		if errors.Is(err, registry.ErrTooManySessions) {
 			return limitErr("at most %d concurrent sessions per user", c.srv.cfg.MaxSessionsPerUser)
@@ -193,7 +194,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		c.beatEvery.Store(int64(c.hbOut))
 		c.srv.startBeats()
 	}
-	c.markEntered(ctx)
+	c.markEntered(ctx, entry)
 	c.startBudgets()
 	if !ident.ExpiresAt.IsZero() {
 		// No leeway here: the session ends when the token says it does.

@@ -55,10 +55,11 @@ type History interface {
 // Sessions is the session registry. Admit (read only, one round trip)
 // counts a user's sessions on every node for MaxSessionsPerUser and reads
 // the CONNECT room's membership of the users named by CONNECT;
-// RegisterCapped enforces MaxSessionsPerUser atomically.
+// RegisterCapped enforces MaxSessionsPerUser atomically, with the CONNECT
+// room's read move riding in its round trip.
 type Sessions interface {
 	Admit(ctx context.Context, userID, roomID int64, users ...int64) (registry.Admission, error)
-	RegisterCapped(ctx context.Context, s registry.Session, max int) (bool, error)
+	RegisterCapped(ctx context.Context, s registry.Session, max int, riders ...registry.Rider) (bool, error)
 	// End removes this node's own session (views included, idempotently).
 	End(ctx context.Context, s registry.Session, reason string) (bool, error)
 }
