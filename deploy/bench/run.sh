@@ -21,6 +21,8 @@
 #           own random phase (chatload -independent -payload 100)
 #   W3      fan-out: 1 room, 1,000 subscribers, 50 msg/s, then the ramp at
 #           100/150/200/400 msg/s (10 publishers share the rate)
+#   W3i     W3 with the independent client's settings (as W2i), on a fresh
+#           system after W3
 #
 # Every workload gets a fresh Redis and ws node (clean memory baselines).
 # Rooms are seeded straight into Redis through the shared room store.
@@ -38,7 +40,7 @@
 #                     heap profile at the end of each W1 hold
 #   BENCH_CHATLOAD_PROFILE=1  chatload's own CPU profile, NAME/chatload-cpu.pprof
 #   BENCH_WS_PROCS=1  GOMAXPROCS of the ws node (default: every core)
-#   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W2a, W2i, W3)
+#   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W2a, W2i, W3, W3i)
 #   BENCH_W1_SIZES="10000"  W1 connection counts (default 1000 10000 [50000])
 #   BENCH_W2_DURATION=10s   W2, W2a and W2i phase length (default 30s)
 #   BENCH_W3_RATES=50,400   W3 total rates, one phase each (default
@@ -259,7 +261,7 @@ w1_sizes=${BENCH_W1_SIZES:-$w1_sizes}
 [ -n "${BENCH_W2_DURATION:-}" ] && w2="$w2 -duration $BENCH_W2_DURATION"
 [ -n "${BENCH_W3_RATES:-}" ] && w3="$w3 -total-rate $BENCH_W3_RATES"
 [ -n "${BENCH_W3_DURATION:-}" ] && w3="$w3 -duration $BENCH_W3_DURATION"
-only=" ${BENCH_ONLY:-W1 W2 W2a W2i W3} "
+only=" ${BENCH_ONLY:-W1 W2 W2a W2i W3 W3i} "
 [[ $only == *" W1 "* ]] || w1_sizes=''
 for n in $w1_sizes; do
 	name="W1-$((n / 1000))k"
@@ -315,6 +317,13 @@ if [[ $only == *" W3 "* ]]; then
 	start_system W3
 	# shellcheck disable=SC2086
 	load W3 $w3 -rooms 1 -publishers 10 -payload 64 -drain "$drain"
+	stop_system
+fi
+
+if [[ $only == *" W3i "* ]]; then
+	start_system W3i
+	# shellcheck disable=SC2086
+	load W3i $w3 -rooms 1 -publishers 10 -payload 100 -drain "$drain" -independent
 	stop_system
 fi
 
