@@ -5,8 +5,9 @@
 // (for cleanup when a node dies), the user's session hash and, when the
 // session is in a room, the room's session hash and presence counter.
 //
-// RegisterCapped bounds a user's live sessions: claim.lua checks the count
-// and enters the session in the user's hash in one step.
+// RegisterCapped admits a new session: claim.lua checks the user's count
+// (and, on a single Redis, the room's membership) and enters the session in
+// the user's hash in one step.
 //
 // Removal is exactly once: Remove atomically takes the session hash (take.lua);
 // only the caller that took it cleans the views and announces LEAVE.
@@ -83,30 +84,76 @@ var ErrTooManySessions = errors.New("too many sessions")
 // a second round trip on a cluster, where a pipeline's nodes run in parallel
 // and the check must wait for every view to be written.
 func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err error) {
-	return r.register(ctx, s, 0, nil)
+	return r.register(ctx, s, Terms{}, nil)
 }
 
-// RegisterCapped is Register for a new session that may not take its user
-// beyond max live sessions on all nodes (max <= 0: no cap). The check and
-// the session's entry in the user's session hash are one atomic step
-// (claim.lua), so racing registrations never overshoot; a refused session
-// leaves nothing behind and err wraps ErrTooManySessions. A session already
-// in the user's hash (a retry) is never refused.
+// RegisterCapped is Register for a new session admitted on t: its room's
+// membership (of its user, and of its receiver) and a cap on its user's
+// live sessions on all nodes. The cap's check and the session's entry in
+// the user's session hash are one atomic step (claim.lua), so racing
+// registrations never overshoot. A refused session leaves nothing behind
+// and err wraps ErrNotMember, ErrReceiverNotMember or ErrTooManySessions.
+// A session already in the user's hash (a retry) is never refused.
 //
-// On a single Redis it costs what Register does (one round trip): claim.lua
-// follows the session hash in the pipeline, and presence.lua, after it,
-// moves the room count only if the claim passed. On a cluster the user's
-// and the room's keys are on different slots, so presence.lua waits for
-// the claim's answer: one round trip more than Register there.
+// On a single Redis, capped, it costs what Register does (one round trip):
+// claim.lua follows the session hash in the pipeline and checks the
+// membership too, and presence.lua, after it, moves the room count only if
+// the claim passed; a refusal costs a second round trip, removing the
+// session hash and node-set entry written before the claim. On a cluster
+// the user's and the room's keys are on different slots, so presence.lua
+// waits for the claim's answer: one round trip more than Register there;
+// and the membership, when t asks for it, is read before anything is
+// written (with the user's session count, for an early refusal at the
+// cap): one more. Uncapped, the membership is read first as well.
 //
 // Riders of a session in a room ride with presence.lua, in the same round
 // trip (the second one on a cluster, once the claim passed), and are told
 // to do nothing unless presence.lua entered the session: a refused session
 // leaves no rider's write behind, and no rider's announcement precedes
 // ENTER. Riders of a session in no room are not queued.
-func (r *Registry) RegisterCapped(ctx context.Context, s Session, max int, riders ...Rider) (entered bool, err error) {
-	return r.register(ctx, s, max, riders)
+func (r *Registry) RegisterCapped(ctx context.Context, s Session, t Terms, riders ...Rider) (entered bool, err error) {
+	return r.register(ctx, s, t, riders)
 }
+
+// Terms are what RegisterCapped admits a new session on, checked in this
+// order: its user's membership of its room, its receiver's, then the cap.
+// Membership is not checked for a session in no room.
+type Terms struct {
+	// Member requires the session's user to be a member of its room; a
+	// refusal wraps ErrNotMember.
+	Member bool
+	// Receiver, when not 0 and not the session's user, must be a member
+	// of the session's room as well (a CONNECT's rcvId); a refusal wraps
+	// ErrReceiverNotMember.
+	Receiver int64
+	// Max is the most live sessions the user may have on all nodes
+	// (<= 0: no cap); a refusal wraps ErrTooManySessions.
+	Max int
+}
+
+// members returns the users t requires to be members of s's room, the
+// session's user first.
+func (t Terms) members(s Session) []int64 {
+	if s.RoomID <= 0 {
+		return nil
+	}
+	var users []int64
+	if t.Member {
+		users = append(users, s.UserID)
+	}
+	if t.Receiver != 0 && t.Receiver != s.UserID {
+		users = append(users, t.Receiver)
+	}
+	return users
+}
+
+// ErrNotMember means RegisterCapped refused a session: its user is not a
+// member of its room (or the room does not exist).
+var ErrNotMember = errors.New("not a member of the room")
+
+// ErrReceiverNotMember means RegisterCapped refused a session: the
+// receiver it names (Terms.Receiver) is not a member of its room.
+var ErrReceiverNotMember = errors.New("receiver not a member of the room")
 
 // Rider is a write of the session's room that rides in the session's
 // registration (RegisterCapped) instead of costing a round trip of its
@@ -123,9 +170,19 @@ type Rider interface {
 	Queue(ctx context.Context, p redis.Pipeliner, sessions, session string)
 }
 
-func (r *Registry) register(ctx context.Context, s Session, max int, riders []Rider) (entered bool, err error) {
+func (r *Registry) register(ctx context.Context, s Session, t Terms, riders []Rider) (entered bool, err error) {
 	_, ordered := r.rdb.(*redis.Client)
-	capped := max > 0
+	capped := t.Max > 0
+	members := t.members(s)
+	var checked []int64 // by claim.lua, which runs before presence.lua on one connection
+	if ordered && capped {
+		checked = members
+	} else if len(members) > 0 {
+		if err := r.admit(ctx, s, t, members); err != nil {
+			return false, err
+		}
+	}
+	c := r.claim(s, t.Max, checked)
 	var claim, presence *redis.Cmd
 	var still *redis.IntCmd
 	ride := s.RoomID > 0 && len(riders) > 0
@@ -135,7 +192,7 @@ func (r *Registry) register(ctx context.Context, s Session, max int, riders []Ri
 			"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr)
 		p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
 		if capped {
-			claim = claimScript.EvalSha(ctx, p, []string{r.keys.UserSessions(s.UserID)}, s.ID, s.RoomID, max)
+			claim = claimScript.EvalSha(ctx, p, c.keys, c.args...)
 		} else {
 			p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
 		}
@@ -163,12 +220,12 @@ func (r *Registry) register(ctx context.Context, s Session, max int, riders []Ri
 		}
 	}
 	if capped {
-		ok, rerun, err := r.claimed(ctx, claim, s, max)
+		n, rerun, err := r.claimed(ctx, claim, c, s)
 		if err != nil {
 			return false, err
 		}
-		if !ok {
-			return false, r.discard(ctx, s, max)
+		if n != 1 {
+			return false, r.discard(ctx, s, c.refusal(s, n))
 		}
 		if rerun { // the claim was written after the pipeline's check
 			still = nil
@@ -237,23 +294,90 @@ func (r *Registry) enter(ctx context.Context, s Session, riders []Rider) (entere
 	return n == 1, nil
 }
 
-// claimed reads claim.lua's answer for s; rerun reports that it had to be
-// run again after the pipeline (first use on this Redis: NOSCRIPT).
-func (r *Registry) claimed(ctx context.Context, claim *redis.Cmd, s Session, max int) (ok, rerun bool, err error) {
-	if redis.HasErrorPrefix(claim.Err(), "NOSCRIPT") {
-		claim, rerun = claimScript.Run(ctx, r.rdb, []string{r.keys.UserSessions(s.UserID)}, s.ID, s.RoomID, max), true
-	}
-	n, err := claim.Int()
-	if err != nil {
-		return false, rerun, fmt.Errorf("claim a session of user %d: %w", s.UserID, err)
-	}
-	return n == 1, rerun, nil
+// claimCall is one call of claim.lua for a session.
+type claimCall struct {
+	keys    []string
+	args    []any
+	max     int
+	members []int64 // checked by the call, the session's user first
 }
 
-// discard removes what register wrote before the cap refused s (the
+// claim is claim.lua's call for s under a cap of max, checking that
+// members (none: no check) are members of s's room.
+func (r *Registry) claim(s Session, max int, members []int64) claimCall {
+	c := claimCall{keys: []string{r.keys.UserSessions(s.UserID)}, args: []any{s.ID, s.RoomID, max},
+		max: max, members: members}
+	if len(members) > 0 {
+		c.keys = append(c.keys, r.keys.RoomMembers(s.RoomID))
+		for _, u := range members {
+			c.args = append(c.args, u)
+		}
+	}
+	return c
+}
+
+// refusal is the error for claim.lua's answer n (not 1) for s.
+func (c claimCall) refusal(s Session, n int) error {
+	if i := -n - 1; n < 0 && i < len(c.members) {
+		return notMember(s, c.members[i])
+	}
+	if n == 0 {
+		return tooMany(s, c.max)
+	}
+	return fmt.Errorf("claim session %s: unexpected answer %d", s.ID, n)
+}
+
+// claimed reads claim.lua's answer for s: 1 when claimed, else a refusal
+// (claimCall.refusal); rerun reports that it had to be run again after the
+// pipeline (first use on this Redis: NOSCRIPT).
+func (r *Registry) claimed(ctx context.Context, claim *redis.Cmd, c claimCall, s Session) (n int, rerun bool, err error) {
+	if redis.HasErrorPrefix(claim.Err(), "NOSCRIPT") {
+		claim, rerun = claimScript.Run(ctx, r.rdb, c.keys, c.args...), true
+	}
+	n, err = claim.Int()
+	if err != nil {
+		return 0, rerun, fmt.Errorf("claim a session of user %d: %w", s.UserID, err)
+	}
+	return n, rerun, nil
+}
+
+// admit refuses s, before anything is written, when a user of members is
+// not a member of its room or, capped, when its user is at the cap (an
+// early refusal; the claim is exact): where claim.lua cannot check the
+// membership (a cluster: other slots; or no claim, uncapped).
+func (r *Registry) admit(ctx context.Context, s Session, t Terms, members []int64) error {
+	a, err := r.Admit(ctx, s.UserID, s.RoomID, members...)
+	if err != nil {
+		return fmt.Errorf("register session %s: %w", s.ID, err)
+	}
+	for i, ok := range a.Members {
+		if !ok {
+			return notMember(s, members[i])
+		}
+	}
+	if t.Max > 0 && a.Sessions >= t.Max {
+		return tooMany(s, t.Max)
+	}
+	return nil
+}
+
+// notMember is the refusal of s because user is not a member of its room.
+func notMember(s Session, user int64) error {
+	if user == s.UserID {
+		return fmt.Errorf("register session %s: user %d is not a member of room %d: %w", s.ID, user, s.RoomID, ErrNotMember)
+	}
+	return fmt.Errorf("register session %s: its receiver %d is not a member of room %d: %w", s.ID, user, s.RoomID, ErrReceiverNotMember)
+}
+
+// tooMany is the refusal of s because its user is at the cap of max.
+func tooMany(s Session, max int) error {
+	return fmt.Errorf("register session %s: user %d is at the cap of %d sessions: %w", s.ID, s.UserID, max, ErrTooManySessions)
+}
+
+// discard removes what register wrote before the claim refused s (the
 // session hash and the node's entry; nothing else was written) and returns
-// the refusal.
-func (r *Registry) discard(ctx context.Context, s Session, max int) error {
+// refusal, the claim's reason.
+func (r *Registry) discard(ctx context.Context, s Session, refusal error) error {
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, r.keys.Session(s.ID))
 		p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
@@ -262,7 +386,7 @@ func (r *Registry) discard(ctx context.Context, s Session, max int) error {
 	if err != nil {
 		return fmt.Errorf("discard refused session %s: %w", s.ID, err)
 	}
-	return fmt.Errorf("register session %s: user %d is at the cap of %d sessions: %w", s.ID, s.UserID, max, ErrTooManySessions)
+	return refusal
 }
 
 // Remove ends session id: it takes the session hash and cleans its views.
@@ -359,7 +483,8 @@ type Admission struct {
 
 // Admit reads, in one round trip (a pipeline; on a cluster one per node,
 // in parallel), userID's session count and whether each of users is a
-// member of roomID (room 0: membership is not read).
+// member of roomID (room 0: membership is not read). RegisterCapped uses
+// it where claim.lua cannot check the membership.
 func (r *Registry) Admit(ctx context.Context, userID, roomID int64, users ...int64) (Admission, error) {
 	var count *redis.IntCmd
 	member := make([]*redis.BoolCmd, 0, len(users))

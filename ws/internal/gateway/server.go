@@ -52,14 +52,13 @@ type History interface {
 	LastSeq(ctx context.Context, roomID int64) (int64, error)
 }
 
-// Sessions is the session registry. Admit (read only, one round trip)
-// counts a user's sessions on every node for MaxSessionsPerUser and reads
-// the CONNECT room's membership of the users named by CONNECT;
-// RegisterCapped enforces MaxSessionsPerUser atomically, with the CONNECT
-// room's read move riding in its round trip.
+// Sessions is the session registry. RegisterCapped admits a CONNECT: it
+// checks the CONNECT room's membership of the users CONNECT names and
+// enforces MaxSessionsPerUser atomically (on a single Redis in the one
+// round trip that registers the session, with the room's read move riding
+// in it).
 type Sessions interface {
-	Admit(ctx context.Context, userID, roomID int64, users ...int64) (registry.Admission, error)
-	RegisterCapped(ctx context.Context, s registry.Session, max int, riders ...registry.Rider) (bool, error)
+	RegisterCapped(ctx context.Context, s registry.Session, t registry.Terms, riders ...registry.Rider) (bool, error)
 	// End removes this node's own session (views included, idempotently).
 	End(ctx context.Context, s registry.Session, reason string) (bool, error)
 }
