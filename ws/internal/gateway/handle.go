@@ -170,6 +170,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		c.srv.forget(c)
 		return c.refused(err, roomID)
 	}
+	c.srv.registered(c)
 	c.connected = true
 	c.connTimer.Stop()
 	c.connTimer = nil // not needed any more; end checks

@@ -230,11 +230,13 @@ type Server struct {
 	connects *ratelimit.Keyed // upgrades per remote IP
 
 	// mu guards live: this node's open sessions by id (socket handles for
-	// kicks; the registry of record is in Redis).
-	mu       sync.Mutex
-	live     map[string]*conn
-	draining bool
-	wg       sync.WaitGroup
+	// kicks; the registry of record is in Redis), and connecting: the ids
+	// of those whose CONNECT is still registering them.
+	mu         sync.Mutex
+	live       map[string]*conn
+	connecting map[string]bool
+	draining   bool
+	wg         sync.WaitGroup
 
 	// The heart-beat loop (beat.go): started once, stopped by Shutdown.
 	beatOnce, beatStopOnce sync.Once
@@ -269,8 +271,8 @@ type Deps struct {
 func New(cfg Config, d Deps) *Server {
 	cfg.defaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, keys: d.Keys, verifier: d.Verifier, members: d.Members,
-		sender: d.Sender, history: d.History, sessions: d.Sessions, hub: d.Hub, live: make(map[string]*conn),
-		beatStop: make(chan struct{}),
+		sender: d.Sender, history: d.History, sessions: d.Sessions, hub: d.Hub,
+		live: make(map[string]*conn), connecting: make(map[string]bool), beatStop: make(chan struct{}),
 		connects: ratelimit.New(ratelimit.Config{Rate: cfg.ConnectRate, Burst: cfg.ConnectBurst})}
 	s.reads, s.typist = d.Reads, d.Typing
 	for _, o := range cfg.AllowedOrigins {
@@ -361,9 +363,19 @@ func (s *Server) redisCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.cfg.RedisTimeout)
 }
 
+// remember adds c, whose CONNECT is about to register it, to the live
+// sessions, as connecting until registered.
 func (s *Server) remember(c *conn) {
 	s.mu.Lock()
 	s.live[c.id] = c
+	s.connecting[c.id] = true
+	s.mu.Unlock()
+}
+
+// registered marks c, remembered, as registered (admitted).
+func (s *Server) registered(c *conn) {
+	s.mu.Lock()
+	delete(s.connecting, c.id)
 	s.mu.Unlock()
 }
 
@@ -371,6 +383,7 @@ func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	if s.live[c.id] == c {
 		delete(s.live, c.id)
+		delete(s.connecting, c.id)
 	}
 	s.mu.Unlock()
 }
@@ -382,15 +395,20 @@ func (s *Server) Sessions() int {
 	return len(s.live)
 }
 
-// Local returns the registry entries of this node's live sessions.
-func (s *Server) Local() []registry.Session {
+// Local returns the registry entries of this node's registered sessions,
+// and the ids of those whose CONNECT is still registering them.
+func (s *Server) Local() (live []registry.Session, connecting []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]registry.Session, 0, len(s.live))
-	for _, c := range s.live {
-		out = append(out, c.sess)
+	live = make([]registry.Session, 0, len(s.live))
+	for id, c := range s.live {
+		if s.connecting[id] {
+			connecting = append(connecting, id)
+		} else {
+			live = append(live, c.sess)
+		}
 	}
-	return out
+	return live, connecting
 }
 
 // Kick ends the listed sessions if they live on this node; it returns how
