@@ -24,6 +24,8 @@ import (
 // session costs one round trip, a refused one two (the second removes the
 // session hash and node-set entry written before the claim); on a cluster
 // the membership is read first, and a refusal costs that one round trip.
+// Uncapped, the membership is read first on both; and the fold holds on a
+// Redis that lost its scripts (NOSCRIPT: claim.lua runs again).
 func TestRegisterCappedChecksMembership(t *testing.T) {
 	redistest.OnBoth(t, srv, func(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
 		ctx := context.Background()
@@ -110,6 +112,38 @@ func TestRegisterCappedChecksMembership(t *testing.T) {
 				l.None(t, 20*time.Millisecond)
 			})
 		}
+
+		t.Run("uncapped", func(t *testing.T) {
+			before := f.contents(t)
+			s := registry.Session{ID: "u", UserID: 3, RoomID: 5, Node: "n1"}
+			if _, err := f.reg.RegisterCapped(ctx, s, registry.Terms{Member: true}); !errors.Is(err, registry.ErrNotMember) {
+				t.Errorf("a non-member, no cap: %v, want ErrNotMember", err)
+			}
+			if after := f.contents(t); !maps.Equal(after, before) {
+				t.Errorf("the refused session changed keys:\n%v\nwas %v", after, before)
+			}
+			s.UserID = 2 // a member at the cap of 3: no cap here
+			if _, err := f.reg.RegisterCapped(ctx, s, registry.Terms{Member: true, Receiver: 1}); err != nil {
+				t.Errorf("a member, no cap: %v", err)
+			}
+			l.Next(t) // its ENTER
+		})
+		if c != nil {
+			return
+		}
+		t.Run("scripts not loaded", func(t *testing.T) {
+			if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			before := f.contents(t)
+			if _, err := connect("n", 1, 5, 3); !errors.Is(err, registry.ErrReceiverNotMember) {
+				t.Errorf("receiver not a member: %v, want ErrReceiverNotMember", err)
+			}
+			if after := f.contents(t); !maps.Equal(after, before) {
+				t.Errorf("the refused session changed keys:\n%v\nwas %v", after, before)
+			}
+			l.None(t, 20*time.Millisecond)
+		})
 	})
 }
 
