@@ -23,7 +23,8 @@ var _ registry.Rider = (*readstate.Entry)(nil)
 // an admitted session's registration moves the position and announces READ
 // (after ENTER) in its own round trips (one on a single Redis, three on a
 // cluster, as without the move), and Finish tells the Observer; a session
-// refused at the cap moves nothing and announces nothing. On a cluster the
+// refused at the cap, or for a receiver not in the room, moves nothing and
+// announces nothing. On a cluster the
 // user's and the room's keys are on different masters.
 func TestEntryRidesRegistration(t *testing.T) {
 	redistest.OnBoth(t, srv, func(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
@@ -40,7 +41,7 @@ func TestEntryRidesRegistration(t *testing.T) {
 		enter := func(sid string, roomID int64) (*readstate.Entry, error) {
 			t.Helper()
 			e := f.reads.Entering(roomID, 3)
-			_, err := reg.RegisterCapped(ctx, registry.Session{ID: sid, UserID: 3, RoomID: roomID, Node: "n1"}, 2, e)
+			_, err := reg.RegisterCapped(ctx, registry.Session{ID: sid, UserID: 3, RoomID: roomID, Node: "n1"}, registry.Terms{Max: 2}, e)
 			return e, err
 		}
 		finish := func(e *readstate.Entry, want readstate.Result) {
@@ -58,7 +59,7 @@ func TestEntryRidesRegistration(t *testing.T) {
 		finish(e, readstate.Result{ChatRoomID: id, UserID: 3, Seq: 2, Moved: true})
 		expectRoomEvents(t, l, "ENTER 3 0", "READ 3 2")
 
-		if _, err := reg.RegisterCapped(ctx, registry.Session{ID: "b", UserID: 3, Node: "n1"}, 2); err != nil {
+		if _, err := reg.RegisterCapped(ctx, registry.Session{ID: "b", UserID: 3, Node: "n1"}, registry.Terms{Max: 2}); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := f.msgs.Send(ctx, id, 1, 0, "m2"); err != nil {
@@ -75,6 +76,17 @@ func TestEntryRidesRegistration(t *testing.T) {
 		if _, removed, err := reg.Remove(ctx, "b", "closed"); err != nil || !removed {
 			t.Fatalf("Remove(b) = %v, %v", removed, err)
 		}
+		// A CONNECT naming a receiver who is not a member: refused before
+		// the claim, so nothing moves (3 has a message to read).
+		refused := f.reads.Entering(id, 3)
+		s := registry.Session{ID: "r", UserID: 3, RoomID: id, Node: "n1"}
+		if _, err := reg.RegisterCapped(ctx, s, registry.Terms{Max: 2, Member: true, Receiver: 99}, refused); !errors.Is(err, registry.ErrReceiverNotMember) {
+			t.Fatalf("a receiver not a member: %v, want ErrReceiverNotMember", err)
+		}
+		if pos := rdb.HGet(ctx, f.keys.RoomRead(id), "3").Val(); pos != "2" {
+			t.Errorf("position %q after the refused session, want 2", pos)
+		}
+		l.None(t, 20*time.Millisecond)
 		counter.Reset()
 		e, err = enter("d", id)
 		if err != nil {
@@ -125,7 +137,7 @@ func TestEntryWithoutLoadedScripts(t *testing.T) {
 	enter := func(sid string, user int64) (*readstate.Entry, error) {
 		t.Helper()
 		e := f.reads.Entering(id, user)
-		_, err := reg.RegisterCapped(ctx, registry.Session{ID: sid, UserID: user, RoomID: id, Node: "n1"}, 1, e)
+		_, err := reg.RegisterCapped(ctx, registry.Session{ID: sid, UserID: user, RoomID: id, Node: "n1"}, registry.Terms{Max: 1}, e)
 		return e, err
 	}
 	flush := func() {
@@ -143,7 +155,7 @@ func TestEntryWithoutLoadedScripts(t *testing.T) {
 	if r, err := f.reads.MarkRead(ctx, id, 1, readstate.Latest); err != nil || r.Moved {
 		t.Fatalf("MarkRead(1) = %+v, %v; want no move", r, err)
 	}
-	if _, err := reg.RegisterCapped(ctx, registry.Session{ID: "x", UserID: 9, Node: "n1"}, 1); err != nil {
+	if _, err := reg.RegisterCapped(ctx, registry.Session{ID: "x", UserID: 9, Node: "n1"}, registry.Terms{Max: 1}); err != nil {
 		t.Fatal(err)
 	}
 	e, err := enter("a", 3)

@@ -25,7 +25,7 @@ func TestRegisterCapped(t *testing.T) {
 			c.Spread(t, k.UserSessions(7), k.RoomSessions(3))
 		}
 		capped := func(id string, roomID int64) error {
-			_, err := f.reg.RegisterCapped(ctx, registry.Session{ID: id, UserID: 7, RoomID: roomID, Node: "n1"}, 2)
+			_, err := f.reg.RegisterCapped(ctx, registry.Session{ID: id, UserID: 7, RoomID: roomID, Node: "n1"}, registry.Terms{Max: 2})
 			return err
 		}
 		if err := capped("a", 3); err != nil {
@@ -83,7 +83,7 @@ func TestRegisterCappedRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	warm := registry.Session{ID: "warm", UserID: 9, RoomID: 4, Node: "n1"}
-	if entered, err := f.reg.RegisterCapped(ctx, warm, 1); err != nil || !entered {
+	if entered, err := f.reg.RegisterCapped(ctx, warm, registry.Terms{Max: 1}); err != nil || !entered {
 		t.Fatalf("first RegisterCapped = %v, %v; want entered", entered, err) // NOSCRIPT, then EVAL
 	}
 	if got, _ := f.reg.UserSessions(ctx, 9); !maps.Equal(got, map[string]int64{"warm": 4}) {
@@ -93,7 +93,7 @@ func TestRegisterCappedRoundTrips(t *testing.T) {
 	hooked := srv.Client(t)
 	hooked.AddHook(counter)
 	reg := registry.New(hooked, f.keys)
-	entered, err := reg.RegisterCapped(ctx, registry.Session{ID: "s1", UserID: 7, RoomID: 4, Node: "n1"}, 1)
+	entered, err := reg.RegisterCapped(ctx, registry.Session{ID: "s1", UserID: 7, RoomID: 4, Node: "n1"}, registry.Terms{Max: 1})
 	if err != nil || !entered {
 		t.Fatalf("RegisterCapped = %v, %v; want entered", entered, err)
 	}
@@ -101,7 +101,7 @@ func TestRegisterCappedRoundTrips(t *testing.T) {
 		t.Errorf("RegisterCapped made %d round trips, want 1", counter.n)
 	}
 	counter.n = 0
-	if _, err := reg.RegisterCapped(ctx, registry.Session{ID: "s2", UserID: 7, RoomID: 4, Node: "n1"}, 1); !errors.Is(err, registry.ErrTooManySessions) {
+	if _, err := reg.RegisterCapped(ctx, registry.Session{ID: "s2", UserID: 7, RoomID: 4, Node: "n1"}, registry.Terms{Max: 1}); !errors.Is(err, registry.ErrTooManySessions) {
 		t.Fatalf("second session: %v, want ErrTooManySessions", err)
 	}
 	if counter.n != 2 {

@@ -115,10 +115,12 @@ func TestRemoveRacingRegisterLeavesNoOrphans(t *testing.T) {
 	}
 }
 
-// 100 sessions of one user register at once (half of them in a room) with
-// a cap of 20: exactly 20 are admitted, every other one is refused with
-// ErrTooManySessions and leaves nothing behind, on a single Redis and on a
-// cluster where the user's, the room's and the sessions' keys are spread.
+// 100 sessions of one user register at once (half of them in a room, of
+// which the user is a member, checked as a CONNECT does) with a cap of 20:
+// exactly 20 are admitted, every other one is refused with
+// ErrTooManySessions and leaves nothing behind, on a single Redis (where
+// the membership check rides in the claim) and on a cluster where the
+// user's, the room's and the sessions' keys are spread.
 func TestRegisterCappedUnderRace(t *testing.T) {
 	redistest.OnBoth(t, srv, func(t *testing.T, rdb redis.UniversalClient, c *redistest.Cluster) {
 		const limit, tries = 20, 100
@@ -127,6 +129,9 @@ func TestRegisterCappedUnderRace(t *testing.T) {
 		k := f.keys
 		if c != nil {
 			c.Spread(t, k.UserSessions(7), k.RoomSessions(3))
+		}
+		if err := rdb.SAdd(ctx, k.RoomMembers(3), 7).Err(); err != nil {
+			t.Fatal(err)
 		}
 		errs := make([]error, tries)
 		var start, wg sync.WaitGroup
@@ -137,7 +142,7 @@ func TestRegisterCappedUnderRace(t *testing.T) {
 				defer wg.Done()
 				start.Wait()
 				s := registry.Session{ID: fmt.Sprint("s", i), UserID: 7, RoomID: int64(3 * (i % 2)), Node: fmt.Sprint("n", i%3)}
-				_, errs[i] = f.reg.RegisterCapped(ctx, s, limit)
+				_, errs[i] = f.reg.RegisterCapped(ctx, s, registry.Terms{Max: limit, Member: true})
 			}()
 		}
 		start.Done()

@@ -5,8 +5,9 @@
 // (for cleanup when a node dies), the user's session hash and, when the
 // session is in a room, the room's session hash and presence counter.
 //
-// RegisterCapped bounds a user's live sessions: claim.lua checks the count
-// and enters the session in the user's hash in one step.
+// RegisterCapped admits a new session: claim.lua checks the user's count
+// (and, on a single Redis, the room's membership) and enters the session in
+// the user's hash in one step.
 //
 // Removal is exactly once: Remove atomically takes the session hash (take.lua);
 // only the caller that took it cleans the views and announces LEAVE.
@@ -22,7 +23,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/roomwire/roomwire/shared/chat/room"
 	"github.com/roomwire/roomwire/shared/chat/wire"
 	"github.com/roomwire/roomwire/shared/redis/events"
 	"github.com/roomwire/roomwire/shared/redis/keys"
@@ -65,10 +65,6 @@ func New(rdb redis.UniversalClient, ks keys.Space) *Registry {
 	return &Registry{rdb: rdb, keys: ks}
 }
 
-// ErrTooManySessions means RegisterCapped refused a session: its user
-// already has the most live sessions allowed.
-var ErrTooManySessions = errors.New("too many sessions")
-
 // Register writes s and its views. Every step is idempotent, so a retry
 // (by go-redis after a lost reply, or by the node's reconciliation) changes
 // nothing. When s is in a room and is the user's first session there, ENTER
@@ -83,29 +79,35 @@ var ErrTooManySessions = errors.New("too many sessions")
 // a second round trip on a cluster, where a pipeline's nodes run in parallel
 // and the check must wait for every view to be written.
 func (r *Registry) Register(ctx context.Context, s Session) (entered bool, err error) {
-	return r.register(ctx, s, 0, nil)
+	return r.register(ctx, s, Terms{}, nil)
 }
 
-// RegisterCapped is Register for a new session that may not take its user
-// beyond max live sessions on all nodes (max <= 0: no cap). The check and
-// the session's entry in the user's session hash are one atomic step
-// (claim.lua), so racing registrations never overshoot; a refused session
-// leaves nothing behind and err wraps ErrTooManySessions. A session already
-// in the user's hash (a retry) is never refused.
+// RegisterCapped is Register for a new session admitted on t: its room's
+// membership (of its user, and of its receiver) and a cap on its user's
+// live sessions on all nodes. The cap's check and the session's entry in
+// the user's session hash are one atomic step (claim.lua), so racing
+// registrations never overshoot. A refused session leaves nothing behind
+// and err wraps ErrNotMember, ErrReceiverNotMember or ErrTooManySessions.
+// A session already in the user's hash (a retry) is never refused.
 //
-// On a single Redis it costs what Register does (one round trip): claim.lua
-// follows the session hash in the pipeline, and presence.lua, after it,
-// moves the room count only if the claim passed. On a cluster the user's
-// and the room's keys are on different slots, so presence.lua waits for
-// the claim's answer: one round trip more than Register there.
+// On a single Redis, capped, it costs what Register does (one round trip):
+// claim.lua follows the session hash in the pipeline and checks the
+// membership too, and presence.lua, after it, moves the room count only if
+// the claim passed; a refusal costs a second round trip, removing the
+// session hash and node-set entry written before the claim. On a cluster
+// the user's and the room's keys are on different slots, so presence.lua
+// waits for the claim's answer: one round trip more than Register there;
+// and the membership, when t asks for it, is read before anything is
+// written (with the user's session count, for an early refusal at the
+// cap): one more. Uncapped, the membership is read first as well.
 //
 // Riders of a session in a room ride with presence.lua, in the same round
 // trip (the second one on a cluster, once the claim passed), and are told
 // to do nothing unless presence.lua entered the session: a refused session
 // leaves no rider's write behind, and no rider's announcement precedes
 // ENTER. Riders of a session in no room are not queued.
-func (r *Registry) RegisterCapped(ctx context.Context, s Session, max int, riders ...Rider) (entered bool, err error) {
-	return r.register(ctx, s, max, riders)
+func (r *Registry) RegisterCapped(ctx context.Context, s Session, t Terms, riders ...Rider) (entered bool, err error) {
+	return r.register(ctx, s, t, riders)
 }
 
 // Rider is a write of the session's room that rides in the session's
@@ -123,9 +125,19 @@ type Rider interface {
 	Queue(ctx context.Context, p redis.Pipeliner, sessions, session string)
 }
 
-func (r *Registry) register(ctx context.Context, s Session, max int, riders []Rider) (entered bool, err error) {
+func (r *Registry) register(ctx context.Context, s Session, t Terms, riders []Rider) (entered bool, err error) {
 	_, ordered := r.rdb.(*redis.Client)
-	capped := max > 0
+	capped := t.Max > 0
+	members := t.members(s)
+	var checked []int64 // by claim.lua, which runs before presence.lua on one connection
+	if ordered && capped {
+		checked = members
+	} else if len(members) > 0 {
+		if err := r.admit(ctx, s, t, members); err != nil {
+			return false, err
+		}
+	}
+	c := r.claim(s, t.Max, checked)
 	var claim, presence *redis.Cmd
 	var still *redis.IntCmd
 	ride := s.RoomID > 0 && len(riders) > 0
@@ -135,7 +147,7 @@ func (r *Registry) register(ctx context.Context, s Session, max int, riders []Ri
 			"node", s.Node, "connectedAt", s.ConnectedAt, "remoteAddr", s.RemoteAddr)
 		p.SAdd(ctx, r.keys.NodeSessions(s.Node), s.ID)
 		if capped {
-			claim = claimScript.EvalSha(ctx, p, []string{r.keys.UserSessions(s.UserID)}, s.ID, s.RoomID, max)
+			claim = claimScript.EvalSha(ctx, p, c.keys, c.args...)
 		} else {
 			p.HSet(ctx, r.keys.UserSessions(s.UserID), s.ID, s.RoomID)
 		}
@@ -163,12 +175,12 @@ func (r *Registry) register(ctx context.Context, s Session, max int, riders []Ri
 		}
 	}
 	if capped {
-		ok, rerun, err := r.claimed(ctx, claim, s, max)
+		n, rerun, err := r.claimed(ctx, claim, c, s)
 		if err != nil {
 			return false, err
 		}
-		if !ok {
-			return false, r.discard(ctx, s, max)
+		if n != 1 {
+			return false, r.discard(ctx, s, c.refusal(s, n))
 		}
 		if rerun { // the claim was written after the pipeline's check
 			still = nil
@@ -235,34 +247,6 @@ func (r *Registry) enter(ctx context.Context, s Session, riders []Rider) (entere
 		return false, fmt.Errorf("move presence of user %d in room %d: %w", s.UserID, s.RoomID, err)
 	}
 	return n == 1, nil
-}
-
-// claimed reads claim.lua's answer for s; rerun reports that it had to be
-// run again after the pipeline (first use on this Redis: NOSCRIPT).
-func (r *Registry) claimed(ctx context.Context, claim *redis.Cmd, s Session, max int) (ok, rerun bool, err error) {
-	if redis.HasErrorPrefix(claim.Err(), "NOSCRIPT") {
-		claim, rerun = claimScript.Run(ctx, r.rdb, []string{r.keys.UserSessions(s.UserID)}, s.ID, s.RoomID, max), true
-	}
-	n, err := claim.Int()
-	if err != nil {
-		return false, rerun, fmt.Errorf("claim a session of user %d: %w", s.UserID, err)
-	}
-	return n == 1, rerun, nil
-}
-
-// discard removes what register wrote before the cap refused s (the
-// session hash and the node's entry; nothing else was written) and returns
-// the refusal.
-func (r *Registry) discard(ctx context.Context, s Session, max int) error {
-	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, r.keys.Session(s.ID))
-		p.SRem(ctx, r.keys.NodeSessions(s.Node), s.ID)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("discard refused session %s: %w", s.ID, err)
-	}
-	return fmt.Errorf("register session %s: user %d is at the cap of %d sessions: %w", s.ID, s.UserID, max, ErrTooManySessions)
 }
 
 // Remove ends session id: it takes the session hash and cleans its views.
@@ -345,41 +329,6 @@ func (r *Registry) presenceArgs(s Session, add bool, reason string) []any {
 	}
 	ev.At = wire.FormatTime(time.Now())
 	return []any{s.ID, s.UserID, op, wire.Marshal(ev)}
-}
-
-// Admission is what a CONNECT must know before its session registers.
-type Admission struct {
-	// Sessions is how many live sessions the user has on every node: for
-	// an early refusal; RegisterCapped enforces the cap atomically.
-	Sessions int
-	// Members tells, for each user asked about, whether they belong to the
-	// room (empty when no room was given).
-	Members []bool
-}
-
-// Admit reads, in one round trip (a pipeline; on a cluster one per node,
-// in parallel), userID's session count and whether each of users is a
-// member of roomID (room 0: membership is not read).
-func (r *Registry) Admit(ctx context.Context, userID, roomID int64, users ...int64) (Admission, error) {
-	var count *redis.IntCmd
-	member := make([]*redis.BoolCmd, 0, len(users))
-	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if roomID > 0 {
-			for _, u := range users {
-				member = append(member, room.QueueIsMember(ctx, p, r.keys, roomID, u))
-			}
-		}
-		count = p.HLen(ctx, r.keys.UserSessions(userID))
-		return nil
-	})
-	if err != nil {
-		return Admission{}, fmt.Errorf("admit user %d to room %d: %w", userID, roomID, err)
-	}
-	a := Admission{Sessions: int(count.Val()), Members: make([]bool, len(member))}
-	for i, m := range member {
-		a.Members[i] = m.Val()
-	}
-	return a, nil
 }
 
 // Get returns one session, or ok == false when it is not registered.

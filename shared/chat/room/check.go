@@ -13,7 +13,8 @@ import (
 // queues on a pipeline, SISMEMBER of userID in room's member set (false for
 // a missing room). IsMember, AreMembers and registry.Admit use it. The
 // scripts that act on a membership (send.lua, change.lua, read.lua,
-// typing.lua, join.lua) check the same set themselves, in the same atomic
+// typing.lua, join.lua, and the registry's claim.lua at CONNECT) check the
+// same set themselves, in the same atomic
 // step as what they do: a check in Go before the script could pass for a
 // member removed a moment later.
 func QueueIsMember(ctx context.Context, c redis.Cmdable, ks keys.Space, roomID, userID int64) *redis.BoolCmd {

@@ -3,6 +3,7 @@ package room_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -12,8 +13,9 @@ import (
 )
 
 // TestMembershipChecksAgree: the Go checks (IsMember, AreMembers,
-// registry.Admit, all through room.QueueIsMember) and the atomic one of
-// send.lua tell members from non-members alike: members, a user never in
+// registry.Admit, all through room.QueueIsMember) and the atomic ones of
+// send.lua and of the registry's claim.lua (a CONNECT into the room) tell
+// members from non-members alike: members, a user never in
 // the room, a user removed from it, a missing room.
 func TestMembershipChecksAgree(t *testing.T) {
 	ctx := context.Background()
@@ -31,13 +33,18 @@ func TestMembershipChecksAgree(t *testing.T) {
 	}
 	var pairs []room.Member
 	var want []bool
-	for _, tt := range tests {
+	for i, tt := range tests {
 		pairs, want = append(pairs, room.Member{RoomID: tt.roomID, UserID: tt.user}), append(want, tt.want)
 		if got, err := f.rooms.IsMember(ctx, tt.roomID, tt.user); err != nil || got != tt.want {
 			t.Errorf("IsMember(%d, %d) = %v, %v; want %v", tt.roomID, tt.user, got, err, tt.want)
 		}
 		if a, err := reg.Admit(ctx, tt.user, tt.roomID, tt.user); err != nil || !slices.Equal(a.Members, []bool{tt.want}) {
 			t.Errorf("Admit(%d, %d) = %+v, %v; want member %v", tt.user, tt.roomID, a, err, tt.want)
+		}
+		s := registry.Session{ID: fmt.Sprint("s", i), UserID: tt.user, RoomID: tt.roomID, Node: "n1"}
+		if _, err := reg.RegisterCapped(ctx, s, registry.Terms{Member: true, Max: 100}); (err == nil) != tt.want ||
+			(err != nil && !errors.Is(err, registry.ErrNotMember)) {
+			t.Errorf("RegisterCapped(%d in %d): %v; member %v", tt.user, tt.roomID, err, tt.want)
 		}
 		_, _, err := f.msgs.Send(ctx, tt.roomID, tt.user, 0, "hi")
 		switch {

@@ -17,10 +17,11 @@ import (
 	"github.com/roomwire/roomwire/ws/internal/wsnode"
 )
 
-// A CONNECT into a room costs the node two Redis round trips once the
-// scripts are loaded: the admission, then the registration with the
-// room's read move riding in it; a third only when the read moved the
-// position (the UNREAD note to the user's sessions).
+// A CONNECT into a room costs the node one Redis round trip on a single
+// Redis once the scripts are loaded: the registration, with the room's
+// membership checked in the claim and the room's read move riding in it; a
+// second only when the read moved the position (the UNREAD note to the
+// user's sessions).
 func TestConnectIntoRoomRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	counter := &redistest.RoundTrips{}
@@ -44,8 +45,8 @@ func TestConnectIntoRoomRoundTrips(t *testing.T) {
 	}
 	connect(8) // loads the scripts (8 sent the messages: nothing to read)
 
-	if n := connect(3); n != 3 {
-		t.Errorf("CONNECT that moved the read position made %d round trips, want 3", n)
+	if n := connect(3); n != 2 {
+		t.Errorf("CONNECT that moved the read position made %d round trips, want 2", n)
 	}
 	var note wire.Notification
 	if err := json.Unmarshal([]byte(notes.Next(t).Payload), &note); err != nil || note.Type != wire.NoteUnread || note.ChatRoomID != id || note.UnreadCount == nil || *note.UnreadCount != 0 {
@@ -55,8 +56,8 @@ func TestConnectIntoRoomRoundTrips(t *testing.T) {
 		t.Errorf("position %q, want 2", pos)
 	}
 
-	if n := connect(3); n != 2 {
-		t.Errorf("CONNECT into a room already read made %d round trips, want 2", n)
+	if n := connect(3); n != 1 {
+		t.Errorf("CONNECT into a room already read made %d round trips, want 1", n)
 	}
 	notes.None(t, 50*time.Millisecond)
 }

@@ -146,9 +146,6 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 	}
 	ctx, cancel := c.srv.redisCtx()
 	defer cancel()
-	if err := c.admit(ctx, ident.UserID, roomID, rcvID); err != nil {
-		return err
-	}
 	cx, cy := parseHeartBeat(f.Value("heart-beat"))
 	sx, sy := c.srv.cfg.HeartbeatOut, c.srv.cfg.HeartbeatIn
 	if cy > 0 && sx > 0 {
@@ -168,14 +165,12 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 	c.sess = sess
 	c.srv.remember(c)
 	entry, riders := c.entering(roomID, ident.UserID)
-	if _, err := c.srv.sessions.RegisterCapped(ctx, sess, c.srv.cfg.MaxSessionsPerUser, riders...); err != nil {
+	terms := registry.Terms{Member: true, Receiver: rcvID, Max: c.srv.cfg.MaxSessionsPerUser}
+	if _, err := c.srv.sessions.RegisterCapped(ctx, sess, terms, riders...); err != nil {
 		c.srv.forget(c)
-		if errors.Is(err, registry.ErrTooManySessions) {
-			return limitErr("at most %d concurrent sessions per user", c.srv.cfg.MaxSessionsPerUser)
-		}
-		c.log().Warn("register session", "err", err)
-		return errUnavailable
+		return c.refused(err, roomID)
 	}
+	c.srv.registered(c)
 	c.connected = true
 	c.connTimer.Stop()
 	c.connTimer = nil // not needed any more; end checks
@@ -204,31 +199,20 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 	return nil
 }
 
-// admit reads, in one round trip, what a CONNECT must pass: membership of
-// the CONNECT room (the user's, then rcvId's when it names someone else)
-// and MaxSessionsPerUser (sessions on any node), refused in that order.
-func (c *conn) admit(ctx context.Context, userID, roomID, rcvID int64) error {
-	users := []int64{userID}
-	if roomID != 0 && rcvID != 0 && rcvID != userID {
-		users = append(users, rcvID)
-	}
-	a, err := c.srv.sessions.Admit(ctx, userID, roomID, users...)
-	if err != nil {
-		c.log().Warn("admit CONNECT", "err", err)
-		return errUnavailable
-	}
-	if roomID != 0 {
-		if !a.Members[0] {
-			return fmt.Errorf("%w: not a member of room %d", errForbidden, roomID)
-		}
-		if len(a.Members) > 1 && !a.Members[1] {
-			return fmt.Errorf("%w: rcvId is not a member of the room", errForbidden)
-		}
-	}
-	if a.Sessions >= c.srv.cfg.MaxSessionsPerUser {
+// refused answers a CONNECT whose registration failed: the registry
+// checked, in this order, the CONNECT room's membership of the user and of
+// rcvId (when it names someone else), then MaxSessionsPerUser.
+func (c *conn) refused(err error, roomID int64) error {
+	switch {
+	case errors.Is(err, registry.ErrNotMember):
+		return fmt.Errorf("%w: not a member of room %d", errForbidden, roomID)
+	case errors.Is(err, registry.ErrReceiverNotMember):
+		return fmt.Errorf("%w: rcvId is not a member of the room", errForbidden)
+	case errors.Is(err, registry.ErrTooManySessions):
 		return limitErr("at most %d concurrent sessions per user", c.srv.cfg.MaxSessionsPerUser)
 	}
-	return nil
+	c.log().Warn("register session", "err", err)
+	return errUnavailable
 }
 
 func (c *conn) requireMember(ctx context.Context, roomID, userID int64) error {

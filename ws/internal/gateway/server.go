@@ -52,14 +52,13 @@ type History interface {
 	LastSeq(ctx context.Context, roomID int64) (int64, error)
 }
 
-// Sessions is the session registry. Admit (read only, one round trip)
-// counts a user's sessions on every node for MaxSessionsPerUser and reads
-// the CONNECT room's membership of the users named by CONNECT;
-// RegisterCapped enforces MaxSessionsPerUser atomically, with the CONNECT
-// room's read move riding in its round trip.
+// Sessions is the session registry. RegisterCapped admits a CONNECT: it
+// checks the CONNECT room's membership of the users CONNECT names and
+// enforces MaxSessionsPerUser atomically (on a single Redis in the one
+// round trip that registers the session, with the room's read move riding
+// in it).
 type Sessions interface {
-	Admit(ctx context.Context, userID, roomID int64, users ...int64) (registry.Admission, error)
-	RegisterCapped(ctx context.Context, s registry.Session, max int, riders ...registry.Rider) (bool, error)
+	RegisterCapped(ctx context.Context, s registry.Session, t registry.Terms, riders ...registry.Rider) (bool, error)
 	// End removes this node's own session (views included, idempotently).
 	End(ctx context.Context, s registry.Session, reason string) (bool, error)
 }
@@ -231,11 +230,13 @@ type Server struct {
 	connects *ratelimit.Keyed // upgrades per remote IP
 
 	// mu guards live: this node's open sessions by id (socket handles for
-	// kicks; the registry of record is in Redis).
-	mu       sync.Mutex
-	live     map[string]*conn
-	draining bool
-	wg       sync.WaitGroup
+	// kicks; the registry of record is in Redis), and connecting: the ids
+	// of those whose CONNECT is still registering them.
+	mu         sync.Mutex
+	live       map[string]*conn
+	connecting map[string]bool
+	draining   bool
+	wg         sync.WaitGroup
 
 	// The heart-beat loop (beat.go): started once, stopped by Shutdown.
 	beatOnce, beatStopOnce sync.Once
@@ -270,8 +271,8 @@ type Deps struct {
 func New(cfg Config, d Deps) *Server {
 	cfg.defaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, keys: d.Keys, verifier: d.Verifier, members: d.Members,
-		sender: d.Sender, history: d.History, sessions: d.Sessions, hub: d.Hub, live: make(map[string]*conn),
-		beatStop: make(chan struct{}),
+		sender: d.Sender, history: d.History, sessions: d.Sessions, hub: d.Hub,
+		live: make(map[string]*conn), connecting: make(map[string]bool), beatStop: make(chan struct{}),
 		connects: ratelimit.New(ratelimit.Config{Rate: cfg.ConnectRate, Burst: cfg.ConnectBurst})}
 	s.reads, s.typist = d.Reads, d.Typing
 	for _, o := range cfg.AllowedOrigins {
@@ -362,9 +363,19 @@ func (s *Server) redisCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.cfg.RedisTimeout)
 }
 
+// remember adds c, whose CONNECT is about to register it, to the live
+// sessions, as connecting until registered.
 func (s *Server) remember(c *conn) {
 	s.mu.Lock()
 	s.live[c.id] = c
+	s.connecting[c.id] = true
+	s.mu.Unlock()
+}
+
+// registered marks c, remembered, as registered (admitted).
+func (s *Server) registered(c *conn) {
+	s.mu.Lock()
+	delete(s.connecting, c.id)
 	s.mu.Unlock()
 }
 
@@ -372,6 +383,7 @@ func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	if s.live[c.id] == c {
 		delete(s.live, c.id)
+		delete(s.connecting, c.id)
 	}
 	s.mu.Unlock()
 }
@@ -383,15 +395,20 @@ func (s *Server) Sessions() int {
 	return len(s.live)
 }
 
-// Local returns the registry entries of this node's live sessions.
-func (s *Server) Local() []registry.Session {
+// Local returns the registry entries of this node's registered sessions,
+// and the ids of those whose CONNECT is still registering them.
+func (s *Server) Local() (live []registry.Session, connecting []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]registry.Session, 0, len(s.live))
-	for _, c := range s.live {
-		out = append(out, c.sess)
+	live = make([]registry.Session, 0, len(s.live))
+	for id, c := range s.live {
+		if s.connecting[id] {
+			connecting = append(connecting, id)
+		} else {
+			live = append(live, c.sess)
+		}
 	}
-	return out
+	return live, connecting
 }
 
 // Kick ends the listed sessions if they live on this node; it returns how

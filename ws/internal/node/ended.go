@@ -27,8 +27,12 @@ func (n *Node) closeEnded(ctx context.Context) (map[string]string, error) {
 		return ended, nil // the usual beat: no need to list the live sessions
 	}
 	live := map[string]bool{}
-	for _, s := range n.sockets.Local() {
+	sessions, connecting := n.sockets.Local()
+	for _, s := range sessions {
 		live[s.ID] = true
+	}
+	for _, id := range connecting {
+		live[id] = true
 	}
 	n.delivered.Range(func(id, _ any) bool {
 		if !live[id.(string)] {

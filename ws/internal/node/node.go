@@ -38,8 +38,12 @@ type Registry interface {
 type Sockets interface {
 	Kick(ids []string, reason string) int
 	Revoke(roomID, userID int64, reason string) int
-	// Local returns the registry entries of this node's live sessions.
-	Local() []registry.Session
+	// Local returns the registry entries of this node's live sessions,
+	// and apart the ids of those whose CONNECT is still registering them
+	// (checking their membership and the session cap as it does): they may
+	// be in the registry or not yet, and may still be refused, so
+	// reconciliation neither writes nor removes them.
+	Local() (live []registry.Session, connecting []string)
 	// Watched returns the (room, user) pairs live sessions watch.
 	Watched() []room.Member
 }
@@ -218,7 +222,8 @@ func (n *Node) reconcile(ctx context.Context, full bool) error {
 		if err != nil {
 			return err
 		}
-		full = count != len(n.sockets.Local())
+		live, connecting := n.sockets.Local()
+		full = count != len(live)+len(connecting)
 	}
 	// Registry first, then the ended hash, then the live sessions: a
 	// session registers only after it is live, so one registered meanwhile
@@ -236,10 +241,13 @@ func (n *Node) reconcile(ctx context.Context, full bool) error {
 	if err != nil || !full {
 		return err
 	}
-	local := n.sockets.Local()
+	local, connecting := n.sockets.Local()
 	registered := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		registered[id] = true
+	}
+	for _, id := range connecting { // their registration writes or refuses them
+		delete(registered, id)
 	}
 	added, removed := 0, 0
 	for _, s := range local {

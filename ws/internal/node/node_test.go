@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +26,9 @@ type sockets struct {
 	kicked  []string
 	revoked [][2]int64
 	local   []registry.Session
-	watched []room.Member
+	// connecting: ids of sessions whose CONNECT is registering them
+	connecting []string
+	watched    []room.Member
 }
 
 func (s *sockets) Kick(ids []string, _ string) int {
@@ -42,10 +45,10 @@ func (s *sockets) Revoke(room, user int64, _ string) int {
 	return 1
 }
 
-func (s *sockets) Local() []registry.Session {
+func (s *sockets) Local() ([]registry.Session, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]registry.Session(nil), s.local...)
+	return append([]registry.Session(nil), s.local...), append([]string(nil), s.connecting...)
 }
 
 func (s *sockets) Watched() []room.Member {
@@ -146,28 +149,34 @@ func TestReconcileRepairsRegistryAfterOutage(t *testing.T) {
 	l1 := registry.Session{ID: "l1", UserID: 1, RoomID: 3, Node: "n"}
 	l2 := registry.Session{ID: "l2", UserID: 2, RoomID: 3, Node: "n"}    // lost when Redis restarted empty
 	ghost := registry.Session{ID: "g1", UserID: 4, RoomID: 3, Node: "n"} // ended while Redis was down
-	for _, s := range []registry.Session{l1, ghost} {
+	// Two CONNECTs still registering, one already in Redis: their
+	// registration writes or refuses them, reconciliation leaves them be.
+	c1 := registry.Session{ID: "c1", UserID: 5, RoomID: 3, Node: "n"}
+	for _, s := range []registry.Session{l1, ghost, c1} {
 		if _, err := reg.Register(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	socks := &sockets{local: []registry.Session{l1, l2}}
+	socks := &sockets{local: []registry.Session{l1, l2}, connecting: []string{"c1", "c2"}}
 	hub := fanout.New(rdb, fanout.Config{})
 	n := node.New(node.Config{ID: "n", BeatEvery: 20 * time.Millisecond}, ks, reg, socks, hub)
 	start(t, hub, n)
 	redistest.Eventually(t, "registry reconciled", func() bool {
 		ids, _ := reg.NodeSessionIDs(ctx, "n")
-		return len(ids) == 2 && rdb.Exists(ctx, ks.Session("l2")).Val() == 1 && rdb.Exists(ctx, ks.Session("g1")).Val() == 0
+		return len(ids) == 3 && rdb.Exists(ctx, ks.Session("l2")).Val() == 1 && rdb.Exists(ctx, ks.Session("g1")).Val() == 0
 	})
+	if ids, _ := reg.NodeSessionIDs(ctx, "n"); !slices.Contains(ids, "c1") || slices.Contains(ids, "c2") {
+		t.Errorf("node n lists %v; want the connecting c1 kept, c2 not written", ids)
+	}
 	// The ghost's presence goes in a second step (presence.lua after the
 	// session's removal, on the room's slot): wait for it too.
 	var pres map[int64]int
 	redistest.Eventually(t, "presence reconciled", func() bool {
 		p, err := reg.RoomPresence(ctx, 3)
 		pres = p
-		return err == nil && len(p) == 2
+		return err == nil && len(p) == 3
 	})
-	if pres[1] != 1 || pres[2] != 1 {
-		t.Errorf("presence = %v, want users 1 and 2 once each", pres)
+	if pres[1] != 1 || pres[2] != 1 || pres[5] != 1 {
+		t.Errorf("presence = %v, want users 1, 2 and 5 once each", pres)
 	}
 }
