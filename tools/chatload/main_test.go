@@ -71,6 +71,18 @@ func TestFlags(t *testing.T) {
 					t.Fatalf("schedule %q heart-beat %s send %+v", o.cfg.Schedule, o.cfg.HeartBeat, o.cfg.Send)
 				}
 			}},
+		{name: "slow readers", args: "-conns 10 -rate 1 -slow-readers 3 -read-delay 20ms -rcvbuf 8192",
+			check: func(t *testing.T, o *options) {
+				if o.cfg.SlowReaders != 3 || o.cfg.ReadDelay != 20*time.Millisecond || o.cfg.RcvBuf != 8192 {
+					t.Fatalf("slow readers %d read delay %s rcvbuf %d", o.cfg.SlowReaders, o.cfg.ReadDelay, o.cfg.RcvBuf)
+				}
+			}},
+		{name: "no slow readers by default", args: "-conns 10 -rate 1",
+			check: func(t *testing.T, o *options) {
+				if o.cfg.SlowReaders != 0 || o.cfg.ReadDelay != 0 || o.cfg.RcvBuf != 0 {
+					t.Fatalf("slow readers %d read delay %s rcvbuf %d", o.cfg.SlowReaders, o.cfg.ReadDelay, o.cfg.RcvBuf)
+				}
+			}},
 		{name: "bad body", args: "-conns 10 -rate 1 -body json", wantErr: "-body must be"},
 		{name: "bad schedule", args: "-conns 10 -rate 1 -schedule bunched", wantErr: "-schedule must be"},
 		{name: "rate or idle needed", args: "-conns 10", wantErr: "give -rate"},

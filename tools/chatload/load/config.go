@@ -71,6 +71,18 @@ type Config struct {
 	// Schedule places each publisher's sends in time [ScheduleEven]; see
 	// ScheduleEven and ScheduleRandom.
 	Schedule string
+	// SlowReaders is how many connections read slowly: the last ones
+	// (connection index Conns()-SlowReaders and up, the highest user ids;
+	// publishers are each room's first members). Each sleeps ReadDelay
+	// after every WebSocket message it reads, so the delay shows in the
+	// latency, and what a server drops or a cut connection misses counts as
+	// lost [0].
+	SlowReaders int
+	ReadDelay   time.Duration
+	// RcvBuf is the SO_RCVBUF of every client socket in bytes (the kernel
+	// doubles it); 0 leaves the kernel's default and autotuning. A small
+	// one keeps a slow reader's backlog on the server, not in the kernel.
+	RcvBuf int
 	// Send is the shape of the SEND frames (content-type, receipts, the
 	// message text's form) [chatload's own: none of them].
 	Send SendShape
@@ -153,6 +165,9 @@ func (c *Config) defaults() {
 // Conns is the number of connections the run opens.
 func (c *Config) Conns() int { return c.Rooms * c.RoomSize }
 
+// slowReader reports whether connection idx is one of the SlowReaders.
+func (c *Config) slowReader(idx int) bool { return idx >= c.Conns()-c.SlowReaders }
+
 // Idle reports whether the run only connects and holds.
 func (c *Config) Idle() bool { return len(c.Rates) == 0 && len(c.TotalRates) == 0 }
 
@@ -214,6 +229,15 @@ func (c *Config) validate() error {
 	}
 	if c.Conns() > 28000*c.SourceIPs {
 		bad("%d connections need more source addresses (about 28000 each): raise -source-ips to %d", c.Conns(), (c.Conns()+27999)/28000)
+	}
+	if c.SlowReaders < 0 || c.SlowReaders > c.Conns() {
+		bad("%d slow readers out of range [0, %d connections]", c.SlowReaders, c.Conns())
+	}
+	if c.ReadDelay < 0 || c.ReadDelay > time.Minute || (c.SlowReaders > 0) != (c.ReadDelay > 0) {
+		bad("slow readers need a read delay in (0, 1m] and a read delay needs slow readers")
+	}
+	if c.RcvBuf < 0 {
+		bad("SO_RCVBUF %d must not be negative", c.RcvBuf)
 	}
 	if len(c.Secret) == 0 {
 		bad("no JWT secret")

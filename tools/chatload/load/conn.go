@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -43,6 +44,7 @@ type conn struct {
 	buf      []byte
 	pendingN int // bytes of buf spanned by the frame readFrame returned
 	lastSeq  int64
+	delay    time.Duration // a slow reader sleeps this long after each message read
 
 	recv, dups, gaps, late, foreign atomic.Uint64
 	receipts                        atomic.Uint64 // RECEIPTs of SENDs
@@ -52,16 +54,39 @@ type conn struct {
 
 // httpClients returns one HTTP client per source address: 127.0.0.1..N as
 // the local address of every dialled socket, or the kernel's choice for N=1.
-func httpClients(n int) []*http.Client {
-	if n <= 1 {
+// rcvbuf > 0 is every socket's SO_RCVBUF.
+func httpClients(n, rcvbuf int) []*http.Client {
+	if n <= 1 && rcvbuf <= 0 {
 		return []*http.Client{{Transport: &http.Transport{Proxy: nil, DisableCompression: true}}}
 	}
-	out := make([]*http.Client, n)
+	out := make([]*http.Client, max(n, 1))
 	for i := range out {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(i+1))}, Timeout: 10 * time.Second}
+		d := &net.Dialer{Timeout: 10 * time.Second, Control: setRcvBuf(rcvbuf)}
+		if n > 1 {
+			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(i+1))}
+		}
 		out[i] = &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: d.DialContext, DisableCompression: true}}
 	}
 	return out
+}
+
+// setRcvBuf is a net.Dialer Control setting SO_RCVBUF to n (nil for n <= 0).
+func setRcvBuf(n int) func(network, address string, rc syscall.RawConn) error {
+	if n <= 0 {
+		return nil
+	}
+	return func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
+		}); err != nil {
+			return err
+		}
+		if serr != nil {
+			return fmt.Errorf("set SO_RCVBUF %d: %w", n, serr)
+		}
+		return nil
+	}
 }
 
 // open dials, sends CONNECT, waits for CONNECTED, sends SUBSCRIBE (with a
@@ -172,6 +197,9 @@ func (c *conn) readLoop() {
 				c.r.noteError(fmt.Errorf("user %d: connection lost: %w", c.user, err))
 			}
 			return
+		}
+		if c.delay > 0 {
+			time.Sleep(c.delay) // before the message is handled: the lag shows in its latency
 		}
 	}
 }

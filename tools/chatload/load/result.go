@@ -22,6 +22,10 @@ type Result struct {
 	RoomSize   int `json:"roomSize"`
 	Publishers int `json:"publishersPerRoom"`
 	Payload    int `json:"payloadBytes"`
+	// The slow-reader options (Config.SlowReaders, ReadDelay, RcvBuf).
+	SlowReaders int     `json:"slowReaders,omitempty"`
+	ReadDelayMs float64 `json:"readDelayMs,omitempty"`
+	RcvBuf      int     `json:"rcvbuf,omitempty"`
 
 	Connected     int     `json:"connected"`
 	ConnectFailed int     `json:"connectFailed"`

@@ -100,6 +100,7 @@ func (r *Runner) Run(ctx context.Context) ([]Result, error) {
 		Name: cfg.Name, Date: time.Now().UTC().Format(time.RFC3339),
 		Conns: cfg.Conns(), Rooms: cfg.Rooms, RoomSize: cfg.RoomSize, Publishers: cfg.Publishers,
 		Payload: cfg.Payload, Connected: r.connected, ConnectFailed: r.connectFailed,
+		SlowReaders: cfg.SlowReaders, ReadDelayMs: ms(cfg.ReadDelay), RcvBuf: cfg.RcvBuf,
 		Subscribed: int(r.subscribedN.Load()),
 		ConnectS:   r.connectTook.Seconds(), SubscribedS: r.subscribeTook.Seconds(),
 		ConnectP50Ms: ms(r.connectHist.Quantile(0.5)), ConnectP99Ms: ms(r.connectHist.Quantile(0.99)),
@@ -173,6 +174,9 @@ func (r *Runner) setup(ctx context.Context) error {
 	for i, rs := range r.rooms {
 		for j, u := range rs.members {
 			c := &conn{r: r, idx: i*cfg.RoomSize + j, user: u, room: rs}
+			if cfg.slowReader(c.idx) {
+				c.delay = cfg.ReadDelay
+			}
 			if cfg.RoomType == "direct" {
 				c.rcv = rs.members[1-j]
 			}
@@ -191,7 +195,7 @@ func (r *Runner) setup(ctx context.Context) error {
 // waits for every subscription receipt.
 func (r *Runner) connectAll(ctx context.Context) error {
 	cfg := &r.cfg
-	clients := httpClients(cfg.SourceIPs)
+	clients := httpClients(cfg.SourceIPs, cfg.RcvBuf)
 	var next atomic.Int64
 	var okN, failN atomic.Int64
 	var wg sync.WaitGroup

@@ -102,15 +102,53 @@ type conn struct {
 	writers sync.WaitGroup // the running writer, if any
 	stopped chan struct{}
 
-	// Resumes (resume.go): replays run one at a time (replayMu), each on
-	// its own goroutine (replays), under replayCtx, which closed cancels;
-	// replayCtx is made by the read loop at the first replay. resumeBuf
-	// counts the bytes of live messages buffered by replaying subscriptions.
-	replayMu   sync.Mutex
-	replays    sync.WaitGroup
-	replayCtx  context.Context
-	replayStop context.CancelFunc
-	resumeBuf  atomic.Int64
+	// Resumes and catch-ups (resume.go): replays run one at a time
+	// (replayMu), each on its own goroutine (replays), under replayCtx,
+	// which closed cancels (stopReplays). startReplay, from the read loop
+	// (resume) or a hub delivery (catch-up), makes replayCtx at the first
+	// replay; rmu guards it, replayStop and replaysOver, so no replay
+	// starts after stopReplays. resumeBuf counts the bytes of live messages
+	// buffered by replaying subscriptions.
+	replayMu    sync.Mutex
+	replays     sync.WaitGroup
+	rmu         sync.Mutex
+	replayCtx   context.Context
+	replayStop  context.CancelFunc
+	replaysOver bool
+	resumeBuf   atomic.Int64
+}
+
+// startReplay runs run on a new replay goroutine owned by the connection,
+// with the connection's replay context; it reports false, running nothing,
+// once the connection has ended (stopReplays). Safe from any goroutine.
+func (c *conn) startReplay(run func(ctx context.Context)) bool {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.replaysOver {
+		return false
+	}
+	if c.replayStop == nil {
+		c.replayCtx, c.replayStop = context.WithCancel(context.Background())
+	}
+	ctx := c.replayCtx
+	c.replays.Add(1)
+	go func() {
+		defer c.replays.Done()
+		run(ctx)
+	}()
+	return true
+}
+
+// stopReplays cancels the running replays, waits for them and lets no
+// other start (closed, once the socket is dead).
+func (c *conn) stopReplays() {
+	c.rmu.Lock()
+	c.replaysOver = true
+	if c.replayStop != nil {
+		c.replayStop()
+	}
+	c.rmu.Unlock()
+	c.replays.Wait()
 }
 
 // log returns the connection's logger: remote and request_id, and session
@@ -246,10 +284,7 @@ func (c *conn) closed(err error) {
 	c.qmu.Unlock()
 	c.ws.CloseNow()
 	c.writers.Wait()
-	if c.replayStop != nil {
-		c.replayStop()
-		c.replays.Wait()
-	}
+	c.stopReplays()
 	c.end()
 }
 

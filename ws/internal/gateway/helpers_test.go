@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,14 +116,24 @@ type client struct {
 	frames chan *stomp.Frame
 	closed chan struct{}
 	err    error
-	gate   chan struct{} // closed by pause: the read loop stops reading
-	done   chan struct{} // closed when the test ends
-	raws   atomic.Int64  // WebSocket messages received
-	rawLog []string      // their text (read after closed)
+	gate   chan struct{}                 // closed by pause: the read loop stops reading
+	held   atomic.Pointer[chan struct{}] // set by stall: the read loop waits until it is closed
+	done   chan struct{}                 // closed when the test ends
+	raws   atomic.Int64                  // WebSocket messages received
+	rawLog []string                      // their text (read after closed)
 }
 
 // pause makes the client stop reading from its socket for good.
 func (c *client) pause() { close(c.gate) }
+
+// stall makes the client stop reading from its socket (after the message
+// it may be reading) until release is called.
+func (c *client) stall() (release func()) {
+	ch := make(chan struct{})
+	c.held.Store(&ch)
+	var once sync.Once
+	return func() { once.Do(func() { c.held.Store(nil); close(ch) }) }
+}
 
 func (e *env) dial(headers ...http2Header) *client {
 	e.t.Helper()
@@ -156,6 +167,12 @@ func (c *client) readLoop() {
 		case <-c.gate:
 			<-c.done // a paused client reads nothing more until the test ends
 		default:
+		}
+		if h := c.held.Load(); h != nil {
+			select {
+			case <-*h:
+			case <-c.done:
+			}
 		}
 		_, data, err := c.ws.Read(context.Background())
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/roomwire/roomwire/shared/chat/messages"
@@ -15,9 +16,11 @@ import (
 const ResumeHeader = "last-seq"
 
 // TruncatedHeader marks the notice MESSAGE sent right before the first
-// message after a gap: history no longer reaches back to last-seq+1 (first
-// MESSAGE of the subscription), or the replay stopped at MaxReplay (after
-// the last replayed one). The client must reload the gap from REST.
+// message after a gap: history no longer reaches back to the seq after the
+// last one sent (last-seq+1 at the start of a resume, or trimmed by
+// HISTORY_LEN while a replay or catch-up read it), or the replay stopped at
+// MaxReplay (after the last replayed one). The client must reload the gap
+// from REST.
 const TruncatedHeader = "x-resume-truncated"
 
 // ResetHeader marks the notice MESSAGE sent, instead of a replay, when
@@ -42,7 +45,17 @@ const replayPage = 100
 //     buffer was dropped since that read began: then the buffer holds every
 //     message after it (no gap; duplicates are skipped by seq).
 //   - At most MaxReplay messages are replayed in all; the gap after them is
-//     announced before the next message (TruncatedHeader).
+//     announced before the next message (TruncatedHeader). So is a gap in
+//     history itself: a page read no longer holds the seq after the last
+//     one queued (trimmed by HISTORY_LEN meanwhile).
+//
+// A catch-up is the same replay, started by the server: a live chat
+// message for a connection whose queue is above its high-water mark (3/4
+// of QueueFrames or QueueBytes) is not queued; the subscription replays
+// from its lastSeq instead (catchUpLocked), not capped at MaxReplay. A
+// reader that reads, only slowly, is never cut for its queue: late rather
+// than lost. Frames outside history (events, notifications, receipts)
+// still hit the queue's hard bound.
 //
 // A client that does not read stalls the writer, whose write deadline cuts
 // it off as a slow consumer.
@@ -54,8 +67,8 @@ func (s *subscription) deliverLive(m *fanout.Msg) {
 		if m.Seq <= s.lastSeq {
 			return // already replayed from history
 		}
-		if s.capped {
-			s.capped = false
+		if s.gap {
+			s.gap = false
 			if m.Seq > s.lastSeq+1 {
 				s.c.enqueue(outItem{frame: s.c.noticeFrame(s, TruncatedHeader, truncatedBody(s.roomID, s.lastSeq, m.Seq))})
 			}
@@ -147,20 +160,48 @@ func (c *conn) resume(ctx context.Context, s *subscription, after int64) error {
 		s.finishLocked()
 		return nil
 	}
-	if c.replayStop == nil {
-		c.replayCtx, c.replayStop = context.WithCancel(context.Background())
+	short := len(page) < limit
+	if !c.startReplay(func(ctx context.Context) { c.replay(ctx, s, page, short, drops, c.srv.cfg.MaxReplay) }) {
+		s.finishLocked() // the connection ended: nothing more is sent
 	}
-	c.replays.Add(1)
-	go c.replay(s, page, len(page) < limit, drops)
 	return nil
+}
+
+// catchUpLocked switches live subscription s into a catch-up, m being the
+// live message that found the queue above its high-water mark: m is
+// buffered like a live message during a resume and a replay from s.lastSeq
+// (the highest seq queued) starts. Caller holds s.mu.
+func (s *subscription) catchUpLocked(m *fanout.Msg) {
+	c := s.c
+	if s.lastSeq == 0 {
+		s.lastSeq = m.Seq - 1 // nothing queued yet: earlier messages were never due
+	}
+	drops := s.drops
+	if !c.startReplay(func(ctx context.Context) { c.replay(ctx, s, nil, false, drops, math.MaxInt) }) {
+		return // the connection ended
+	}
+	s.replaying = true
+	s.bufferLocked(m)
+	c.srv.catchUps.Add(1)
+	c.srv.log.Debug("slow reader catches up from history", "session", c.id, "subscription", s.id, "after", s.lastSeq)
+}
+
+// aboveHighWater reports whether the outbound queue holds 3/4 of
+// QueueFrames or QueueBytes or more (see catchUpLocked); false once the
+// connection is closing.
+func (c *conn) aboveHighWater() bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return !c.closing && !c.dead &&
+		(len(c.queue) >= c.srv.cfg.QueueFrames*3/4 || c.qbytes >= c.srv.cfg.QueueBytes*3/4)
 }
 
 // replay queues page and the following history of s with flow control,
 // then switches s to live delivery (finishLocked). short: page came back
-// shorter than asked; drops: s.drops when it was read. It stops early when
-// the connection closes or s is unsubscribed.
-func (c *conn) replay(s *subscription, page [][]byte, short bool, drops int) {
-	defer c.replays.Done()
+// shorter than asked; drops: s.drops when it was read; at most maxReplay
+// messages are queued (MaxReplay for a resume, none for a catch-up). It
+// stops early when ctx ends (the connection closes) or s is unsubscribed.
+func (c *conn) replay(ctx context.Context, s *subscription, page [][]byte, short bool, drops, maxReplay int) {
 	c.replayMu.Lock()
 	defer c.replayMu.Unlock()
 	replayed := 0
@@ -180,7 +221,7 @@ func (c *conn) replay(s *subscription, page [][]byte, short bool, drops int) {
 			s.mu.Unlock()
 			replayed++
 		}
-		if replayed >= c.srv.cfg.MaxReplay || short {
+		if replayed >= maxReplay || short {
 			// The buffer joins the queue: wait for room for it as well.
 			if !c.waitRoom(s) {
 				s.abandon()
@@ -192,8 +233,10 @@ func (c *conn) replay(s *subscription, page [][]byte, short bool, drops int) {
 				s.abandon()
 				return
 			}
-			if replayed >= c.srv.cfg.MaxReplay || s.drops == drops {
-				s.capped = replayed >= c.srv.cfg.MaxReplay
+			if replayed >= maxReplay || s.drops == drops {
+				if replayed >= maxReplay {
+					s.gap = true
+				}
 				s.finishLocked()
 				s.mu.Unlock()
 				return
@@ -201,20 +244,31 @@ func (c *conn) replay(s *subscription, page [][]byte, short bool, drops int) {
 			s.mu.Unlock()
 		}
 		s.mu.Lock()
-		after, limit := s.lastSeq, min(replayPage, c.srv.cfg.MaxReplay-replayed)
+		after, limit := s.lastSeq, min(replayPage, maxReplay-replayed)
 		drops = s.drops
 		s.mu.Unlock()
-		ctx, cancel := context.WithTimeout(c.replayCtx, c.srv.cfg.RedisTimeout)
+		rctx, cancel := context.WithTimeout(ctx, c.srv.cfg.RedisTimeout)
+		var oldest int64
 		var err error
-		page, _, err = c.srv.history.Since(ctx, s.roomID, after, limit)
+		page, oldest, err = c.srv.history.Since(rctx, s.roomID, after, limit)
 		cancel()
+		if errors.Is(err, messages.ErrArchiveUnavailable) {
+			err = nil // what Redis holds; the part below it is announced as a gap
+		}
 		if err != nil {
 			s.abandon()
-			if c.replayCtx.Err() == nil {
+			if ctx.Err() == nil {
 				c.srv.log.Warn("resume from history", "session", c.id, "err", err)
 				c.kick("resume failed, reconnect", wsconn.StatusTryAgainLater)
 			}
 			return
+		}
+		if oldest > after+1 {
+			// History no longer holds after+1: the next message (the
+			// first of page) comes after a notice (deliverLive).
+			s.mu.Lock()
+			s.gap = true
+			s.mu.Unlock()
 		}
 		short = len(page) < limit
 	}

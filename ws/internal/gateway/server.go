@@ -85,7 +85,7 @@ type Config struct {
 	// and a client asking to beat less often than every IdleTimeout/2 is
 	// held to that, so no session is silent much longer than IdleTimeout.
 	IdleTimeout  time.Duration
-	WriteTimeout time.Duration // deadline of each socket write [10s]
+	WriteTimeout time.Duration // how long a socket write may go with the peer acknowledging nothing (wsconn) [10s]
 	RedisTimeout time.Duration // deadline of each Redis call of a frame [5s]
 	// Before CONNECT succeeds a frame is bounded by MaxPreAuthFrameBytes
 	// [8 KiB], MaxPreAuthHeaders header lines [16] of MaxPreAuthHeaderBytes
@@ -245,6 +245,7 @@ type Server struct {
 
 	framesIn, framesOut, delivered, slowConsumers atomic.Uint64
 	published                                     atomic.Uint64 // chat messages stored and published by SEND
+	catchUps                                      atomic.Uint64 // live subscriptions switched to a catch-up from history
 
 	// Metrics only (stats.go): gauges of open connections and
 	// subscriptions, frames by command and error disconnects by kind.

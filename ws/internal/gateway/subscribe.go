@@ -36,15 +36,17 @@ type subscription struct {
 	// mu guards the resume state (resume.go): while replaying, live
 	// messages are buffered (bufBytes, also counted in c.resumeBuf); drops
 	// counts the buffers dropped for exceeding their bound; lastSeq is the
-	// highest seq queued to the client; capped: the replay stopped at
-	// MaxReplay, a gap before the next message is announced.
+	// highest seq queued to the client; gap: a gap before the next
+	// message is announced (the replay stopped at MaxReplay, or history
+	// no longer held the seq after lastSeq).
 	mu        sync.Mutex
 	replaying bool
 	buffered  []*fanout.Msg
 	bufBytes  int
 	drops     int
-	capped    bool
+	gap       bool
 	lastSeq   int64
+	chat      bool // a room's messages destination: its messages are in history (catch-up)
 
 	stopped atomic.Bool // unsubscribed: deliveries and a running replay stop
 }
@@ -60,6 +62,8 @@ func (s *subscription) Deliver(m *fanout.Msg) {
 	case s.stopped.Load():
 	case s.replaying:
 		s.bufferLocked(m)
+	case s.chat && m.Seq > s.lastSeq && s.c.aboveHighWater():
+		s.catchUpLocked(m) // late rather than lost: resume.go
 	default:
 		s.deliverLive(m)
 	}
@@ -131,11 +135,12 @@ func (c *conn) onSubscribe(f *stomp.Frame) error {
 	if err := c.mayWatch(ctx, roomID); err != nil {
 		return err
 	}
-	resumeFrom, resuming, err := resumeSeq(f, channel == c.srv.keys.RoomMessages(roomID))
+	chat := channel == c.srv.keys.RoomMessages(roomID)
+	resumeFrom, resuming, err := resumeSeq(f, chat)
 	if err != nil {
 		return err
 	}
-	s := &subscription{c: c, id: id, dest: dest, channel: channel, roomID: roomID, ack: ack, replaying: resuming, skip: c.ownTyping(roomID, channel),
+	s := &subscription{c: c, id: id, dest: dest, channel: channel, roomID: roomID, ack: ack, replaying: resuming, chat: chat, skip: c.ownTyping(roomID, channel),
 		idEsc: stomp.AppendEscaped(nil, id, c.version), destEsc: stomp.AppendEscaped(nil, dest, c.version)}
 	s.head = messageHead(s.destEsc)
 	if err := c.srv.hub.Subscribe(ctx, channel, s); err != nil {

@@ -169,8 +169,8 @@ func (c *conn) writeLoop() {
 			if err := c.writeMessage(buf); err != nil {
 				c.ws.CloseNow()
 				c.qmu.Lock()
-				// A write that could not finish within WriteTimeout: the
-				// peer is not reading.
+				// A write whose peer acknowledged nothing for
+				// WriteTimeout (wsconn): the peer is not reading.
 				stalled := errors.Is(err, os.ErrDeadlineExceeded) && c.endReason == ""
 				if stalled {
 					c.endReason = "slow-consumer"

@@ -217,7 +217,8 @@ var (
 	descWrites     = desc("roomwire_ws_socket_writes_total", "WebSocket messages written (queued frames are coalesced).")
 	descDelivered  = desc("roomwire_ws_messages_delivered_total", "MESSAGE frames queued to local subscribers (live and replayed).")
 	descPublished  = desc("roomwire_ws_messages_published_total", "Chat messages stored and published by STOMP SENDs on this node.")
-	descSlow       = desc("roomwire_ws_slow_consumer_disconnects_total", "Connections cut off because their outbound queue was full.")
+	descSlow       = desc("roomwire_ws_slow_consumer_disconnects_total", "Connections cut off because their outbound queue was full or a write to them stalled for the write timeout (10 s).")
+	descCatchUps   = desc("roomwire_ws_catchups_total", "Live chat subscriptions that found their connection's queue above its high-water mark and caught up from history instead of queueing (slow readers, late rather than lost).")
 	descErrors     = desc("roomwire_ws_error_disconnects_total", "Connections ended by an ERROR, by kind of error.", "reason")
 	descReceived   = desc("roomwire_ws_redis_messages_received_total", "Messages received from Redis pub/sub by this node's hub.")
 	descBackfilled = desc("roomwire_ws_redis_messages_backfilled_total", "Messages read from history to close seq gaps.")
@@ -227,7 +228,7 @@ var (
 	descMoved      = desc("roomwire_ws_redis_channels_moved_total", "Channels re-subscribed on another cluster master after their slot moved (failover, resharding).")
 	descSwitches   = desc("roomwire_ws_redis_master_switches_total", "Times the hub moved its pub/sub connection to the current master after finding it on another server (Redis Sentinel failover).")
 	allStatsDescs  = []*prometheus.Desc{descConns, descSessions, descSubs, descChannels, descFramesIn, descFramesOut,
-		descWrites, descDelivered, descPublished, descSlow, descErrors, descReceived, descBackfilled, descDuplicates, descOverflowed,
+		descWrites, descDelivered, descPublished, descSlow, descCatchUps, descErrors, descReceived, descBackfilled, descDuplicates, descOverflowed,
 		descPubSub, descMoved, descSwitches}
 )
 
@@ -260,6 +261,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDelivered, g.Delivered)
 	counter(descPublished, g.Published)
 	counter(descSlow, g.SlowConsumers)
+	counter(descCatchUps, g.CatchUps)
 	counter(descReceived, h.Received)
 	counter(descBackfilled, h.Backfilled)
 	counter(descDuplicates, h.DuplicatesDropped)

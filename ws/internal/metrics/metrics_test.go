@@ -147,6 +147,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		"roomwire_ws_messages_published_total":                   1, // the refused SEND published nothing
 		"roomwire_ws_fanout_latency_seconds_count":               1,
 		"roomwire_ws_slow_consumer_disconnects_total":            0,
+		"roomwire_ws_catchups_total":                             0,
 		"roomwire_ws_redis_duplicates_dropped_total":             0,
 		"roomwire_ws_redis_pubsub_connections":                   1, // a single Redis
 		"roomwire_ws_redis_channels_moved_total":                 0,

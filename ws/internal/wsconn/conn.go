@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -67,10 +68,14 @@ type Conn struct {
 
 	// Write side, guarded by wmu: deadline is the write deadline set on
 	// nc; closeSent records that a Close frame went out (nothing may
-	// follow it).
+	// follow it). sent counts the bytes the socket took; ackedMark is how
+	// many of them the peer had acknowledged when deadline was set (-1:
+	// unknown).
 	wmu       sync.Mutex
 	deadline  time.Time
 	closeSent bool
+	sent      int64
+	ackedMark int64
 
 	// rtok is the read token: whoever reads from br holds it (the read
 	// loop for one message at a time, or Close waiting for the peer's
@@ -158,19 +163,41 @@ func (c *Conn) WriteText(buf []byte) error {
 // writeLocked writes p whole with the write deadline (c.wmu held). The
 // deadline is between 9/10 of writeTimeout and writeTimeout away: it is
 // refreshed only when less than 9/10 is left, so a busy connection does
-// not re-arm a timer per write.
+// not re-arm a timer per write. When it passes, the write goes on with a
+// new deadline if the peer acknowledged bytes since the deadline was set:
+// the peer reads, only slowly (the kernel wakes a writer only once a
+// third of a full send buffer is free, which at a slow reader's pace can
+// take longer than the timeout). A peer that acknowledged nothing fails it.
 func (c *Conn) writeLocked(p []byte) error {
-	now := time.Now()
-	if c.deadline.Sub(now) < c.writeTimeout-c.writeTimeout/10 {
-		c.deadline = now.Add(c.writeTimeout)
-		if err := c.nc.SetWriteDeadline(c.deadline); err != nil {
+	for {
+		now := time.Now()
+		if c.deadline.Sub(now) < c.writeTimeout-c.writeTimeout/10 {
+			c.deadline = now.Add(c.writeTimeout)
+			if err := c.nc.SetWriteDeadline(c.deadline); err != nil {
+				return fmt.Errorf("websocket write: %w", err)
+			}
+			c.ackedMark = c.acked()
+		}
+		n, err := c.nc.Write(p)
+		c.sent += int64(n)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) || c.ackedMark < 0 || c.acked() <= c.ackedMark {
 			return fmt.Errorf("websocket write: %w", err)
 		}
+		p = p[n:]
 	}
-	if _, err := c.nc.Write(p); err != nil {
-		return fmt.Errorf("websocket write: %w", err)
+}
+
+// acked returns how many of the bytes written the peer acknowledged, -1
+// when the socket does not tell (c.wmu held).
+func (c *Conn) acked() int64 {
+	q, ok := unsent(c.rc)
+	if !ok {
+		return -1
 	}
-	return nil
+	return c.sent - int64(q)
 }
 
 // writeControl sends a control frame (payload at most 125 bytes); a close

@@ -27,7 +27,11 @@ type Options struct {
 	// matched with path.Match, case-insensitively: a pattern holding
 	// "://" matches "scheme://host", any other the host alone.
 	OriginPatterns []string
-	// WriteTimeout bounds every socket write [10s].
+	// WriteTimeout bounds the peer's silence during a socket write [10s]:
+	// a write fails when the peer acknowledged none of what was sent for
+	// that long. A write that progresses, however slowly (a slow reader
+	// whose socket buffers are full), goes on where the socket tells how
+	// much the peer acknowledged (Linux); elsewhere it bounds every write.
 	WriteTimeout time.Duration
 	// ReadLimit bounds one message's payload; beyond, the connection is
 	// closed with 1009 [32 MiB].
