@@ -14,6 +14,7 @@ import (
 	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/shared/testsupport/redistest"
 	"github.com/roomwire/roomwire/tools/chatload/load"
+	"github.com/roomwire/roomwire/ws/internal/gateway"
 	"github.com/roomwire/roomwire/ws/internal/wsnode"
 	"github.com/roomwire/roomwire/ws/internal/wsnode/wsnodetest"
 )
@@ -42,7 +43,10 @@ func nodeOn(t *testing.T, rdb redis.UniversalClient, ks keys.Space, id string) s
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wsnodetest.Start(t, rdb, ks, verifier, wsnode.Config{ID: id}).WS
+	// The load clients all dial from 127.0.0.1: the per-address connect
+	// limit (50 at once, 10/s) is lifted, as make bench does, or the
+	// subtests of one node together run into it.
+	return wsnodetest.Start(t, rdb, ks, verifier, wsnode.Config{ID: id, Gateway: gateway.Config{ConnectRate: -1}}).WS
 }
 
 // TestRunDeliversEverythingInDirectAndGroupRooms: on one node, and on three
