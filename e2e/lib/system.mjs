@@ -491,14 +491,29 @@ function tail(file, n = 40) {
   try { return readFileSync(file, 'utf8').split('\n').slice(-n).join('\n'); } catch { return '(no log)'; }
 }
 
-/** freePorts reserves n distinct loopback ports by binding them together, then releases them. */
+/**
+ * freePorts reserves n distinct loopback ports by binding them together,
+ * then releases them. They are taken below the kernel's ephemeral range
+ * (ip_local_port_range), where no outgoing connection (to Redis, between
+ * the services) and no listen(0) of another process can take one between
+ * this check and the service binding it: a port from listen(0) could be
+ * (a ws node failed to start with EADDRINUSE in a CI rehearsal).
+ */
 async function freePorts(n) {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
+  let low = 32768;
+  try { low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low; } catch { /* not Linux */ }
+  const [from, to] = low > 12000 ? [10000, low] : [low + 30000, 65535];
+  const bind = (port) => new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
+    s.once('error', () => resolve(null));
+    s.listen(port, '127.0.0.1', () => resolve(s));
+  });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const want = new Set();
+    while (want.size < n) want.add(from + Math.floor(Math.random() * (to - from)));
+    const servers = await Promise.all([...want].map(bind));
+    await Promise.all(servers.filter(Boolean).map((s) => new Promise((r) => s.close(r))));
+    if (servers.every(Boolean)) return [...want];
+  }
+  throw new Error(`no ${n} free loopback ports in ${from}-${to - 1}`);
 }
