@@ -493,16 +493,24 @@ function tail(file, n = 40) {
 
 /**
  * freePorts reserves n distinct loopback ports by binding them together,
- * then releases them. They are taken below the kernel's ephemeral range
- * (ip_local_port_range), where no outgoing connection (to Redis, between
- * the services) and no listen(0) of another process can take one between
- * this check and the service binding it: a port from listen(0) could be
- * (a ws node failed to start with EADDRINUSE in a CI rehearsal).
+ * then releases them. They are taken outside the kernel's ephemeral range
+ * (ip_local_port_range; below it, or above it where it starts low), where
+ * no outgoing connection (to Redis, between the services) and no listen(0)
+ * of another process can take one between this check and the service
+ * binding it: a port inside the range could be taken so (a ws node failed
+ * to start with EADDRINUSE in a CI rehearsal).
  */
 async function freePorts(n) {
-  let low = 32768;
-  try { low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low; } catch { /* not Linux */ }
-  const [from, to] = low > 12000 ? [10000, low] : [low + 30000, 65535];
+  let [low, high] = [32768, 60999];
+  try {
+    const [l, h] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (l > 0 && h >= l) [low, high] = [l, h];
+  } catch { /* not Linux */ }
+  // Below the ephemeral range, else above it; a range that leaves neither
+  // 2,000 ports below nor above (rare) falls back to its upper part.
+  const [from, to] = low > 12000 ? [10000, low]
+    : high < 63536 ? [high + 1, 65536]
+      : [Math.max(1024, high - 20000), high + 1];
   const bind = (port) => new Promise((resolve) => {
     const s = net.createServer();
     s.once('error', () => resolve(null));
