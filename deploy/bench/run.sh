@@ -19,6 +19,13 @@
 #           with content-type:application/json and no receipt, text
 #           "~<stamp>~xxxx" of 100 bytes, every publisher sending from its
 #           own random phase (chatload -independent -payload 100)
+#   W1s, W2s  W1 (10,000 connections, 50 at once) and W2 with a second
+#           client that shares no code with chatload: the real
+#           @stomp/stompjs as the seed React app uses it
+#           (e2e/bench/stompload.mjs; rooms made over the REST API, default
+#           heart-beats, the seed's CONNECT headers and SEND body, 100-byte
+#           texts, every user from its own random phase); skipped without
+#           node or the api
 #   W3      fan-out: 1 room, 1,000 subscribers, 50 msg/s, then the ramp at
 #           100/150/200/400 msg/s (10 publishers share the rate)
 #   W3i     W3 with the independent client's settings (as W2i), on a fresh
@@ -40,9 +47,11 @@
 #                     heap profile at the end of each W1 hold
 #   BENCH_CHATLOAD_PROFILE=1  chatload's own CPU profile, NAME/chatload-cpu.pprof
 #   BENCH_WS_PROCS=1  GOMAXPROCS of the ws node (default: every core)
-#   BENCH_ONLY="W1 W3"  run only these workloads (W1, W2, W2a, W2i, W3, W3i)
+#   BENCH_ONLY="W1 W3"  run only these workloads (W1, W1s, W2, W2a, W2i, W2s,
+#                     W3, W3i)
+#   BENCH_W1S_SIZE=10000  W1s's connection count (4,000 with BENCH_QUICK)
 #   BENCH_W1_SIZES="10000"  W1 connection counts (default 1000 10000 [50000])
-#   BENCH_W2_DURATION=10s   W2, W2a and W2i phase length (default 30s)
+#   BENCH_W2_DURATION=10s   W2, W2a, W2i and W2s phase length (default 30s)
 #   BENCH_W3_RATES=50,400   W3 total rates, one phase each (default
 #                     50,100,150,200,400);  BENCH_W3_DURATION=10s (default 15s)
 #   BENCH_TIME=1s     -benchtime of the Go benchmarks
@@ -235,6 +244,25 @@ load() {
 		>>"$results" 2> >(tee "$out/$name.log" >&2)
 }
 
+# stompload NAME ARGS...: the second client (e2e/bench/stompload.mjs, the
+# real @stomp/stompjs used as the seed app uses it) against the running
+# system; its result line joins chatload's in the table.
+stompload() {
+	local name=$1
+	shift
+	echo "== $name: stompload $*"
+	node e2e/bench/stompload.mjs -name "$name" -ws "$ws_url" -api "$api_url" -jwt-secret "$secret" \
+		-server-pids "$ws_pid" -redis-pid "$redis_pid" "$@" \
+		>>"$results" 2> >(tee "$out/$name.log" >&2) || echo "bench: $name reported a failure (see $out/$name.log)"
+}
+
+# have_stompjs: node, the api (rooms are made over REST) and e2e's
+# node_modules (installed here when missing) are there for stompload.
+have_stompjs() {
+	[ "$have_api" = 1 ] && command -v node >/dev/null || return 1
+	[ -d e2e/node_modules/@stomp/stompjs ] || (cd e2e && npm ci --no-audit --no-fund >/dev/null 2>&1) || return 1
+}
+
 # ---------------------------------------------------------------- workloads
 load_start=$SECONDS
 if [ "$quick" = 1 ]; then
@@ -261,7 +289,12 @@ w1_sizes=${BENCH_W1_SIZES:-$w1_sizes}
 [ -n "${BENCH_W2_DURATION:-}" ] && w2="$w2 -duration $BENCH_W2_DURATION"
 [ -n "${BENCH_W3_RATES:-}" ] && w3="$w3 -total-rate $BENCH_W3_RATES"
 [ -n "${BENCH_W3_DURATION:-}" ] && w3="$w3 -duration $BENCH_W3_DURATION"
-only=" ${BENCH_ONLY:-W1 W2 W2a W2i W3 W3i} "
+only=" ${BENCH_ONLY:-W1 W1s W2 W2a W2i W2s W3 W3i} "
+stompjs_ok=1
+if [[ $only == *" W1s "* || $only == *" W2s "* ]] && ! have_stompjs; then
+	stompjs_ok=0
+	echo "bench: W1s and W2s skipped: they need node, the api and e2e's node_modules (npm ci in e2e)"
+fi
 [[ $only == *" W1 "* ]] || w1_sizes=''
 for n in $w1_sizes; do
 	name="W1-$((n / 1000))k"
@@ -270,6 +303,16 @@ for n in $w1_sizes; do
 		-source-ips $(((n + 24999) / 25000))
 	stop_system
 done
+
+# W1s: W1's connect phase with stompjs (10,000 users, 4,000 with
+# BENCH_QUICK; BENCH_W1S_SIZE), 50 connecting at once.
+if [[ $only == *" W1s "* ]] && [ "$stompjs_ok" = 1 ]; then
+	n=${BENCH_W1S_SIZE:-10000}
+	[ "$quick" = 1 ] && n=${BENCH_W1S_SIZE:-4000}
+	start_system W1s
+	stompload W1s -idle -rooms $((n / 2)) -connect-parallel 50 -settle $((${w1_hold%s} + ${w1_settle%s}))
+	stop_system
+fi
 
 if [[ $only == *" W2 "* ]]; then
 	start_system W2
@@ -310,6 +353,15 @@ if [[ $only == *" W2i "* ]]; then
 	start_system W2i
 	# shellcheck disable=SC2086
 	load W2i $w2 -room-size 2 -publishers 2 -rate 1 -payload 100 -drain "$drain" -independent
+	stop_system
+fi
+
+# W2s: W2 with stompjs, as the seed app sends (payload 100 bytes).
+if [[ $only == *" W2s "* ]] && [ "$stompjs_ok" = 1 ]; then
+	start_system W2s
+	w2s_rooms=$(sed -n 's/.*-rooms \([0-9]*\).*/\1/p' <<<"$w2")
+	w2s_duration=$(grep -o -- '-duration [0-9]*' <<<"$w2" | tail -n 1 | cut -d' ' -f2)
+	stompload W2s -rooms "$w2s_rooms" -rate 1 -duration "$w2s_duration" -payload 100 -drain "${drain%s}"
 	stop_system
 fi
 
