@@ -18,6 +18,10 @@ type Msg struct {
 	ID string
 	// Seq is the payload's per-room sequence number (chat messages), or 0.
 	Seq int64
+	// Fanout is how many local subscribers the hub hands m to, set before
+	// the first Deliver: a subscriber may do more of the work on the
+	// hub's goroutine when it is small (0: not told).
+	Fanout int
 }
 
 // confirm records Redis' confirmation of a SUBSCRIBE received on sh. It
@@ -223,7 +227,9 @@ func (h *Hub) deliver(t *topic, m *Msg) {
 		}
 		t.lastSeq = m.Seq
 	}
-	for _, s := range t.subscribers() {
+	subs := t.subscribers()
+	m.Fanout = len(subs)
+	for _, s := range subs {
 		s.Deliver(m)
 	}
 }

@@ -96,7 +96,7 @@ func (c *conn) dispatch(f *stomp.Frame) error {
 		return err
 	}
 	if r, ok := f.Get("receipt"); ok {
-		c.enqueue(outItem{frame: c.receiptFrame(r)})
+		c.enqueueNow(outItem{frame: c.receiptFrame(r)})
 	}
 	return nil
 }
@@ -183,7 +183,7 @@ func (c *conn) onConnect(f *stomp.Frame) error {
 		{Key: "session", Value: c.id},
 		{Key: "user-name", Value: strconv.FormatInt(ident.UserID, 10)},
 	}}
-	c.enqueue(outItem{frame: stomp.AppendFrame(nil, reply, version)})
+	c.enqueueNow(outItem{frame: stomp.AppendFrame(nil, reply, version)})
 	if c.hbOut > 0 {
 		c.lastWrite.Store(time.Now().UnixNano())
 		c.beatEvery.Store(int64(c.hbOut))

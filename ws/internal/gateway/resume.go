@@ -91,7 +91,11 @@ func (s *subscription) deliverLive(m *fanout.Msg) {
 		s.pending = append(s.pending, ackID)
 		c.ackMu.Unlock()
 	}
-	if c.enqueue(outItem{msg: m, sub: s}) {
+	enqueue := c.enqueue
+	if m.Fanout > 0 && m.Fanout <= inlineFanout {
+		enqueue = c.enqueueNow
+	}
+	if enqueue(outItem{msg: m, sub: s}) {
 		c.srv.delivered.Add(1)
 	}
 }

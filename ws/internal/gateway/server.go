@@ -246,6 +246,7 @@ type Server struct {
 	framesIn, framesOut, delivered, slowConsumers atomic.Uint64
 	published                                     atomic.Uint64 // chat messages stored and published by SEND
 	catchUps                                      atomic.Uint64 // live subscriptions switched to a catch-up from history
+	writerRuns                                    atomic.Uint64 // writer goroutines started (writer.go)
 
 	// Metrics only (stats.go): gauges of open connections and
 	// subscriptions, frames by command and error disconnects by kind.

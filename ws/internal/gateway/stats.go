@@ -76,6 +76,10 @@ type Stats struct {
 	// above its high-water mark: instead of being cut, they went on from
 	// history (a catch-up, resume.go) until they caught up.
 	CatchUps uint64
+	// WriterRuns counts writer goroutines started: a connection's writer
+	// runs while it has a backlog; a frame the queueing goroutine could
+	// write at once (enqueueNow) starts none.
+	WriterRuns uint64
 	// Errors counts connections ended by an error, by kind (see ErrorKinds).
 	Errors map[string]uint64
 }
@@ -92,8 +96,8 @@ func (s *Server) Stats() Stats {
 	st := Stats{Connections: s.connsOpen.Load(), Sessions: s.Sessions(), Subscriptions: s.subsOpen.Load(),
 		FramesIn: make(map[string]uint64, len(commands)), FramesOut: make(map[string]uint64, len(commands)),
 		Writes: s.framesOut.Load(), Delivered: s.delivered.Load(), Published: s.published.Load(), SlowConsumers: s.slowConsumers.Load(),
-		CatchUps: s.catchUps.Load(),
-		Errors:   make(map[string]uint64, len(errorKinds))}
+		CatchUps: s.catchUps.Load(), WriterRuns: s.writerRuns.Load(),
+		Errors: make(map[string]uint64, len(errorKinds))}
 	for i, c := range commands {
 		st.FramesIn[c] = s.framesInBy[i].Load()
 		st.FramesOut[c] = s.framesOutBy[i].Load()

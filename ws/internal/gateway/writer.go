@@ -18,14 +18,26 @@ type outItem struct {
 	frame []byte
 	msg   *fanout.Msg
 	sub   *subscription
+	// raw is the unwritten rest of a WebSocket message already framed and
+	// begun by enqueueNow: written as it is, before anything else.
+	raw []byte
 }
 
 func (it outItem) size() int {
-	if it.msg != nil {
+	switch {
+	case it.raw != nil:
+		return len(it.raw)
+	case it.msg != nil:
 		return len(it.msg.Payload) + 256
 	}
 	return len(it.frame)
 }
+
+// inlineFanout is the most local subscribers a message may have for its
+// deliveries to be written by the hub's goroutine (enqueueNow): a direct
+// room's two members, a small group. Larger rooms keep one writer per
+// connection, so their writes spread over every core and coalesce.
+const inlineFanout = 4
 
 // heartbeat is the STOMP heart-beat: one end-of-line.
 var heartbeat = []byte{'\n'}
@@ -64,6 +76,64 @@ func (c *conn) enqueue(it outItem) bool {
 	return true
 }
 
+// enqueueNow is enqueue for a caller that can afford one write system
+// call: when nothing is queued and no writer runs, the calling goroutine
+// encodes it and makes one non-blocking write attempt
+// (wsconn.TryWriteText) instead of starting a writer goroutine, whose
+// start, wake-up on another thread and exit cost more than the write.
+// What the socket does not take goes to a writer, first in the queue, so
+// nothing ever waits for a slow peer here. Used for the read loop's
+// replies and for deliveries to rooms with few subscribers on this node
+// (see deliverLive); a large fan-out keeps its writers, which run on every
+// core and coalesce.
+func (c *conn) enqueueNow(it outItem) bool {
+	c.qmu.Lock()
+	if c.writing || len(c.queue) > 0 || c.closing || c.dead || it.size() > c.srv.cfg.QueueBytes {
+		c.qmu.Unlock()
+		return c.enqueue(it)
+	}
+	c.writing = true // this goroutine is the writer until it hands over or stops
+	c.qmu.Unlock()
+
+	bp := writeBufs.Get().(*[]byte)
+	buf := c.appendItem((*bp)[:wsconn.HeaderRoom], it)
+	rest, err := c.ws.TryWriteText(buf)
+	if rest != nil {
+		rest = append([]byte(nil), rest...) // buf goes back to the pool
+	}
+	if cap(buf) <= 256<<10 {
+		*bp = buf[:0]
+		writeBufs.Put(bp)
+	}
+	if err != nil {
+		c.writeFailed(err)
+		return false
+	}
+	c.srv.framesOut.Add(1)
+	c.lastWrite.Store(time.Now().UnixNano())
+
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.dead { // the connection ended meanwhile (closed waits for writers only)
+		c.writing = false
+		return true
+	}
+	if rest != nil {
+		c.queue = append(c.queue, outItem{})
+		copy(c.queue[1:], c.queue)
+		c.queue[0] = outItem{raw: rest}
+		c.qbytes += len(rest)
+	}
+	if len(c.queue) > 0 || c.closing { // queued meanwhile, or finish was asked
+		c.writers.Add(1)
+		c.srv.writerRuns.Add(1)
+		go c.writeLoop() // c.writing stays true: the role passes to it
+		return true
+	}
+	c.writing = false
+	return true
+}
+
 // finish queues a last frame (may be nil) and asks the writer to close the
 // socket with code after writing everything queued before it. Later
 // enqueues are dropped. Only the first finish counts.
@@ -93,6 +163,7 @@ func (c *conn) startWriterLocked() {
 	}
 	c.writing = true
 	c.writers.Add(1)
+	c.srv.writerRuns.Add(1)
 	go c.writeLoop()
 }
 
@@ -162,25 +233,19 @@ func (c *conn) writeLoop() {
 			return
 		}
 		for i := 0; i < len(items); {
-			buf = buf[:wsconn.HeaderRoom]
-			for ; i < len(items) && len(buf) < c.srv.cfg.MaxBatchBytes; i++ {
-				buf = c.appendItem(buf, items[i])
+			var err error
+			if raw := items[i].raw; raw != nil {
+				err = c.ws.WriteRaw(raw)
+				i++
+			} else {
+				buf = buf[:wsconn.HeaderRoom]
+				for ; i < len(items) && items[i].raw == nil && len(buf) < c.srv.cfg.MaxBatchBytes; i++ {
+					buf = c.appendItem(buf, items[i])
+				}
+				err = c.writeMessage(buf)
 			}
-			if err := c.writeMessage(buf); err != nil {
-				c.ws.CloseNow()
-				c.qmu.Lock()
-				// A write whose peer acknowledged nothing for
-				// WriteTimeout (wsconn): the peer is not reading.
-				stalled := errors.Is(err, os.ErrDeadlineExceeded) && c.endReason == ""
-				if stalled {
-					c.endReason = "slow-consumer"
-				}
-				c.writing = false
-				c.markDeadLocked()
-				c.qmu.Unlock()
-				if stalled {
-					c.srv.slowConsumers.Add(1)
-				}
+			if err != nil {
+				c.writeFailed(err)
 				return
 			}
 		}
@@ -193,6 +258,26 @@ func (c *conn) writeLoop() {
 			c.qmu.Unlock()
 			return
 		}
+	}
+}
+
+// writeFailed ends the connection after a failed socket write by the
+// writer (c.writing held): the socket is closed and nothing more is
+// written.
+func (c *conn) writeFailed(err error) {
+	c.ws.CloseNow()
+	c.qmu.Lock()
+	// A write whose peer acknowledged nothing for WriteTimeout (wsconn):
+	// the peer is not reading.
+	stalled := errors.Is(err, os.ErrDeadlineExceeded) && c.endReason == ""
+	if stalled {
+		c.endReason = "slow-consumer"
+	}
+	c.writing = false
+	c.markDeadLocked()
+	c.qmu.Unlock()
+	if stalled {
+		c.srv.slowConsumers.Add(1)
 	}
 }
 

@@ -218,6 +218,7 @@ var (
 	descDelivered  = desc("roomwire_ws_messages_delivered_total", "MESSAGE frames queued to local subscribers (live and replayed).")
 	descPublished  = desc("roomwire_ws_messages_published_total", "Chat messages stored and published by STOMP SENDs on this node.")
 	descSlow       = desc("roomwire_ws_slow_consumer_disconnects_total", "Connections cut off because their outbound queue was full or a write to them stalled for the write timeout (10 s).")
+	descWriterRuns = desc("roomwire_ws_writer_runs_total", "Writer goroutines started: a connection's writer runs while it has a backlog; a reply or a delivery to a small room that the socket takes at once starts none.")
 	descCatchUps   = desc("roomwire_ws_catchups_total", "Live chat subscriptions that found their connection's queue above its high-water mark and caught up from history instead of queueing (slow readers, late rather than lost).")
 	descErrors     = desc("roomwire_ws_error_disconnects_total", "Connections ended by an ERROR, by kind of error.", "reason")
 	descReceived   = desc("roomwire_ws_redis_messages_received_total", "Messages received from Redis pub/sub by this node's hub.")
@@ -228,7 +229,7 @@ var (
 	descMoved      = desc("roomwire_ws_redis_channels_moved_total", "Channels re-subscribed on another cluster master after their slot moved (failover, resharding).")
 	descSwitches   = desc("roomwire_ws_redis_master_switches_total", "Times the hub moved its pub/sub connection to the current master after finding it on another server (Redis Sentinel failover).")
 	allStatsDescs  = []*prometheus.Desc{descConns, descSessions, descSubs, descChannels, descFramesIn, descFramesOut,
-		descWrites, descDelivered, descPublished, descSlow, descCatchUps, descErrors, descReceived, descBackfilled, descDuplicates, descOverflowed,
+		descWrites, descDelivered, descPublished, descSlow, descCatchUps, descWriterRuns, descErrors, descReceived, descBackfilled, descDuplicates, descOverflowed,
 		descPubSub, descMoved, descSwitches}
 )
 
@@ -262,6 +263,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPublished, g.Published)
 	counter(descSlow, g.SlowConsumers)
 	counter(descCatchUps, g.CatchUps)
+	counter(descWriterRuns, g.WriterRuns)
 	counter(descReceived, h.Received)
 	counter(descBackfilled, h.Backfilled)
 	counter(descDuplicates, h.DuplicatesDropped)

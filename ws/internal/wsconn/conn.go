@@ -137,6 +137,54 @@ const HeaderRoom = 10
 // room in front, in one socket write with the write deadline. It returns
 // ErrClosed after a Close frame was sent.
 func (c *Conn) WriteText(buf []byte) error {
+	p := frameText(buf)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent || c.isGone.Load() {
+		return ErrClosed
+	}
+	return c.writeLocked(p)
+}
+
+// TryWriteText frames buf[HeaderRoom:] as one text message like WriteText
+// but never waits: it makes one non-blocking write attempt, and none when
+// another write holds the connection. rest is what the socket did not
+// take, nil when it took everything; the caller writes rest with
+// WriteRaw before anything else. rest aliases buf.
+func (c *Conn) TryWriteText(buf []byte) (rest []byte, err error) {
+	p := frameText(buf)
+	if c.rc == nil || !c.wmu.TryLock() {
+		return p, nil
+	}
+	defer c.wmu.Unlock()
+	if c.closeSent || c.isGone.Load() {
+		return nil, ErrClosed
+	}
+	n, err := tryWrite(c.rc, p)
+	c.sent += int64(n)
+	if err != nil {
+		return nil, fmt.Errorf("websocket write: %w", err)
+	}
+	if n == len(p) {
+		return nil, nil
+	}
+	return p[n:], nil
+}
+
+// WriteRaw writes p, the rest of a message TryWriteText began, with the
+// write deadline. It returns ErrClosed after a Close frame was sent.
+func (c *Conn) WriteRaw(p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent || c.isGone.Load() {
+		return ErrClosed
+	}
+	return c.writeLocked(p)
+}
+
+// frameText writes the header of a text frame of buf[HeaderRoom:] into the
+// room in front and returns the frame.
+func frameText(buf []byte) []byte {
 	n := len(buf) - HeaderRoom
 	var h int
 	switch {
@@ -152,12 +200,7 @@ func (c *Conn) WriteText(buf []byte) error {
 		binary.BigEndian.PutUint64(buf[2:], uint64(n))
 	}
 	buf[h] = 0x80 | opText
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closeSent || c.isGone.Load() {
-		return ErrClosed
-	}
-	return c.writeLocked(buf[h:])
+	return buf[h:]
 }
 
 // writeLocked writes p whole with the write deadline (c.wmu held). The
