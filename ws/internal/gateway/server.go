@@ -247,6 +247,7 @@ type Server struct {
 	published                                     atomic.Uint64 // chat messages stored and published by SEND
 	catchUps                                      atomic.Uint64 // live subscriptions switched to a catch-up from history
 	writerRuns                                    atomic.Uint64 // writer goroutines started (writer.go)
+	inline                                        inlineBudget  // inline writes' share of the time (inline.go)
 
 	// Metrics only (stats.go): gauges of open connections and
 	// subscriptions, frames by command and error disconnects by kind.

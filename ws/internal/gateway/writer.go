@@ -85,8 +85,13 @@ func (c *conn) enqueue(it outItem) bool {
 // nothing ever waits for a slow peer here. Used for the read loop's
 // replies and for deliveries to rooms with few subscribers on this node
 // (see deliverLive); a large fan-out keeps its writers, which run on every
-// core and coalesce.
+// core and coalesce. Inline writes take at most half a core (inline.go);
+// beyond, frames go to writers as enqueue's do.
 func (c *conn) enqueueNow(it outItem) bool {
+	start := time.Now().UnixNano()
+	if !c.srv.inline.allow(start) {
+		return c.enqueue(it) // the window's share of inline writes is used up (inline.go)
+	}
 	c.qmu.Lock()
 	if c.writing || len(c.queue) > 0 || c.closing || c.dead || it.size() > c.srv.cfg.QueueBytes {
 		c.qmu.Unlock()
@@ -109,8 +114,10 @@ func (c *conn) enqueueNow(it outItem) bool {
 		c.writeFailed(err)
 		return false
 	}
+	now := time.Now().UnixNano()
+	c.srv.inline.spend(now - start)
 	c.srv.framesOut.Add(1)
-	c.lastWrite.Store(time.Now().UnixNano())
+	c.lastWrite.Store(now)
 
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
