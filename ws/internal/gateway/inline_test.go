@@ -3,6 +3,9 @@ package gateway_test
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/roomwire/roomwire/ws/internal/gateway"
 )
 
 // Deliveries to a room with few subscribers on the node, and the replies
@@ -58,5 +61,48 @@ func TestSmallRoomsAreWrittenWithoutAWriterGoroutine(t *testing.T) {
 			}
 			t.Logf("%d writer goroutines for %d deliveries", runs, n*len(clients))
 		})
+	}
+}
+
+// A connection written to both ways, by a writer (a large room's
+// delivery, which leaves a write deadline on the socket) and inline (its
+// direct room's), keeps getting its direct messages long after that
+// deadline passed: the inline write must not fail on it and cut the
+// client (it did, in make bench's W2, for every client whose deadline had
+// been set once).
+func TestInlineWritesOutliveAWritersDeadline(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	e := newEnv(t, func(c *gateway.Config) { c.WriteTimeout = timeout })
+	direct := e.directRoom(8, 3)
+	group := e.group(8, 3, 31, 32, 33, 34)
+	var clients []*client
+	for _, u := range []int64{8, 3, 31, 32, 33, 34} {
+		c, _ := e.connect(u)
+		c.subscribeOK("g", fmt.Sprintf("/sub/chat/room/%d", group))
+		if u == 8 || u == 3 {
+			c.subscribeOK("d", fmt.Sprintf("/sub/chat/room/%d", direct))
+		}
+		clients = append(clients, c)
+	}
+	runs := e.gw.Stats().WriterRuns
+	clients[2].send("SEND", sendBody(group, 31, "to the group"), "destination", "/pub/send-message")
+	for _, c := range clients {
+		c.expect("MESSAGE")
+	}
+	if e.gw.Stats().WriterRuns == runs {
+		t.Fatal("the group's message started no writer: the test proves nothing")
+	}
+	time.Sleep(3 * timeout / 2)
+	for i := 0; i < 3; i++ {
+		text := fmt.Sprintf("direct %d", i)
+		clients[0].send("SEND", sendBody(direct, 8, text), "destination", "/pub/send-message")
+		for _, c := range clients[:2] {
+			if got := msgOf(t, c.expect("MESSAGE"))["message"]; got != text {
+				t.Fatalf("got %v, want %s", got, text)
+			}
+		}
+	}
+	if n := e.gw.Stats().SlowConsumers; n != 0 {
+		t.Fatalf("%d clients cut as slow consumers", n)
 	}
 }

@@ -63,3 +63,28 @@ func TestTryWriteTextNeverWaits(t *testing.T) {
 		t.Fatalf("after CloseNow: %v, want ErrClosed", err)
 	}
 }
+
+// The write deadline a blocking write left on the socket does not apply to
+// TryWriteText, which never waits: long after it passed, a message still
+// goes out (it once failed with a deadline error and cut the connection of
+// every client whose writes had all been made inline for WriteTimeout).
+func TestTryWriteTextIgnoresAnOldWriteDeadline(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	url, conns := writeServer(t, &wsconn.Options{WriteTimeout: timeout})
+	r := dialRaw(t, url, nil)
+	c := <-conns
+	defer c.CloseNow()
+	if err := c.WriteText(append(make([]byte, wsconn.HeaderRoom), "first"...)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * timeout / 2)
+	rest, err := c.TryWriteText(append(make([]byte, wsconn.HeaderRoom), "second"...))
+	if err != nil || rest != nil {
+		t.Fatalf("after the deadline of an earlier write passed: rest %d bytes, err %v; want it written", len(rest), err)
+	}
+	for _, want := range []string{"first", "second"} {
+		if _, got, err := r.read(); err != nil || string(got) != want {
+			t.Fatalf("read %q, %v; want %q", got, err, want)
+		}
+	}
+}
