@@ -21,14 +21,15 @@
 // seconds, each from its own random phase, and the run reports deliveries,
 // loss (a subscriber missing a seq of its room sent in the window),
 // duplicates, send-to-MESSAGE latency (one process, one monotonic clock,
-// so it includes this client's own event-loop delays) and the servers' and
+// so it includes this client's own event-loop delays, whose p99 it reports
+// beside it) and the servers' and
 // Redis's CPU per delivery over the send window. One JSON line in
 // chatload's result format goes to stdout (so `chatload table` prints it),
 // the human summary to stderr. Exit status 1 when a connect failed or a
 // message was lost.
 
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '@stomp/stompjs';
 import WebSocket from 'ws';
@@ -228,6 +229,8 @@ async function main() {
     // Every user sends o.rate msg/s from a random phase, evenly spread.
     const period = 1000 / o.rate;
     const timers = [];
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
     const w0 = sample(o);
     stats.inWindow = true;
     for (const u of users) {
@@ -236,6 +239,7 @@ async function main() {
     await delay(o.duration * 1000);
     for (const t of timers) { clearTimeout(t); clearInterval(t); }
     const w1 = sample(o);
+    loop.disable();
     stats.inWindow = false;
     const w = diff(w0, w1);
     const expected = stats.sent * 2; // the sender and its peer both subscribe to the room
@@ -250,13 +254,14 @@ async function main() {
       disconnected: stats.disconnected, deliveriesPerS: stats.windowDeliveries / w.s,
       latP50Ms: pct(stats.lat, 50), latP90Ms: pct(stats.lat, 90), latP99Ms: pct(stats.lat, 99), latMaxMs: stats.lat.at(-1) ?? 0,
       latMeanMs: stats.lat.reduce((a, b) => a + b, 0) / Math.max(stats.lat.length, 1),
+      clientLoopP99Ms: loop.percentile(99) / 1e6,
       measuredS: w.s, serverCpuS: w.server, redisCpuS: w.redis, clientCpuS: w.client,
       cpuUsPerDelivery: ((w.server + w.redis) * 1e6) / Math.max(stats.windowDeliveries, 1),
       serverCpuUsPerDelivery: (w.server * 1e6) / Math.max(stats.windowDeliveries, 1),
       serverRssKiB: w1.server.rssKiB, redisRssKiB: w1.redis.rssKiB, clientRssKiB: w1.clientRssKiB,
     });
     log(`  sent ${stats.sent} (failed ${stats.sendFailed}), expected ${expected}, received ${stats.received}, lost ${lost}, duplicates ${stats.duplicates}, foreign ${stats.foreign}, disconnected ${stats.disconnected}`);
-    log(`  latency p50 ${r.latP50Ms.toFixed(2)}ms p90 ${r.latP90Ms.toFixed(2)}ms p99 ${r.latP99Ms.toFixed(2)}ms max ${r.latMaxMs.toFixed(2)}ms; ${r.deliveriesPerS.toFixed(0)} deliveries/s`);
+    log(`  latency p50 ${r.latP50Ms.toFixed(2)}ms p90 ${r.latP90Ms.toFixed(2)}ms p99 ${r.latP99Ms.toFixed(2)}ms max ${r.latMaxMs.toFixed(2)}ms; ${r.deliveriesPerS.toFixed(0)} deliveries/s; this client's event loop was late by p99 ${r.clientLoopP99Ms.toFixed(2)}ms`);
     log(`  CPU over ${w.s.toFixed(1)}s: server ${w.server.toFixed(2)}s, redis ${w.redis.toFixed(2)}s, client ${w.client.toFixed(2)}s; ${r.cpuUsPerDelivery.toFixed(1)} CPU-µs per delivery (server alone ${r.serverCpuUsPerDelivery.toFixed(1)})`);
   }
   if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);

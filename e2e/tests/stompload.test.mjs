@@ -41,6 +41,7 @@ test('W2s at small scale: every message sent reaches both members once, with lat
   assert.equal(r.duplicates, 0);
   assert.equal(r.foreign, 0);
   assert.ok(r.latP99Ms > 0 && r.latP99Ms >= r.latP50Ms, stderr);
+  assert.ok(r.clientLoopP99Ms > 0, `the client's own event-loop delay is reported: ${stderr}`);
   assert.ok(r.serverCpuS > 0 && r.cpuUsPerDelivery > 0, `the node's CPU must be read from /proc: ${stderr}`);
 });
 
