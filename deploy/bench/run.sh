@@ -26,6 +26,12 @@
 #           heart-beats, the seed's CONNECT headers and SEND body, 100-byte
 #           texts, every user from its own random phase); skipped without
 #           node or the api
+#   F       this machine's floor beside W1 and W2 (tools/chatload/floor):
+#           10,000 bare WebSocket handshakes (4,000 with BENCH_QUICK), CPU
+#           per paced loopback message read by a Go process, and W2's skeleton
+#           with roomwire's real Redis work and no protocol (a plain-TCP
+#           relay running send.lua per message), with and without the
+#           pub/sub hop
 #   W3      fan-out: 1 room, 1,000 subscribers, 50 msg/s, then the ramp at
 #           100/150/200/400 msg/s (10 publishers share the rate)
 #   W3i     W3 with the independent client's settings (as W2i), on a fresh
@@ -48,7 +54,7 @@
 #   BENCH_CHATLOAD_PROFILE=1  chatload's own CPU profile, NAME/chatload-cpu.pprof
 #   BENCH_WS_PROCS=1  GOMAXPROCS of the ws node (default: every core)
 #   BENCH_ONLY="W1 W3"  run only these workloads (W1, W1s, W2, W2a, W2i, W2s,
-#                     W3, W3i)
+#                     F, W3, W3i)
 #   BENCH_W1S_SIZE=10000  W1s's connection count (4,000 with BENCH_QUICK)
 #   BENCH_W1_SIZES="10000"  W1 connection counts (default 1000 10000 [50000])
 #   BENCH_W2_DURATION=10s   W2, W2a, W2i and W2s phase length (default 30s)
@@ -96,6 +102,7 @@ echo "== building api, ws, archiver, chatload"
 have_api=1
 $GO build -o "$out/bin/api" ./api/cmd/api || { have_api=0; echo "bench: api does not build; running without it"; }
 $GO build -o "$out/bin/chatload" ./tools/chatload
+$GO build -o "$out/bin/floor" ./tools/chatload/floor
 have_archiver=1
 $GO build -o "$out/bin/archiver" ./api/cmd/archiver || { have_archiver=0; echo "bench: the archiver does not build; W2a is skipped"; }
 if [ -n "${BENCH_WS_BIN:-}" ]; then
@@ -289,7 +296,7 @@ w1_sizes=${BENCH_W1_SIZES:-$w1_sizes}
 [ -n "${BENCH_W2_DURATION:-}" ] && w2="$w2 -duration $BENCH_W2_DURATION"
 [ -n "${BENCH_W3_RATES:-}" ] && w3="$w3 -total-rate $BENCH_W3_RATES"
 [ -n "${BENCH_W3_DURATION:-}" ] && w3="$w3 -duration $BENCH_W3_DURATION"
-only=" ${BENCH_ONLY:-W1 W1s W2 W2a W2i W2s W3 W3i} "
+only=" ${BENCH_ONLY:-W1 W1s W2 W2a W2i W2s F W3 W3i} "
 stompjs_ok=1
 if [[ $only == *" W1s "* || $only == *" W2s "* ]] && ! have_stompjs; then
 	stompjs_ok=0
@@ -365,6 +372,29 @@ if [[ $only == *" W2s "* ]] && [ "$stompjs_ok" = 1 ]; then
 	stop_system
 fi
 
+# F: this machine's floor (tools/chatload/floor), beside W1 and W2: bare
+# WebSocket handshakes, 50 at once (W1 without STOMP, JWT or Redis); what a
+# Go process pays to read one paced loopback message; and W2's skeleton with
+# roomwire's real Redis work (send.lua, the notifier, the registry) and no
+# other: a relay that writes the script's reply (F) or what Redis publishes
+# (F-pubsub) to both members, over plain TCP.
+if [[ $only == *" F "* ]]; then
+	start_system F
+	f_pairs=$(sed -n 's/.*-rooms \([0-9]*\).*/\1/p' <<<"$w2")
+	f_duration=$(grep -o -- '-duration [0-9a-z]*' <<<"$w2" | tail -n 1 | cut -d' ' -f2)
+	echo "== F: floor connect ($f_conns, 50 at once); floor hop at 2,000 and 6,000 messages/s; floor relay, $f_pairs pairs, 1 msg/s each, $f_duration"
+	f_conns=10000
+	[ "$quick" = 1 ] && f_conns=4000
+	for a in "connect -conns $f_conns" "hop -conns 400 -rate 5" "hop -conns 400 -rate 15" "relay" "relay -pubsub"; do
+		extra=(-duration "$f_duration")
+		[[ $a == relay* ]] && extra+=(-redis "$REDIS_URL" -redis-pid "$redis_pid" -pairs "$f_pairs")
+		# shellcheck disable=SC2086
+		"$out/bin/floor" $a "${extra[@]}" >>"$out/F/floor.jsonl" 2>>"$out/F/floor.txt" ||
+			echo "bench: floor $a failed (see $out/F/floor.txt)"
+	done
+	stop_system
+fi
+
 if [[ $only == *" W3 "* ]]; then
 	start_system W3
 	# shellcheck disable=SC2086
@@ -405,6 +435,11 @@ if [ -s "$out/W2a/archive.txt" ] && [ -n "$(result W2a received)" ]; then
 	echo
 	echo "archive, send-to-delivery latency and CPU (ws + Redis): without (W2) $without; with (W2a) $with; $archive_rows messages archived" |
 		tee -a "$out/table.txt"
+fi
+if [ -s "$out/F/floor.txt" ]; then
+	echo
+	echo "this machine's floor (F, tools/chatload/floor; CPU-µs per delivery is relay + Redis, W2's counts):"
+	sed 's/^/  /' "$out/F/floor.txt" | tee -a "$out/table.txt"
 fi
 if [ "$profile" = 1 ]; then
 	# One CPU profile per measured window (W3: one per rate), one heap per W1.

@@ -8,6 +8,7 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/roomwire/roomwire/shared v0.0.0
+	github.com/roomwire/roomwire/shared/testsupport/redistest v0.0.0
 )
 
 require (
