@@ -382,9 +382,9 @@ if [[ $only == *" F "* ]]; then
 	start_system F
 	f_pairs=$(sed -n 's/.*-rooms \([0-9]*\).*/\1/p' <<<"$w2")
 	f_duration=$(grep -o -- '-duration [0-9a-z]*' <<<"$w2" | tail -n 1 | cut -d' ' -f2)
-	echo "== F: floor connect ($f_conns, 50 at once); floor hop at 2,000 and 6,000 messages/s; floor relay, $f_pairs pairs, 1 msg/s each, $f_duration"
 	f_conns=10000
 	[ "$quick" = 1 ] && f_conns=4000
+	echo "== F: floor connect ($f_conns, 50 at once); floor hop at 2,000 and 6,000 messages/s; floor relay, $f_pairs pairs, 1 msg/s each, $f_duration"
 	for a in "connect -conns $f_conns" "hop -conns 400 -rate 5" "hop -conns 400 -rate 15" "relay" "relay -pubsub"; do
 		extra=(-duration "$f_duration")
 		[[ $a == relay* ]] && extra+=(-redis "$REDIS_URL" -redis-pid "$redis_pid" -pairs "$f_pairs")
