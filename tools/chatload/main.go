@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -30,7 +29,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomwire/roomwire/shared/chat/room"
-	"github.com/roomwire/roomwire/shared/infra/config"
 	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/tools/chatload/load"
 )
@@ -238,21 +236,7 @@ func (o *options) redisClient() (redis.UniversalClient, error) {
 		}
 		u += sep + "pool_size=32"
 	}
-	c := config.Common{RedisURL: u}
-	addrs, err := c.RedisAddrs()
-	if err != nil {
-		return nil, fmt.Errorf("-redis: %w", err)
-	}
-	for _, a := range addrs {
-		host, _, err := net.SplitHostPort(a)
-		if err == nil {
-			err = load.CheckLoopbackHost(host)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("-redis: %w", err)
-		}
-	}
-	rdb, err := c.Redis()
+	rdb, err := load.OpenRedis(u)
 	if err != nil {
 		return nil, fmt.Errorf("-redis: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/shared/chat/room"
-	"github.com/roomwire/roomwire/shared/infra/config"
 	"github.com/roomwire/roomwire/shared/redis/keys"
 	"github.com/roomwire/roomwire/tools/chatload/load"
 )
@@ -40,21 +39,7 @@ var text = strings.Repeat("x", 100)
 
 func runRelay(ctx context.Context, o options) (relayResult, error) {
 	res := relayResult{Mode: "relay", PubSub: o.pubsub, Pairs: o.pairs, RatePerS: o.rate * float64(2*o.pairs)}
-	c := config.Common{RedisURL: o.redisURL}
-	addrs, err := c.RedisAddrs()
-	if err != nil {
-		return res, fmt.Errorf("-redis: %w", err)
-	}
-	for _, a := range addrs {
-		host, _, err := net.SplitHostPort(a)
-		if err == nil {
-			err = load.CheckLoopbackHost(host)
-		}
-		if err != nil {
-			return res, fmt.Errorf("-redis: %w", err)
-		}
-	}
-	rdb, err := c.Redis()
+	rdb, err := load.OpenRedis(o.redisURL)
 	if err != nil {
 		return res, fmt.Errorf("-redis: %w", err)
 	}
@@ -113,24 +98,7 @@ func runRelay(ctx context.Context, o options) (relayResult, error) {
 	if err != nil {
 		return res, err
 	}
-	var sent atomic.Int64
-	var senders sync.WaitGroup
-	end := time.Now().Add(o.duration)
-	every := time.Duration(float64(time.Second) / o.rate)
-	line := []byte(text + "\n")
-	for _, cn := range conns {
-		senders.Go(func() {
-			paced(ctx, every, end, func() bool {
-				if _, err := cn.Write(line); err != nil {
-					return false
-				}
-				sent.Add(1)
-				return true
-			})
-		})
-	}
-	senders.Wait()
-	res.Sent = sent.Load()
+	res.Sent = sendPaced(ctx, conns, o.rate, o.duration, []byte(text+"\n"))
 	for deadline := time.Now().Add(drainWait); delivered.Load() < 2*res.Sent && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}

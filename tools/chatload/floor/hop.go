@@ -57,11 +57,30 @@ func runHop(ctx context.Context, o options) (hopResult, error) {
 		conns = append(conns, cn)
 	}
 	time.Sleep(200 * time.Millisecond) // every connection accepted
+	sent := sendPaced(ctx, conns, o.rate, o.duration, make([]byte, hopSize))
+	closeAll()
+	var rep recvReport
+	if err := c.result(&rep); err != nil {
+		return res, err
+	}
+	res.Messages = sent
+	if rep.Bytes != res.Messages*hopSize {
+		return res, fmt.Errorf("the reader got %d bytes, %d were sent", rep.Bytes, res.Messages*hopSize)
+	}
+	if res.Messages > 0 {
+		res.RecvCPUUsPerMsg = rep.CPUUs / float64(res.Messages)
+	}
+	return res, nil
+}
+
+// sendPaced writes msg on each of conns rate times a second, each from a
+// random phase, for d (or until ctx ends or a write fails), and returns
+// the number of writes.
+func sendPaced(ctx context.Context, conns []net.Conn, rate float64, d time.Duration, msg []byte) int64 {
 	var sent atomic.Int64
 	var wg sync.WaitGroup
-	end := time.Now().Add(o.duration)
-	every := time.Duration(float64(time.Second) / o.rate)
-	msg := make([]byte, hopSize)
+	end := time.Now().Add(d)
+	every := time.Duration(float64(time.Second) / rate)
 	for _, cn := range conns {
 		wg.Go(func() {
 			paced(ctx, every, end, func() bool {
@@ -74,19 +93,7 @@ func runHop(ctx context.Context, o options) (hopResult, error) {
 		})
 	}
 	wg.Wait()
-	closeAll()
-	var rep recvReport
-	if err := c.result(&rep); err != nil {
-		return res, err
-	}
-	res.Messages = sent.Load()
-	if rep.Bytes != res.Messages*hopSize {
-		return res, fmt.Errorf("the reader got %d bytes, %d were sent", rep.Bytes, res.Messages*hopSize)
-	}
-	if res.Messages > 0 {
-		res.RecvCPUUsPerMsg = rep.CPUUs / float64(res.Messages)
-	}
-	return res, nil
+	return sent.Load()
 }
 
 // paced calls send every interval from a random phase until end, ctx's
