@@ -62,7 +62,7 @@ func main() {
 	}
 }
 
-// options are the flags of both modes.
+// options are the flags of every mode.
 type options struct {
 	mode        string
 	conns       int
