@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -162,13 +163,22 @@ type relayConn struct {
 }
 
 func hello(addr string, u pairUser) (relayConn, error) {
+	rc, err := helloLine(addr, fmt.Sprintf("H %d %d %d\n", u.id, u.room, u.peer))
+	if err != nil {
+		return relayConn{}, fmt.Errorf("hello of user %d: %w", u.id, err)
+	}
+	return rc, nil
+}
+
+// helloLine dials the relay, sends line and waits for its "OK".
+func helloLine(addr, line string) (relayConn, error) {
 	cn, err := net.Dial("tcp", addr)
 	if err != nil {
 		return relayConn{}, fmt.Errorf("dial the relay: %w", err)
 	}
 	_ = cn.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(cn)
-	_, err = fmt.Fprintf(cn, "H %d %d %d\n", u.id, u.room, u.peer)
+	_, err = io.WriteString(cn, line)
 	var ok string
 	if err == nil {
 		ok, err = br.ReadString('\n')
@@ -178,7 +188,7 @@ func hello(addr string, u pairUser) (relayConn, error) {
 	}
 	if err != nil {
 		cn.Close()
-		return relayConn{}, fmt.Errorf("hello of user %d: %w", u.id, err)
+		return relayConn{}, err
 	}
 	_ = cn.SetDeadline(time.Time{})
 	return relayConn{cn, br}, nil

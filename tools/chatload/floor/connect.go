@@ -101,9 +101,14 @@ func serveUpgrade(stop io.Reader, out io.Writer) error {
 		}
 	})}
 	fmt.Fprintln(out, ln.Addr())
-	go func() { _ = srv.Serve(ln) }()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln)
+	}()
 	_, _ = io.Copy(io.Discard, stop)
 	cancel()
 	_ = srv.Close()
+	<-served
 	return nil
 }

@@ -83,6 +83,22 @@ func TestRelayDeliversEveryMessageToBothMembersThroughSendLua(t *testing.T) {
 	}
 }
 
+func TestRelayAnswersABadHelloWithAnError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, addr, err := startChild(ctx, "relay", "-redis", srv.URL(), "-redis-prefix", redistest.Prefix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.stop()
+	for _, hello := range []string{"bogus\n", "H 1 2\n"} {
+		_, err := helloLine(addr, hello)
+		if err == nil || !strings.Contains(err.Error(), "bad hello") {
+			t.Fatalf("hello %q: err %v, want the relay's bad hello error", hello, err)
+		}
+	}
+}
+
 func TestHopCountsEveryMessage(t *testing.T) {
 	var res hopResult
 	if err := runJSON(t, &res, "hop", "-conns", "5", "-rate", "50", "-duration", "400ms"); err != nil {

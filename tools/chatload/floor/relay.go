@@ -111,23 +111,25 @@ func serveRelay(args []string, stop io.Reader, out io.Writer) error {
 
 // serve registers one member and relays its messages until it leaves.
 func (r *relay) serve(ctx context.Context, c net.Conn) {
+	m := &member{conn: c}
 	br := bufio.NewReaderSize(c, 4096)
+	_ = c.SetReadDeadline(time.Now().Add(writeTimeout))
 	hello, err := br.ReadString('\n')
 	if err != nil {
 		return
 	}
+	_ = c.SetReadDeadline(time.Time{})
 	var user, roomID, peer int64
 	if _, err := fmt.Sscanf(hello, "H %d %d %d\n", &user, &roomID, &peer); err != nil {
-		fmt.Fprintf(c, "E bad hello %q\n", hello)
+		m.write(fmt.Appendf(nil, "E bad hello %q\n", hello))
 		return
 	}
 	s := registry.Session{ID: "floor-" + strconv.FormatInt(user, 10), UserID: user, RoomID: roomID,
 		Node: "floor", ConnectedAt: time.Now().UTC().Format(time.RFC3339Nano), RemoteAddr: c.RemoteAddr().String()}
 	if _, err := r.reg.Register(ctx, s); err != nil {
-		fmt.Fprintf(c, "E register: %v\n", err)
+		m.write(fmt.Appendf(nil, "E register: %v\n", err))
 		return
 	}
-	m := &member{conn: c}
 	ch := r.keys.RoomMessages(roomID)
 	r.mu.Lock()
 	r.members[user] = m
@@ -136,7 +138,7 @@ func (r *relay) serve(ctx context.Context, c net.Conn) {
 	r.mu.Unlock()
 	if r.pubsub != nil && !known {
 		if err := r.pubsub.Subscribe(ctx, ch); err != nil {
-			fmt.Fprintf(c, "E subscribe: %v\n", err)
+			m.write(fmt.Appendf(nil, "E subscribe: %v\n", err))
 			return
 		}
 	}
