@@ -331,6 +331,34 @@ step('a resume past the kept history reloads it over REST (x-resume-truncated)',
   assert.equal(list[0].seq, before + burst - HISTORY_LEN + 1);
 });
 
+step('a sent message stays on screen from the press of Enter to its echo', async () => {
+  const { b } = state;
+  // The RECEIPT usually arrives before the MESSAGE, which takes the pub/sub
+  // hop: the pending copy must stay until the stored one replaces it. A
+  // MutationObserver records every commit where a watched text is missing
+  // after it was first shown.
+  const texts = Array.from({ length: 8 }, (_, i) => `no flicker ${i + 1}`);
+  await b.evaluate((watched) => {
+    const seen = new Set();
+    window.__vanished = [];
+    const check = () => {
+      const shownNow = new Set([...document.querySelectorAll('ol.messages > li .text')].map((el) => el.textContent));
+      for (const t of watched) {
+        if (shownNow.has(t)) seen.add(t);
+        else if (seen.has(t)) window.__vanished.push(t);
+      }
+    };
+    window.__flicker = new MutationObserver(check);
+    window.__flicker.observe(document.querySelector('ol.messages'), { childList: true, subtree: true, characterData: true });
+  }, texts);
+  for (const t of texts) await send(b, t);
+  const vanished = await b.evaluate(() => { window.__flicker.disconnect(); return window.__vanished; });
+  assert.deepEqual(vanished, [], 'messages that left the list before their echo');
+  const list = await shown(b);
+  assert.deepEqual(list.slice(-texts.length).map((m) => m.text), texts);
+  assert.equal(await b.locator('ol.messages > li.pending').count(), 0, 'no pending copy left beside the stored one');
+});
+
 step('scrolling back loads older pages', async () => {
   const { a } = state;
   const room = await sys.api(101, 'POST', '/chat-rooms', { type: 'group', name: 'Long history', memberIds: [102, 103] });

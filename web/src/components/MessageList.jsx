@@ -84,7 +84,7 @@ export default function MessageList({ title, me, isGroup, timeline, readBy, pend
                       <button type="button" className="link" onClick={() => onRetry(p)}>Retry</button>{' '}
                       <button type="button" className="link" onClick={() => onDiscard(p.key)}>Discard</button>
                     </>
-                  ) : 'Sending…'}
+                  ) : p.stored ? 'Sent' : 'Sending…'}
                 </p>
               </div>
             </li>
